@@ -1,0 +1,98 @@
+# sulcus - build, test and set-up.  GNU make.
+#
+#   make            build ./sulcus
+#   make deps       install the Debian packages sulcus needs (no-op when present)
+#   make test       deps, build, unit tests (Check), integration tests
+#   make asan       the same suite under AddressSanitizer + UBSan (build/asan/)
+#   make demo       deps, build, run workflows/demo.cfg
+#   make bench      the benchmarks in bench/ (see README)
+
+VERSION   := 0.1.0
+CC        ?= cc
+BUILD     ?= build
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wwrite-strings -Wformat=2 -Wvla
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(if $(CI),-Werror) $(CFLAGS) \
+             -DSULCUS_VERSION=$(VERSION) -MMD -MP
+LDLIBS    := -lconfig -lsqlite3 -lcrypto
+
+# The Debian packages the project needs to build and test.
+DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev check \
+                sqlite3 ninja-build hyperfine
+
+ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
+STAGES_SRC := $(wildcard stages/*.c)
+LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(STAGES_SRC)) $(BUILD)/gen/migrations.o
+TEST_SRC   := $(wildcard tests/check_*.c)
+TEST_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
+MIGRATIONS := db/schema.sql $(sort $(wildcard db/migrate-*.sql))
+
+.PHONY: all deps test unit integration asan demo bench clean
+.DELETE_ON_ERROR:
+
+all: sulcus
+
+sulcus: $(BUILD)/sulcus
+	cp $< $@
+
+$(BUILD)/sulcus: $(BUILD)/engine/main.o $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The schema and migrations, embedded as C strings (db.c applies them).
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) Makefile
+	@mkdir -p $(dir $@)
+	@{ echo '/* generated from $(MIGRATIONS) by the Makefile */'; \
+	   echo 'const char *const sul_migrations[] = {'; \
+	   for f in $(MIGRATIONS); do \
+	     sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $$f; echo '    ,'; \
+	   done; \
+	   echo '};'; \
+	   echo 'const int sul_nmigrations = sizeof(sul_migrations) / sizeof(sul_migrations[0]);'; } > $@
+
+$(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-missing-variable-declarations -c -o $@ $<
+
+$(BUILD)/check_sulcus: $(TEST_OBJ) $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "make deps: installing$$missing"; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+unit: $(BUILD)/check_sulcus $(BUILD)/sulcus
+	SULCUS_TEST_BIN=$(abspath $(BUILD)/sulcus) $(BUILD)/check_sulcus
+
+integration: $(BUILD)/sulcus
+	SULCUS=$(abspath $(BUILD)/sulcus) sh tests/run-integration.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit integration
+
+asan: deps
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  LDFLAGS="-fsanitize=address,undefined" unit integration
+
+demo: deps
+	$(MAKE) all
+	./sulcus run workflows/demo.cfg
+
+bench: all
+	sh bench/plan.sh
+
+clean:
+	rm -rf build sulcus
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

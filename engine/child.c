@@ -1,0 +1,81 @@
+/* child.c - fork/exec with process groups and clean signal state (see child.h). */
+#include "child.h"
+#include "strbuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void child_fail(const char *what, const char *arg)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "sulcus: %s '%s': %s\n", what, arg, strerror(errno));
+	if (n > 0 && write(2, msg, (size_t)n) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+int sul_child_start(const struct sul_child *c, pid_t *pid, struct sul_err *err)
+{
+	sigset_t all, old;
+	int logfd = -1, nullfd, ret = -1;
+	pid_t p;
+
+	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (nullfd < 0)
+		return sul_err_sys(err, "cannot open /dev/null");
+	if (c->log_path) {
+		logfd = open(c->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (logfd < 0) {
+			sul_err_sys(err, "cannot create log '%s'", c->log_path);
+			close(nullfd);
+			return -1;
+		}
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	fflush(NULL);
+	p = fork();
+	if (p == 0) {
+		struct sigaction dfl;
+		sigset_t none;
+		int sig;
+
+		setpgid(0, 0);
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		for (sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				sigaction(sig, &dfl, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(nullfd, 0) < 0)
+			child_fail("cannot redirect stdin to", "/dev/null");
+		if (logfd >= 0 && (dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0))
+			child_fail("cannot redirect output to", c->log_path);
+		if (c->cwd && chdir(c->cwd))
+			child_fail("cannot enter", c->cwd);
+		for (const char *const *e = c->env; e && *e; e++)
+			if (putenv((char *)*e))
+				child_fail("cannot set", *e);
+		execv(c->argv[0], (char *const *)c->argv);
+		child_fail("cannot run", c->argv[0]);
+	}
+	if (p < 0) {
+		sul_err_sys(err, "cannot start '%s'", c->argv[0]);
+	} else {
+		/* Also here: the parent may signal the group before the child ran setpgid. */
+		setpgid(p, p);
+		*pid = p;
+		ret = 0;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(nullfd);
+	if (logfd >= 0)
+		close(logfd);
+	return ret;
+}

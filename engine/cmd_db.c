@@ -1,0 +1,426 @@
+/*
+ * cmd_db.c - the subcommands that read the results database: query, runs,
+ * show.  They open it read-only: nothing here can change it.
+ */
+#include "cmd.h"
+#include "db.h"
+#include "fsutil.h"
+#include "strbuf.h"
+#include "workspace.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
+
+struct db_args {
+	const char *workdir;
+	const char *db_path;
+	enum out_format fmt;
+	long run;
+	int first_arg;   /* index of the first positional argument */
+};
+
+enum { OPT_DB = 256, OPT_WORKDIR, OPT_CSV, OPT_JSON, OPT_RUN };
+
+static int parse_db_args(int argc, char **argv, const char *allowed, struct db_args *a, struct sul_err *err)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "workdir", required_argument, NULL, OPT_WORKDIR },
+		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "run", required_argument, NULL, OPT_RUN },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->run = -1;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char letter = c == OPT_DB ? 'd' : c == OPT_WORKDIR ? 'w' : c == OPT_CSV ? 'c'
+			      : c == OPT_JSON ? 'j' : c == OPT_RUN ? 'r' : '?';
+		if (letter == '?' || !strchr(allowed, letter))
+			return sul_err_set(err, SUL_ERR_INPUT, "%s: unknown option '%s' (see `sulcus help`)",
+					   argv[0], argv[optind - 1]);
+		switch (c) {
+		case OPT_DB: a->db_path = optarg; break;
+		case OPT_WORKDIR: a->workdir = optarg; break;
+		case OPT_CSV: a->fmt = FMT_CSV; break;
+		case OPT_JSON: a->fmt = FMT_JSON; break;
+		case OPT_RUN: {
+			char *end;
+			a->run = strtol(optarg, &end, 10);
+			if (!*optarg || *end || a->run < 1)
+				return sul_err_set(err, SUL_ERR_INPUT, "--run: expected a run id, got '%s'", optarg);
+			break;
+		}
+		}
+	}
+	a->first_arg = optind;
+	return 0;
+}
+
+static int open_db(const struct db_args *a, struct sul_workspace *ws, struct sul_db **db, struct sul_err *err)
+{
+	memset(ws, 0, sizeof(*ws));
+	if (a->db_path) {
+		if (!sul_path_exists(a->db_path))
+			return sul_err_set(err, SUL_ERR_INPUT, "no database at '%s'", a->db_path);
+		return sul_db_open(a->db_path, SUL_DB_READONLY, db, err);
+	}
+	if (sul_workspace_open(a->workdir, 0, ws, err))
+		return -1;
+	if (!ws->db) {
+		sul_err_set(err, SUL_ERR_INPUT, "no database at '%s': run a workflow first, or pass --db PATH",
+			    ws->db_path);
+		sul_workspace_close(ws);
+		return -1;
+	}
+	*db = ws->db;
+	return 0;
+}
+
+static void close_db(struct sul_workspace *ws, struct sul_db *db)
+{
+	if (ws->db)
+		sul_workspace_close(ws);
+	else
+		sul_db_close(db);
+}
+
+/* --- printing result sets ------------------------------------------------ */
+
+struct table {
+	int ncols;
+	char **names;
+	char **cells;      /* row-major */
+	int *numeric;      /* column holds only numbers and NULLs */
+	size_t nrows, alloc;
+};
+
+static void add_csv(struct sul_buf *b, const char *s)
+{
+	if (!s[strcspn(s, ",\"\n\r")]) {
+		sul_buf_adds(b, s);
+		return;
+	}
+	sul_buf_addc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			sul_buf_addc(b, '"');
+		sul_buf_addc(b, *s);
+	}
+	sul_buf_addc(b, '"');
+}
+
+static char *cell_text(sqlite3_stmt *st, int col)
+{
+	switch (sqlite3_column_type(st, col)) {
+	case SQLITE_NULL: return NULL;
+	case SQLITE_FLOAT: {
+		struct sul_buf b = SUL_BUF_INIT;
+		sul_buf_addf(&b, "%.6g", sqlite3_column_double(st, col));
+		return sul_buf_detach(&b);
+	}
+	default: return sul_xstrdup(sul_db_text(st, col));
+	}
+}
+
+static void print_json_value(sqlite3_stmt *st, int col, struct sul_buf *b)
+{
+	switch (sqlite3_column_type(st, col)) {
+	case SQLITE_NULL: sul_buf_adds(b, "null"); break;
+	case SQLITE_INTEGER: sul_buf_addf(b, "%lld", (long long)sqlite3_column_int64(st, col)); break;
+	case SQLITE_FLOAT: sul_buf_addf(b, "%.17g", sqlite3_column_double(st, col)); break;
+	default: sul_buf_add_json_str(b, sul_db_text(st, col));
+	}
+}
+
+/* Prints every row of st in the chosen format.  Tables are aligned,
+ * numbers to the right, NULL shown as empty. */
+static int print_rows(struct sul_db *db, sqlite3_stmt *st, enum out_format fmt, struct sul_err *err)
+{
+	struct table t;
+	struct sul_buf b = SUL_BUF_INIT;
+	int c, r, first = 1;
+	size_t i;
+
+	memset(&t, 0, sizeof(t));
+	t.ncols = sqlite3_column_count(st);
+	t.numeric = sul_xcalloc((size_t)t.ncols + 1, sizeof(*t.numeric));
+	for (c = 0; c < t.ncols; c++)
+		t.numeric[c] = 1;
+	if (fmt == FMT_CSV) {
+		for (c = 0; c < t.ncols; c++) {
+			if (c)
+				sul_buf_addc(&b, ',');
+			add_csv(&b, sqlite3_column_name(st, c));
+		}
+		sul_buf_addc(&b, '\n');
+	} else if (fmt == FMT_JSON) {
+		sul_buf_addc(&b, '[');
+	}
+	while ((r = sul_db_step(db, st, err)) > 0) {
+		if (fmt == FMT_CSV) {
+			for (c = 0; c < t.ncols; c++) {
+				if (c)
+					sul_buf_addc(&b, ',');
+				add_csv(&b, sul_db_text(st, c));
+			}
+			sul_buf_addc(&b, '\n');
+		} else if (fmt == FMT_JSON) {
+			sul_buf_adds(&b, first ? "\n  {" : ",\n  {");
+			for (c = 0; c < t.ncols; c++) {
+				if (c)
+					sul_buf_adds(&b, ", ");
+				sul_buf_add_json_str(&b, sqlite3_column_name(st, c));
+				sul_buf_adds(&b, ": ");
+				print_json_value(st, c, &b);
+			}
+			sul_buf_addc(&b, '}');
+		} else {
+			SUL_ALLOC_GROW(t.cells, (t.nrows + 1) * (size_t)t.ncols, t.alloc);
+			for (c = 0; c < t.ncols; c++) {
+				int type = sqlite3_column_type(st, c);
+				t.cells[t.nrows * (size_t)t.ncols + (size_t)c] = cell_text(st, c);
+				if (type != SQLITE_INTEGER && type != SQLITE_FLOAT && type != SQLITE_NULL)
+					t.numeric[c] = 0;
+			}
+			t.nrows++;
+		}
+		first = 0;
+		if (b.len > 65536) {
+			fwrite(b.buf, 1, b.len, stdout);
+			sul_buf_reset(&b);
+		}
+	}
+	if (fmt == FMT_JSON)
+		sul_buf_adds(&b, first ? "]\n" : "\n]\n");
+	if (fmt == FMT_TABLE && r == 0) {
+		size_t *w = sul_xcalloc((size_t)t.ncols + 1, sizeof(*w));
+		for (c = 0; c < t.ncols; c++) {
+			w[c] = strlen(sqlite3_column_name(st, c));
+			for (i = 0; i < t.nrows; i++) {
+				const char *cell = t.cells[i * (size_t)t.ncols + (size_t)c];
+				size_t len = cell ? strlen(cell) : 0;
+				if (len > w[c])
+					w[c] = len > 60 ? 60 : len;
+			}
+		}
+		for (c = 0; c < t.ncols; c++)
+			sul_buf_addf(&b, "%s%-*s", c ? "  " : "", c == t.ncols - 1 ? 0 : (int)w[c],
+				     sqlite3_column_name(st, c));
+		sul_buf_addc(&b, '\n');
+		for (c = 0; c < t.ncols; c++) {
+			size_t k;
+			if (c)
+				sul_buf_adds(&b, "  ");
+			for (k = 0; k < w[c]; k++)
+				sul_buf_addc(&b, '-');
+		}
+		sul_buf_addc(&b, '\n');
+		for (i = 0; i < t.nrows; i++) {
+			for (c = 0; c < t.ncols; c++) {
+				const char *cell = t.cells[i * (size_t)t.ncols + (size_t)c];
+				int last = c == t.ncols - 1;
+				if (c)
+					sul_buf_adds(&b, "  ");
+				if (t.numeric[c])
+					sul_buf_addf(&b, "%*s", (int)w[c], cell ? cell : "");
+				else
+					sul_buf_addf(&b, "%-*s", last ? 0 : (int)w[c], cell ? cell : "");
+			}
+			while (b.len && b.buf[b.len - 1] == ' ')
+				b.buf[--b.len] = '\0';
+			sul_buf_addc(&b, '\n');
+		}
+		free(w);
+	}
+	fwrite(b.buf, 1, b.len, stdout);
+	sul_buf_release(&b);
+	for (i = 0; i < t.nrows * (size_t)t.ncols; i++)
+		free(t.cells[i]);
+	free(t.cells);
+	free(t.numeric);
+	return r;
+}
+
+int cmd_query(int argc, char **argv, struct sul_err *err)
+{
+	struct db_args a;
+	struct sul_workspace ws;
+	struct sul_db *db = NULL;
+	const char *sql, *tail;
+	int status = 2, nstmt = 0;
+
+	if (parse_db_args(argc, argv, "dwcj", &a, err))
+		return 2;
+	if (a.first_arg != argc - 1)
+		return sul_err_set(err, SUL_ERR_INPUT, "query: expected one SQL argument, got %d", argc - a.first_arg),
+		       2;
+	if (open_db(&a, &ws, &db, err))
+		return sul_err_exit_code(err);
+	sql = argv[a.first_arg];
+	for (;;) {
+		sqlite3_stmt *st = NULL;
+		while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == ';')
+			sql++;
+		if (!*sql)
+			break;
+		if (sqlite3_prepare_v2(sul_db_handle(db), sql, -1, &st, &tail) != SQLITE_OK) {
+			sul_err_set(err, SUL_ERR_INPUT, "query: %s", sqlite3_errmsg(sul_db_handle(db)));
+			goto out;
+		}
+		if (!st)
+			break;
+		if (!sqlite3_stmt_readonly(st)) {
+			sul_err_set(err, SUL_ERR_INPUT,
+				    "query: only statements that read are allowed, and this one writes: '%.*s'",
+				    (int)(tail - sql), sql);
+			sqlite3_finalize(st);
+			goto out;
+		}
+		if (nstmt++ && a.fmt == FMT_TABLE)
+			putchar('\n');
+		if (print_rows(db, st, a.fmt, err) < 0) {
+			sqlite3_finalize(st);
+			err->kind = SUL_ERR_INPUT;
+			goto out;
+		}
+		sqlite3_finalize(st);
+		sql = tail;
+	}
+	status = 0;
+out:
+	close_db(&ws, db);
+	return status;
+}
+
+int cmd_runs(int argc, char **argv, struct sul_err *err)
+{
+	static const char sql[] =
+		"SELECT r.id AS run, r.started_at AS started, "
+		"  printf('%.1f', (julianday(coalesce(r.finished_at, r.started_at)) - julianday(r.started_at)) * 86400) AS seconds, "
+		"  r.status, r.workflow_name AS workflow, "
+		"  sum(e.status = 'ran') AS ran, sum(e.status = 'cached') AS cached, "
+		"  sum(e.status = 'failed') AS failed, sum(e.status = 'skipped') AS skipped, "
+		"  CASE r.overrides WHEN '[]' THEN '' ELSE r.overrides END AS overrides "
+		"FROM runs r LEFT JOIN executions e ON e.run_id = r.id "
+		"GROUP BY r.id ORDER BY r.id";
+	struct db_args a;
+	struct sul_workspace ws;
+	struct sul_db *db = NULL;
+	sqlite3_stmt *st;
+	int status = 1;
+
+	if (parse_db_args(argc, argv, "dwcj", &a, err))
+		return 2;
+	if (a.first_arg != argc)
+		return sul_err_set(err, SUL_ERR_INPUT, "runs: unexpected argument '%s'", argv[a.first_arg]), 2;
+	if (open_db(&a, &ws, &db, err))
+		return sul_err_exit_code(err);
+	st = sul_db_stmt(db, err, sql, "");
+	if (st && print_rows(db, st, a.fmt, err) == 0)
+		status = 0;
+	close_db(&ws, db);
+	return status;
+}
+
+static int print_query(struct sul_db *db, const char *title, const char *sql, long long exec_id,
+		       struct sul_err *err)
+{
+	sqlite3_stmt *st = sul_db_stmt(db, err, sql, "i", exec_id);
+
+	if (!st)
+		return -1;
+	printf("\n%s:\n", title);
+	return print_rows(db, st, FMT_TABLE, err) < 0 ? -1 : 0;
+}
+
+int cmd_show(int argc, char **argv, struct sul_err *err)
+{
+	struct db_args a;
+	struct sul_workspace ws;
+	struct sul_db *db = NULL;
+	sqlite3_stmt *st;
+	long long exec_id;
+	const char *stage;
+	int status = 1, r;
+
+	if (parse_db_args(argc, argv, "dwr", &a, err))
+		return 2;
+	if (a.first_arg != argc - 1)
+		return sul_err_set(err, SUL_ERR_INPUT, "show: expected one stage id"), 2;
+	stage = argv[a.first_arg];
+	if (open_db(&a, &ws, &db, err))
+		return sul_err_exit_code(err);
+	st = sul_db_stmt(db, err,
+			 "SELECT e.id, e.run_id, e.stage, e.kind, e.kind_version, e.status, e.reason, e.cache_key, "
+			 "  e.started_at, e.wall_s, e.cpu_s, e.max_rss_kb, e.exit_code, e.log_path, e.params_json, "
+			 "  e.keys_json, r.workflow "
+			 "FROM executions e JOIN runs r ON r.id = e.run_id "
+			 "WHERE e.stage = ?1 AND (?2 < 0 OR e.run_id = ?2) ORDER BY e.id DESC LIMIT 1",
+			 "ti", stage, (long long)a.run);
+	if (!st)
+		goto out;
+	r = sul_db_step(db, st, err);
+	if (r <= 0) {
+		if (!r)
+			sul_err_set(err, SUL_ERR_INPUT, "show: no recorded execution of stage '%s'%s", stage,
+				    a.run > 0 ? " in that run" : "");
+		status = r ? 1 : 2;
+		goto out;
+	}
+	exec_id = sqlite3_column_int64(st, 0);
+	printf("stage:      %s (kind %s, version %d)\n", sul_db_text(st, 2), sul_db_text(st, 3),
+	       sqlite3_column_int(st, 4));
+	printf("run:        %lld (%s)\n", (long long)sqlite3_column_int64(st, 1), sul_db_text(st, 16));
+	printf("status:     %s%s%s\n", sul_db_text(st, 5), sqlite3_column_text(st, 6) ? ": " : "",
+	       sul_db_text(st, 6));
+	printf("cache key:  %s\n", sul_db_text(st, 7));
+	if (sqlite3_column_text(st, 7)) {
+		char *out = sul_xasprintf("%s/cache/%s/out",
+					  ws.root ? ws.root : ".sulcus", sul_db_text(st, 7));
+		printf("output:     %s%s\n", out, sul_path_exists(out) ? "" : " (not in the cache)");
+		free(out);
+	}
+	printf("started:    %s\n", sul_db_text(st, 8));
+	if (sqlite3_column_type(st, 9) != SQLITE_NULL)
+		printf("time:       %.2f s wall, %.2f s cpu, %lld KiB peak memory, exit status %d\n",
+		       sqlite3_column_double(st, 9), sqlite3_column_double(st, 10),
+		       (long long)sqlite3_column_int64(st, 11), sqlite3_column_int(st, 12));
+	printf("log:        %s\n", sul_db_text(st, 13));
+	printf("params:     %s\n", sul_db_text(st, 14));
+	if (strcmp(sul_db_text(st, 15), "{}"))
+		printf("settings:   %s\n", sul_db_text(st, 15));
+	sqlite3_reset(st);
+	if (print_query(db, "inputs",
+			"SELECT j.key AS input, j.value AS digest FROM executions e, json_each(e.inputs_json) j "
+			"WHERE e.id = ?1",
+			exec_id, err)
+	    || print_query(db, "files",
+			   "SELECT j.key AS path, j.value AS digest FROM executions e, json_each(e.files_json) j "
+			   "WHERE e.id = ?1",
+			   exec_id, err)
+	    || print_query(db, "artifacts",
+			   "SELECT a.path, a.bytes, a.sha256 FROM executions e JOIN artifacts a "
+			   "ON a.cache_key = e.cache_key WHERE e.id = ?1 ORDER BY a.path",
+			   exec_id, err)
+	    || print_query(db, "metrics",
+			   "SELECT m.name, count(*) AS n, min(m.step) AS first_step, max(m.step) AS last_step, "
+			   "  (SELECT value FROM metrics x WHERE x.cache_key = m.cache_key AND x.name = m.name "
+			   "   ORDER BY x.step DESC LIMIT 1) AS last_value "
+			   "FROM executions e JOIN metrics m ON m.cache_key = e.cache_key WHERE e.id = ?1 "
+			   "GROUP BY m.name ORDER BY m.name",
+			   exec_id, err))
+		goto out;
+	status = 0;
+out:
+	close_db(&ws, db);
+	return status;
+}

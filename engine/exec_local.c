@@ -1,0 +1,178 @@
+/*
+ * exec_local.c - the local executor: each stage is a child process
+ * (`sulcus stage-exec DESC`) in its own process group, reaped with wait4()
+ * for its exit status, CPU time and peak memory.
+ */
+#include "child.h"
+#include "executor.h"
+#include "strbuf.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct local_job {
+	pid_t pid;
+	size_t tag;
+	double t0;
+};
+
+struct local {
+	struct sul_executor ex;  /* first: the public part */
+	char *self_exe;
+	struct local_job *jobs;
+	size_t n, alloc;
+	char parent_env[64];
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int local_start(struct sul_executor *ex, const struct sul_job *job, struct sul_err *err)
+{
+	struct local *l = (struct local *)ex;
+	const char *argv[] = { l->self_exe, "stage-exec", job->desc_path, NULL };
+	const char *env[] = { l->parent_env, NULL };
+	struct sul_child c = { argv, job->log_path, job->workdir, env };
+	pid_t pid;
+
+	if (sul_child_start(&c, &pid, err))
+		return -1;
+	SUL_ALLOC_GROW(l->jobs, l->n + 1, l->alloc);
+	l->jobs[l->n].pid = pid;
+	l->jobs[l->n].tag = job->tag;
+	l->jobs[l->n].t0 = now_s();
+	l->n++;
+	return 0;
+}
+
+static int reap(struct local *l, struct sul_job_end *end)
+{
+	struct rusage ru;
+	int status;
+	size_t i;
+	pid_t pid;
+
+	for (;;) {
+		pid = wait4(-1, &status, WNOHANG, &ru);
+		if (pid <= 0)
+			return 0;
+		for (i = 0; i < l->n; i++)
+			if (l->jobs[i].pid == pid)
+				break;
+		if (i == l->n)
+			continue;  /* not ours (a test harness's child): ignore */
+		memset(end, 0, sizeof(*end));
+		end->tag = l->jobs[i].tag;
+		end->wall_s = now_s() - l->jobs[i].t0;
+		end->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6
+			     + (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+		end->max_rss_kb = ru.ru_maxrss;
+		if (WIFSIGNALED(status)) {
+			end->signal = WTERMSIG(status);
+			end->exit_code = 128 + end->signal;
+		} else {
+			end->exit_code = WEXITSTATUS(status);
+		}
+		/* The stage's process group may hold leftovers (a backgrounded command): end them. */
+		kill(-pid, SIGKILL);
+		l->jobs[i] = l->jobs[--l->n];
+		return 1;
+	}
+}
+
+static int local_wait(struct sul_executor *ex, struct sul_job_end *end, int *signo, struct sul_err *err)
+{
+	struct local *l = (struct local *)ex;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		int sig;
+
+		if (reap(l, end))
+			return 1;
+		if (!l->n)
+			return sul_err_set(err, SUL_ERR_FAIL, "waiting with no job running");
+		sig = sigwaitinfo(&set, NULL);
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			return sul_err_sys(err, "sigwaitinfo");
+		}
+		if (sig != SIGCHLD) {
+			*signo = sig;
+			return 0;
+		}
+	}
+}
+
+/* SIGTERM to each job's process group, then SIGKILL after a grace period. */
+static void local_cancel(struct sul_executor *ex)
+{
+	struct local *l = (struct local *)ex;
+	size_t i;
+	int round;
+
+	for (i = 0; i < l->n; i++)
+		kill(-l->jobs[i].pid, SIGTERM);
+	for (round = 0; round < 50; round++) {
+		int alive = 0;
+		for (i = 0; i < l->n; i++) {
+			siginfo_t info;
+			memset(&info, 0, sizeof(info));
+			/* WNOWAIT: leave the zombie for wait() to report. */
+			if (!waitid(P_PID, (id_t)l->jobs[i].pid, &info, WEXITED | WNOHANG | WNOWAIT)
+			    && info.si_pid == 0)
+				alive = 1;
+		}
+		if (!alive)
+			return;
+		usleep(20000);
+	}
+	for (i = 0; i < l->n; i++)
+		kill(-l->jobs[i].pid, SIGKILL);
+}
+
+static size_t local_running(const struct sul_executor *ex)
+{
+	return ((const struct local *)ex)->n;
+}
+
+static void local_free(struct sul_executor *ex)
+{
+	struct local *l = (struct local *)ex;
+
+	free(l->self_exe);
+	free(l->jobs);
+	free(l);
+}
+
+struct sul_executor *sul_executor_local(const char *self_exe)
+{
+	struct local *l = sul_xcalloc(1, sizeof(*l));
+
+	l->ex.name = "local";
+	l->ex.start = local_start;
+	l->ex.wait = local_wait;
+	l->ex.cancel = local_cancel;
+	l->ex.running = local_running;
+	l->ex.free = local_free;
+	l->self_exe = sul_xstrdup(self_exe);
+	snprintf(l->parent_env, sizeof(l->parent_env), "SULCUS_PARENT_PID=%ld", (long)getpid());
+	return &l->ex;
+}

@@ -1,0 +1,51 @@
+/*
+ * executor.h - how stages get executed: the interface between the scheduler
+ * and a place that runs `sulcus stage-exec DESC` (this machine's child
+ * processes, or a cluster).
+ *
+ * The scheduler decides what runs and records everything; an executor only
+ * starts jobs, reports when one ended, and cancels.  A job's success is never
+ * judged here: the scheduler reads the stage's result file and the cache.
+ * The scheduler blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD while it runs;
+ * wait() returns when a job ended or one of those signals arrived.
+ */
+#ifndef SUL_EXECUTOR_H
+#define SUL_EXECUTOR_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+struct sul_job {
+	size_t tag;              /* the scheduler's handle, returned in sul_job_end */
+	const char *stage_id;
+	const char *desc_path;   /* stage description (desc.h) */
+	const char *log_path;    /* stdout and stderr of the stage */
+	const char *workdir;
+};
+
+struct sul_job_end {
+	size_t tag;
+	int exit_code;           /* exit status, or 128 + signal */
+	int signal;              /* the signal that killed it, or 0 */
+	double wall_s, cpu_s;
+	long max_rss_kb;
+	char detail[512];        /* executor's own account of a failure, or "" */
+};
+
+struct sul_executor {
+	const char *name;
+	/* Starts a job.  On failure the job is not running. */
+	int (*start)(struct sul_executor *ex, const struct sul_job *job, struct sul_err *err);
+	/* 1: a job ended (*end filled); 0: a signal arrived (*signo); -1: error. */
+	int (*wait)(struct sul_executor *ex, struct sul_job_end *end, int *signo, struct sul_err *err);
+	/* Stops every running job; their ends are then reported by wait(). */
+	void (*cancel)(struct sul_executor *ex);
+	size_t (*running)(const struct sul_executor *ex);
+	void (*free)(struct sul_executor *ex);
+};
+
+/* Runs jobs as child processes of this one, `self_exe stage-exec DESC`. */
+struct sul_executor *sul_executor_local(const char *self_exe);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * kind.h - the interface between the engine and a stage kind.
+ *
+ * A kind is a constant `struct sul_kind` in one file under stages/ plus one
+ * line in stages/kinds.def.  It declares its parameters (the schema the
+ * engine validates workflows against and `sulcus kinds` documents) and a
+ * run() function.  The engine owns everything around run(): validation,
+ * cache key, temporary output folder, child process, publishing, database.
+ * run() executes in a child process, reads its inputs, writes only under
+ * ctx->out, and reports failure through err; it never touches the cache or
+ * the database.  Metrics go to ctx->out/metrics.tsv (see sul_ctx_metric).
+ */
+#ifndef SUL_KIND_H
+#define SUL_KIND_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "value.h"
+
+struct sul_stage;
+
+struct sul_param_spec {
+	const char *name;
+	enum sul_type type;
+	const char *def;      /* default as text; NULL: required */
+	double min, max;      /* allowed range of numbers, when min < max */
+	const char *choices;  /* allowed strings "a|b|c", or NULL */
+	const char *doc;      /* one line */
+};
+
+/* The kind accepts parameters that its schema does not list (command). */
+#define SUL_KIND_FREE_PARAMS 1u
+
+struct sul_input {
+	const char *id;
+	const char *dir;   /* the input stage's published output folder */
+};
+
+/* What run() gets.  Everything is borrowed and valid during run(). */
+struct sul_stage_ctx {
+	const char *id;
+	const char *out;       /* absolute, empty, writable: the only place to write */
+	const char *workdir;   /* the workflow file's folder: relative paths resolve here */
+	const struct sul_param *params;  /* defaults applied, sorted by name */
+	size_t nparams;
+	const struct sul_param *keys;    /* kind-specific top-level keys */
+	size_t nkeys;
+	const struct sul_input *inputs;
+	size_t ninputs;
+};
+
+struct sul_kind {
+	const char *name;
+	int version;          /* bump when outputs change for the same inputs */
+	const char *doc;
+	const struct sul_param_spec *params;  /* ends with { NULL } */
+	const struct sul_param_spec *keys;    /* kind-specific stage keys; ends with { NULL } */
+	unsigned flags;
+	/* Optional checks beyond the schema, at validation time. */
+	int (*check)(const struct sul_stage *st, struct sul_err *err);
+	int (*run)(const struct sul_stage_ctx *ctx, struct sul_err *err);
+};
+
+/* All registered kinds (stages/kinds.def), and lookup by name. */
+const struct sul_kind *const *sul_kinds(size_t *n);
+const struct sul_kind *sul_kind_find(const char *name);
+
+/* Accessors for run().  A missing name is a programmer error (assert):
+ * the engine has validated the parameters against the schema. */
+const struct sul_value *sul_ctx_param(const struct sul_stage_ctx *ctx, const char *name);
+long long sul_ctx_int(const struct sul_stage_ctx *ctx, const char *name);
+double sul_ctx_float(const struct sul_stage_ctx *ctx, const char *name);
+const char *sul_ctx_str(const struct sul_stage_ctx *ctx, const char *name);
+/* A path parameter resolved against ctx->workdir.  Caller frees. */
+char *sul_ctx_path(const struct sul_stage_ctx *ctx, const char *name);
+const struct sul_value *sul_ctx_key(const struct sul_stage_ctx *ctx, const char *name);
+/* The output folder of input id, or NULL. */
+const char *sul_ctx_input(const struct sul_stage_ctx *ctx, const char *id);
+/* Appends "name<TAB>step<TAB>value" to ctx->out/metrics.tsv; step < 0: none. */
+int sul_ctx_metric(const struct sul_stage_ctx *ctx, const char *name, long step, double value,
+		   struct sul_err *err);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * main.c - the `sulcus` command: parse the subcommand, dispatch through the
+ * table below (git's git.c), print the one error, exit.  Nothing else in
+ * sulcus prints errors or exits.
+ */
+#include "cmd.h"
+#include "err.h"
+#include "stage_exec.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STR(x) STR2(x)
+#define STR2(x) #x
+
+static char self_exe[4096];
+
+const char *sul_self_exe(void)
+{
+	return self_exe;
+}
+
+int cmd_stage_exec(int argc, char **argv, struct sul_err *err)
+{
+	if (argc != 2) {
+		sul_err_set(err, SUL_ERR_INPUT, "stage-exec: expected one stage description file");
+		return 2;
+	}
+	return sul_stage_exec(argv[1], err) ? 1 : 0;
+}
+
+static int cmd_help(int argc, char **argv, struct sul_err *err);
+
+static int cmd_version(int argc, char **argv, struct sul_err *err)
+{
+	(void)argc;
+	(void)argv;
+	(void)err;
+	printf("sulcus %s\n", STR(SULCUS_VERSION));
+	return 0;
+}
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct sul_err *err);
+	const char *usage;
+} commands[] = {
+	{ "run", cmd_run, "run FILE [-j N] [--set ID.NAME=VALUE]... [--force ID]... [--only ID]...\n"
+			  "        [--keep-going] [-q] [-v] [--workdir DIR]\n"
+			  "                      run what is not cached; exit 0 ok, 1 a stage failed, 2 bad input" },
+	{ "plan", cmd_plan, "plan FILE [--set ...] [--force ID] [--only ID] [--workdir DIR]\n"
+			    "                      show what would run, and why" },
+	{ "check", cmd_check, "check FILE [--set ...] [-q]   validate a workflow; run nothing" },
+	{ "dag", cmd_dag, "dag FILE [--set ...]          print the stage graph as Graphviz dot" },
+	{ "kinds", cmd_kinds, "kinds [KIND]                  list stage kinds and their parameters" },
+	{ "query", cmd_query, "query [--csv|--json] [--db PATH] [--workdir DIR] SQL\n"
+			      "                      run read-only SQL on the results database" },
+	{ "runs", cmd_runs, "runs [--csv|--json] [--workdir DIR]   list runs" },
+	{ "show", cmd_show, "show STAGE [--run ID] [--workdir DIR]\n"
+			    "                      a stage's latest provenance: params, inputs, key, files, metrics, log" },
+	{ "gc", cmd_gc, "gc [--keep N] [--dry-run] [--workdir DIR]\n"
+			"                      remove cache entries no run of the last N (10) used" },
+	{ "version", cmd_version, "version" },
+	{ "help", cmd_help, "help" },
+	{ "stage-exec", cmd_stage_exec, NULL },  /* internal: run one described stage */
+};
+
+static int cmd_help(int argc, char **argv, struct sul_err *err)
+{
+	size_t i;
+
+	(void)argc;
+	(void)argv;
+	(void)err;
+	printf("usage: sulcus COMMAND [ARGS]\n\n"
+	       "sulcus runs declarative workflows (libconfig .cfg files) of cached stages and\n"
+	       "records their provenance and metrics in SQLite (.sulcus/sulcus.db).\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].usage)
+			printf("  sulcus %s\n", commands[i].usage);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	ssize_t n;
+	size_t i;
+	int status;
+
+	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	if (n < 0 || (size_t)n >= sizeof(self_exe) - 1) {
+		perror("sulcus: cannot find its own executable (/proc/self/exe)");
+		return 1;
+	}
+	self_exe[n] = '\0';
+	if (argc < 2) {
+		cmd_help(0, NULL, &err);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(0, NULL, &err);
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(0, NULL, &err);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		status = commands[i].fn(argc - 1, argv + 1, &err);
+		fflush(stdout);
+		if (status && err.msg[0])
+			fprintf(stderr, "sulcus: %s\n", err.msg);
+		return status;
+	}
+	fprintf(stderr, "sulcus: unknown command '%s' (see `sulcus help`)\n", argv[1]);
+	return 2;
+}

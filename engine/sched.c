@@ -1,0 +1,810 @@
+/*
+ * sched.c - the scheduler behind `sulcus run` and `sulcus plan` (see sched.h).
+ *
+ * The engine process is single-threaded.  Parallelism comes from the
+ * executor's jobs; the loop below resolves every stage whose inputs are
+ * final, starts ready stages up to the job limit, then blocks until a job
+ * ends or a signal arrives.  Database writes of one pass share a
+ * transaction.  It never interprets a stage's output beyond its digest.
+ */
+#include "sched.h"
+#include "cache.h"
+#include "dag.h"
+#include "desc.h"
+#include "fsutil.h"
+#include "prov.h"
+#include "stagekey.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum node_state {
+	N_WAIT,       /* inputs not final yet */
+	N_READY,      /* key known, not cached: to run */
+	N_RUNNING,
+	N_DONE,       /* ran or cached: digest known */
+	N_FAILED,
+	N_SKIPPED,
+	N_EXCLUDED,   /* not selected by --only */
+	N_WILLRUN,    /* plan: would run (digest unknown) */
+};
+
+struct node {
+	enum node_state state;
+	size_t npending;
+	int forced;
+	int has_key;
+	struct sul_stage_key key;
+	sul_hex digest;
+	char *reason;
+	long long exec_id;
+	char *staging, *desc_path, *result_path, *log_path;
+};
+
+struct sched {
+	const struct sul_workflow *wf;
+	struct sul_workspace *ws;
+	struct sul_executor *ex;
+	const struct sul_sched_opts *o;
+	struct sul_sched_summary *sum;
+	struct node *nodes;
+	size_t *order;                /* topological order */
+	size_t *users, *users_off;    /* reverse edges, CSR */
+	size_t *queue, qhead, qtail;  /* stages whose inputs are final */
+	size_t *ready, rhead, rtail;  /* stages to start */
+	struct sul_prov_memo memo;
+	int plan;
+	int stopping;                 /* 1 after a failure (no --keep-going), 2 on a signal */
+	FILE *out;
+	int width;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int matches_any(const char *id, const char *const *pats, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!fnmatch(pats[i], id, 0))
+			return 1;
+	return 0;
+}
+
+static int check_patterns(const struct sul_workflow *wf, const char *opt, const char *const *pats,
+			  size_t n, struct sul_err *err)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < wf->nstages; j++)
+			if (!fnmatch(pats[i], wf->stages[j].id, 0))
+				break;
+		if (j == wf->nstages)
+			return sul_err_set(err, SUL_ERR_INPUT, "%s '%s': no stage of '%s' matches", opt, pats[i],
+					   wf->path);
+	}
+	return 0;
+}
+
+int sul_sched_check_selection(const struct sul_workflow *wf, const struct sul_sched_opts *o,
+			      struct sul_err *err)
+{
+	if (check_patterns(wf, "--force", o->force, o->nforce, err))
+		return -1;
+	return check_patterns(wf, "--only", o->only, o->nonly, err);
+}
+
+static void say(struct sched *s, const char *state, const struct sul_stage *st, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void say(struct sched *s, const char *state, const struct sul_stage *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s->out)
+		return;
+	fprintf(s->out, "%-8s %-*s", state, s->width, st->id);
+	if (fmt && *fmt) {
+		fputs("  ", s->out);
+		va_start(ap, fmt);
+		vfprintf(s->out, fmt, ap);
+		va_end(ap);
+	}
+	fputc('\n', s->out);
+	fflush(s->out);
+}
+
+static int init(struct sched *s, struct sul_err *err)
+{
+	const struct sul_workflow *wf = s->wf;
+	size_t n = wf->nstages, i, j;
+	unsigned char *mark = sul_xcalloc(n ? n : 1, 1);
+	size_t *fill;
+
+	(void)err;
+	s->nodes = sul_xcalloc(n ? n : 1, sizeof(*s->nodes));
+	s->order = sul_xmalloc((n ? n : 1) * sizeof(*s->order));
+	s->queue = sul_xmalloc((n ? n : 1) * sizeof(*s->queue));
+	s->ready = sul_xmalloc((n ? n : 1) * sizeof(*s->ready));
+	sul_dag_topo_order(wf, s->order);
+
+	s->users_off = sul_xcalloc(n + 1, sizeof(*s->users_off));
+	for (i = 0; i < n; i++)
+		for (j = 0; j < wf->stages[i].ninputs; j++)
+			s->users_off[wf->stages[i].input_idx[j] + 1]++;
+	for (i = 0; i < n; i++)
+		s->users_off[i + 1] += s->users_off[i];
+	s->users = sul_xmalloc((s->users_off[n] + 1) * sizeof(*s->users));
+	fill = sul_xcalloc(n ? n : 1, sizeof(*fill));
+	for (i = 0; i < n; i++)
+		for (j = 0; j < wf->stages[i].ninputs; j++) {
+			size_t in = wf->stages[i].input_idx[j];
+			s->users[s->users_off[in] + fill[in]++] = i;
+		}
+	free(fill);
+
+	for (i = 0; i < n; i++)
+		mark[i] = !s->o->nonly || matches_any(wf->stages[i].id, s->o->only, s->o->nonly);
+	if (s->o->nonly)
+		sul_dag_mark_ancestors(wf, mark);
+	s->width = 8;
+	for (i = 0; i < n; i++) {
+		struct node *nd = &s->nodes[i];
+		const struct sul_stage *st = &wf->stages[i];
+		int len = (int)strlen(st->id);
+
+		nd->state = mark[i] ? N_WAIT : N_EXCLUDED;
+		nd->npending = st->ninputs;
+		nd->forced = matches_any(st->id, s->o->force, s->o->nforce);
+		if (mark[i] && len > s->width)
+			s->width = len > 40 ? 40 : len;
+	}
+	/* Seed in topological order so that the queue stays in that order. */
+	for (i = 0; i < n; i++)
+		if (s->nodes[s->order[i]].state == N_WAIT && !s->nodes[s->order[i]].npending)
+			s->queue[s->qtail++] = s->order[i];
+	free(mark);
+	return 0;
+}
+
+static void release(struct sched *s)
+{
+	size_t i;
+
+	for (i = 0; s->nodes && i < s->wf->nstages; i++) {
+		struct node *nd = &s->nodes[i];
+		sul_stage_key_release(&nd->key);
+		free(nd->reason);
+		free(nd->staging);
+		free(nd->desc_path);
+		free(nd->result_path);
+		free(nd->log_path);
+	}
+	free(s->nodes);
+	free(s->order);
+	free(s->users);
+	free(s->users_off);
+	free(s->queue);
+	free(s->ready);
+}
+
+/* A stage became final: its users may now be resolvable. */
+static void propagate(struct sched *s, size_t i)
+{
+	size_t j;
+
+	for (j = s->users_off[i]; j < s->users_off[i + 1]; j++) {
+		struct node *u = &s->nodes[s->users[j]];
+		if (u->state == N_WAIT && --u->npending == 0)
+			s->queue[s->qtail++] = s->users[j];
+	}
+}
+
+static const char *signame(int sig)
+{
+	switch (sig) {
+	case SIGINT: return "SIGINT";
+	case SIGTERM: return "SIGTERM";
+	case SIGHUP: return "SIGHUP";
+	case SIGKILL: return "SIGKILL";
+	case SIGSEGV: return "SIGSEGV";
+	case SIGABRT: return "SIGABRT";
+	case SIGBUS: return "SIGBUS";
+	case SIGFPE: return "SIGFPE";
+	default: return "a signal";
+	}
+}
+
+/* Why a stage must run, compared with the last recorded execution of its id. */
+static int explain(struct sched *s, size_t i, struct sul_buf *why, struct sul_err *err)
+{
+	const struct sul_stage *st = &s->wf->stages[i];
+	struct node *nd = &s->nodes[i];
+	struct sul_db *db = s->ws->db;
+	struct sul_prev_exec prev;
+	struct sul_buf part = SUL_BUF_INIT;
+	int ret = -1, r;
+
+	if (nd->forced) {
+		sul_buf_adds(why, "forced");
+		return 0;
+	}
+	if (sul_prov_prev_exec(db, st->id, &prev, err))
+		return -1;
+	if (!prev.found) {
+		sul_buf_adds(why, "new stage");
+		ret = 0;
+		goto out;
+	}
+#define ADD_PART(...)                                            \
+	do {                                                     \
+		if (why->len)                                    \
+			sul_buf_adds(why, "; ");                 \
+		sul_buf_addf(why, __VA_ARGS__);                  \
+	} while (0)
+	if (strcmp(prev.kind, st->kind->name))
+		ADD_PART("kind changed: %s -> %s", prev.kind, st->kind->name);
+	else if (prev.kind_version != st->kind->version)
+		ADD_PART("kind version changed: %d -> %d", prev.kind_version, st->kind->version);
+	if ((r = sul_prov_json_diff(db, prev.params_json, nd->key.params_json, 0, &part, err)) < 0)
+		goto out;
+	if (r)
+		ADD_PART("params changed: %s", part.buf);
+	sul_buf_reset(&part);
+	if ((r = sul_prov_json_diff(db, prev.keys_json, nd->key.keys_json, 1, &part, err)) < 0)
+		goto out;
+	if (r)
+		ADD_PART("%s changed", part.buf);
+	sul_buf_reset(&part);
+	if ((r = sul_prov_json_diff(db, prev.inputs_json, nd->key.inputs_json, 1, &part, err)) < 0)
+		goto out;
+	if (r)
+		ADD_PART("input changed: %s", part.buf);
+	sul_buf_reset(&part);
+	if ((r = sul_prov_json_diff(db, prev.files_json, nd->key.files_json, 1, &part, err)) < 0)
+		goto out;
+	if (r)
+		ADD_PART("file changed: %s", part.buf);
+	if (!why->len) {
+		if (!strcmp(prev.status, "failed"))
+			ADD_PART("last run failed");
+		else if (!strcmp(prev.cache_key, nd->key.key))
+			ADD_PART("output no longer in the cache");
+		else
+			ADD_PART("cache key changed");
+	}
+#undef ADD_PART
+	ret = 0;
+out:
+	sul_buf_release(&part);
+	sul_prov_prev_release(&prev);
+	return ret;
+}
+
+static int record_simple(struct sched *s, size_t i, const char *status, const char *reason,
+			 const char *log, struct sul_err *err)
+{
+	struct sul_exec_row row;
+
+	if (s->plan)
+		return 0;
+	row.run_id = s->sum->run_id;
+	row.st = &s->wf->stages[i];
+	row.key = s->nodes[i].has_key ? &s->nodes[i].key : NULL;
+	row.status = status;
+	row.reason = reason;
+	row.log_path = log;
+	return sul_prov_exec_insert(s->ws->db, &row, NULL, err);
+}
+
+static int skip(struct sched *s, size_t i, const char *reason, struct sul_err *err)
+{
+	struct node *nd = &s->nodes[i];
+
+	nd->state = N_SKIPPED;
+	nd->reason = sul_xstrdup(reason);
+	s->sum->skipped++;
+	if (!s->o->quiet)
+		say(s, "skipped", &s->wf->stages[i], "(%s)", reason);
+	propagate(s, i);
+	return record_simple(s, i, "skipped", reason, NULL, err);
+}
+
+/* Every input of stage i is final: decide whether it is cached, runs, or is skipped. */
+static int resolve(struct sched *s, size_t i, struct sul_err *err)
+{
+	const struct sul_stage *st = &s->wf->stages[i];
+	struct node *nd = &s->nodes[i];
+	struct sul_buf why = SUL_BUF_INIT;
+	sul_hex *digests;
+	size_t j;
+	int r, ret = -1;
+
+	for (j = 0; j < st->ninputs; j++) {
+		const struct node *in = &s->nodes[st->input_idx[j]];
+		if (in->state == N_FAILED || in->state == N_SKIPPED) {
+			char reason[512];
+			snprintf(reason, sizeof(reason), "input '%s' %s", st->inputs[j],
+				 in->state == N_FAILED ? "failed" : "was skipped");
+			return skip(s, i, reason, err);
+		}
+	}
+	if (s->plan) {
+		for (j = 0; j < st->ninputs; j++)
+			if (s->nodes[st->input_idx[j]].state == N_WILLRUN) {
+				if (!why.len)
+					sul_buf_adds(&why, "input will rerun: ");
+				else
+					sul_buf_adds(&why, ", ");
+				sul_buf_adds(&why, st->inputs[j]);
+			}
+		if (why.len) {
+			nd->state = N_WILLRUN;
+			nd->reason = sul_buf_detach(&why);
+			propagate(s, i);
+			return 0;
+		}
+	}
+	if (s->stopping)
+		return skip(s, i, s->stopping == 1 ? "not started: an earlier stage failed (--keep-going runs "
+						     "independent stages)"
+						   : "not started: the run was interrupted",
+			    err);
+
+	digests = sul_xcalloc(st->ninputs ? st->ninputs : 1, sizeof(*digests));
+	for (j = 0; j < st->ninputs; j++)
+		memcpy(digests[j], s->nodes[st->input_idx[j]].digest, sizeof(sul_hex));
+	r = sul_stage_key_compute(s->wf, st, digests, &s->memo.memo, &nd->key, err);
+	free(digests);
+	if (r) {
+		/* A stage whose key cannot be computed (a missing data folder) fails alone. */
+		nd->state = N_FAILED;
+		nd->reason = sul_xstrdup(err->msg);
+		s->sum->failed++;
+		if (!s->plan && !s->o->keep_going && !s->stopping)
+			s->stopping = 1;
+		say(s, s->plan ? "error" : "FAILED", st, "%s", err->msg);
+		propagate(s, i);
+		sul_err_clear(err);
+		return record_simple(s, i, "failed", nd->reason, NULL, err);
+	}
+	nd->has_key = 1;
+	if (!nd->forced) {
+		r = sul_cache_lookup(s->ws->cache_dir, nd->key.key, nd->digest, err);
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			char *log = NULL;
+			nd->state = N_DONE;
+			s->sum->cached++;
+			if (s->plan || s->o->verbose)
+				say(s, "cached", st, NULL);
+			propagate(s, i);
+			if (s->plan)
+				return 0;
+			log = sul_prov_log_of(s->ws->db, nd->key.key);
+			ret = record_simple(s, i, "cached", NULL, log, err);
+			free(log);
+			if (!ret)
+				ret = sul_prov_record_output(s->ws->db, s->ws->cache_dir, nd->key.key, err);
+			return ret;
+		}
+	}
+	if (s->ws->db ? explain(s, i, &why, err) : (sul_buf_adds(&why, "new stage"), 0)) {
+		sul_buf_release(&why);
+		return -1;
+	}
+	nd->reason = sul_buf_detach(&why);
+	if (s->plan) {
+		nd->state = N_WILLRUN;
+		propagate(s, i);
+		return 0;
+	}
+	nd->state = N_READY;
+	s->ready[s->rtail++] = i;
+	return 0;
+}
+
+static int start(struct sched *s, size_t i, struct sul_err *err)
+{
+	const struct sul_stage *st = &s->wf->stages[i];
+	struct node *nd = &s->nodes[i];
+	struct sul_desc d;
+	struct sul_input *ins;
+	struct sul_exec_row row;
+	struct sul_job job;
+	char *logdir;
+	size_t j;
+	int r;
+
+	nd->staging = sul_xasprintf("%s/%s.%ld.%zu", s->ws->tmp_dir, nd->key.key, (long)getpid(), i);
+	nd->desc_path = sul_xasprintf("%s.desc", nd->staging);
+	nd->result_path = sul_xasprintf("%s.result", nd->staging);
+	logdir = sul_xasprintf("%s/%lld", s->ws->logs_dir, s->sum->run_id);
+	nd->log_path = sul_xasprintf("%s/%s.log", logdir, st->id);
+	if (sul_mkdirs(logdir, err)) {
+		free(logdir);
+		return -1;
+	}
+	free(logdir);
+
+	ins = sul_xcalloc(st->ninputs ? st->ninputs : 1, sizeof(*ins));
+	for (j = 0; j < st->ninputs; j++) {
+		ins[j].id = st->inputs[j];
+		ins[j].dir = sul_xasprintf("%s/%s/out", s->ws->cache_dir, s->nodes[st->input_idx[j]].key.key);
+	}
+	memset(&d, 0, sizeof(d));
+	d.id = st->id;
+	d.kind = (char *)st->kind->name;
+	d.version = st->kind->version;
+	d.key = nd->key.key;
+	d.workdir = s->wf->dir;
+	d.staging = nd->staging;
+	d.cache = s->ws->cache_dir;
+	d.result = nd->result_path;
+	d.params = st->params;
+	d.nparams = st->nparams;
+	d.keys = st->keys;
+	d.nkeys = st->nkeys;
+	d.inputs = ins;
+	d.ninputs = st->ninputs;
+	unlink(nd->result_path);
+	r = sul_desc_write(nd->desc_path, &d, err);
+	for (j = 0; j < st->ninputs; j++)
+		free((char *)ins[j].dir);
+	free(ins);
+	if (r)
+		return -1;
+
+	row.run_id = s->sum->run_id;
+	row.st = st;
+	row.key = &nd->key;
+	row.status = "running";
+	row.reason = nd->reason;
+	row.log_path = nd->log_path;
+	if (sul_prov_exec_insert(s->ws->db, &row, &nd->exec_id, err))
+		return -1;
+	job.tag = i;
+	job.stage_id = st->id;
+	job.desc_path = nd->desc_path;
+	job.log_path = nd->log_path;
+	job.workdir = s->wf->dir;
+	if (!s->o->quiet)
+		say(s, "run", st, "(%s)", nd->reason);
+	if (s->ex->start(s->ex, &job, err))
+		return sul_err_prefix(err, "stage '%s'", st->id);
+	nd->state = N_RUNNING;
+	return 0;
+}
+
+/* The last lines of a log, for the terminal and the database. */
+static void log_tail(const char *path, int lines, struct sul_buf *out)
+{
+	char buf[4096];
+	ssize_t n;
+	off_t size;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), count = 0;
+	char *p;
+
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > (off_t)sizeof(buf) - 1)
+		lseek(fd, size - (off_t)sizeof(buf) + 1, SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	for (p = buf + n; p > buf; p--)
+		if (p[-1] == '\n' && ++count == lines)
+			break;
+	sul_buf_adds(out, p);
+}
+
+static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err *err)
+{
+	size_t i = end->tag;
+	const struct sul_stage *st = &s->wf->stages[i];
+	struct node *nd = &s->nodes[i];
+	struct sul_buf msg = SUL_BUF_INIT, tail = SUL_BUF_INIT;
+	struct sul_exec_end e;
+	int r, ok = 0, ret = -1;
+
+	r = sul_result_read(nd->result_path, &msg);
+	if (r == 1) {
+		int found = sul_cache_lookup(s->ws->cache_dir, nd->key.key, nd->digest, err);
+		if (found < 0)
+			goto out;
+		ok = found > 0;
+		if (!ok)
+			sul_buf_adds(&msg, "the stage reported success but its output is not in the cache");
+	} else if (r < 0) {
+		if (s->stopping == 2 && end->signal)
+			sul_buf_addf(&msg, "interrupted (%s)", signame(end->signal));
+		else if (end->signal)
+			sul_buf_addf(&msg, "killed by signal %d (%s) before reporting a result", end->signal,
+				     signame(end->signal));
+		else
+			sul_buf_addf(&msg, "exited with status %d before reporting a result "
+					   "(did a library call exit()?)", end->exit_code);
+	}
+	if (*end->detail)
+		sul_buf_addf(&msg, " (%s)", end->detail);
+	unlink(nd->desc_path);
+	unlink(nd->result_path);
+
+	memset(&e, 0, sizeof(e));
+	e.status = ok ? "ran" : "failed";
+	e.reason = ok ? NULL : msg.buf;
+	e.wall_s = end->wall_s;
+	e.cpu_s = end->cpu_s;
+	e.max_rss_kb = end->max_rss_kb;
+	e.exit_code = end->exit_code;
+	if (!ok) {
+		log_tail(nd->log_path, 10, &tail);
+		if (tail.len)
+			sul_buf_addf(&msg, "\nlog tail:\n%s", tail.buf);
+	}
+	if (sul_db_begin(s->ws->db, err))
+		goto out;
+	if (sul_prov_exec_finish(s->ws->db, nd->exec_id, &e, err)
+	    || (ok && sul_prov_record_output(s->ws->db, s->ws->cache_dir, nd->key.key, err))
+	    || sul_db_commit(s->ws->db, err)) {
+		sul_db_rollback(s->ws->db);
+		goto out;
+	}
+	if (ok) {
+		nd->state = N_DONE;
+		s->sum->ran++;
+		if (!s->o->quiet)
+			say(s, "ok", st, "%.2f s", end->wall_s);
+	} else {
+		char *first = sul_xstrndup(msg.buf, strcspn(msg.buf, "\n"));
+		nd->state = N_FAILED;
+		s->sum->failed++;
+		if (!s->o->keep_going && !s->stopping)
+			s->stopping = 1;
+		say(s, "FAILED", st, "%s", first);
+		free(first);
+		if (s->out) {
+			fprintf(s->out, "%*s log: %s\n", 8, "", nd->log_path);
+			if (tail.len) {
+				char *line = tail.buf, *nl;
+				for (; line; line = nl ? nl + 1 : NULL) {
+					nl = strchr(line, '\n');
+					fprintf(s->out, "%*s | %.*s\n", 8, "",
+						(int)(nl ? (size_t)(nl - line) : strlen(line)), line);
+				}
+			}
+		}
+	}
+	propagate(s, i);
+	ret = 0;
+out:
+	sul_buf_release(&msg);
+	sul_buf_release(&tail);
+	return ret;
+}
+
+static int resolve_queue(struct sched *s, struct sul_err *err)
+{
+	int in_tx = 0, ret = -1;
+
+	if (s->qhead == s->qtail)
+		return 0;
+	if (!s->plan) {
+		if (sul_db_begin(s->ws->db, err))
+			return -1;
+		in_tx = 1;
+	}
+	while (s->qhead < s->qtail)
+		if (resolve(s, s->queue[s->qhead++], err))
+			goto out;
+	if (in_tx && sul_db_commit(s->ws->db, err))
+		goto out;
+	in_tx = 0;
+	ret = 0;
+out:
+	if (in_tx)
+		sul_db_rollback(s->ws->db);
+	return ret;
+}
+
+static int pending_signal(const sigset_t *set)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t only = *set;
+
+	sigdelset(&only, SIGCHLD);
+	return sigtimedwait(&only, NULL, &zero);
+}
+
+static int loop(struct sched *s, struct sul_err *err)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	for (;;) {
+		struct sul_job_end end;
+		int sig = 0, r;
+
+		if (resolve_queue(s, err))
+			return -1;
+		if (!s->stopping && (sig = pending_signal(&set)) > 0)
+			goto interrupted;
+		while (s->rhead < s->rtail && !s->stopping && s->ex->running(s->ex) < (size_t)s->o->jobs)
+			if (start(s, s->ready[s->rhead++], err))
+				return -1;
+		if (s->stopping) {
+			int any = 0;
+			if (sul_db_begin(s->ws->db, err))
+				return -1;
+			while (s->rhead < s->rtail) {
+				any = 1;
+				if (skip(s, s->ready[s->rhead++],
+					 s->stopping == 1 ? "not started: an earlier stage failed (--keep-going runs "
+							    "independent stages)"
+							  : "not started: the run was interrupted",
+					 err)) {
+					sul_db_rollback(s->ws->db);
+					return -1;
+				}
+			}
+			if (sul_db_commit(s->ws->db, err))
+				return -1;
+			if (any)
+				continue;
+		}
+		if (!s->ex->running(s->ex)) {
+			if (s->qhead == s->qtail && s->rhead == s->rtail)
+				return 0;
+			continue;
+		}
+		r = s->ex->wait(s->ex, &end, &sig, err);
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			if (finish(s, &end, err))
+				return -1;
+			continue;
+		}
+interrupted:
+		if (s->stopping != 2) {
+			s->stopping = 2;
+			s->sum->interrupted_by = sig;
+			if (s->out)
+				fprintf(s->out, "sulcus: %s: stopping running stages\n", signame(sig));
+			s->ex->cancel(s->ex);
+		}
+	}
+}
+
+int sul_sched_run(struct sul_workspace *ws, const struct sul_workflow *wf, struct sul_executor *ex,
+		  const struct sul_sched_opts *o, struct sul_sched_summary *sum, struct sul_err *err)
+{
+	struct sched s;
+	sigset_t set, old;
+	double t0 = now_s();
+	const char *status;
+	int ret = -1;
+
+	memset(&s, 0, sizeof(s));
+	memset(sum, 0, sizeof(*sum));
+	s.wf = wf;
+	s.ws = ws;
+	s.ex = ex;
+	s.o = o;
+	s.sum = sum;
+	s.out = o->progress;
+	sul_prov_memo_init(&s.memo, ws->db, 1);
+	if (init(&s, err))
+		goto out;
+	if (sul_prov_run_begin(ws->db, wf, o->argv_json, ex->name, &sum->run_id, err))
+		goto out;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	ret = loop(&s, err);
+	if (ret) {
+		/* The engine itself failed: leave no stage running behind us. */
+		ex->cancel(ex);
+		while (ex->running(ex)) {
+			struct sul_job_end end;
+			int sig;
+			struct sul_err ignored = SUL_ERR_INIT;
+			if (ex->wait(ex, &end, &sig, &ignored) < 0)
+				break;
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	status = sum->interrupted_by ? "interrupted"
+		 : ret || sum->failed || sum->skipped ? "failed" : "succeeded";
+	{
+		struct sul_err e2 = SUL_ERR_INIT;
+		if (sul_prov_run_end(ws->db, sum->run_id, status, ret ? &e2 : err))
+			ret = -1;
+	}
+	if (s.out && !o->quiet)
+		fprintf(s.out, "run %lld: %zu ran, %zu cached, %zu failed, %zu skipped (%.2f s)\n", sum->run_id,
+			sum->ran, sum->cached, sum->failed, sum->skipped, now_s() - t0);
+out:
+	release(&s);
+	return ret;
+}
+
+int sul_sched_plan(struct sul_workspace *ws, const struct sul_workflow *wf,
+		   const struct sul_sched_opts *o, FILE *out, struct sul_err *err)
+{
+	struct sul_sched_summary sum;
+	struct sched s;
+	size_t i, torun = 0;
+	int ret = -1;
+
+	memset(&s, 0, sizeof(s));
+	memset(&sum, 0, sizeof(sum));
+	s.wf = wf;
+	s.ws = ws;
+	s.o = o;
+	s.sum = &sum;
+	s.plan = 1;
+	s.out = out;
+	sul_prov_memo_init(&s.memo, ws->db, 0);
+	if (init(&s, err))
+		goto out;
+	/* Cached stages print as they resolve; stages to run print in order below. */
+	s.out = NULL;
+	while (s.qhead < s.qtail)
+		if (resolve(&s, s.queue[s.qhead++], err))
+			goto out;
+	s.out = out;
+	for (i = 0; i < wf->nstages; i++) {
+		size_t k = s.order[i];
+		const struct node *nd = &s.nodes[k];
+		switch (nd->state) {
+		case N_DONE: say(&s, "cached", &wf->stages[k], NULL); break;
+		case N_WILLRUN: torun++; say(&s, "run", &wf->stages[k], "%s", nd->reason); break;
+		case N_FAILED: say(&s, "error", &wf->stages[k], "%s", nd->reason); break;
+		case N_SKIPPED: say(&s, "skip", &wf->stages[k], "%s", nd->reason); break;
+		default: break;
+		}
+	}
+	fprintf(out, "plan: %zu to run, %zu cached", torun, sum.cached);
+	if (sum.failed)
+		fprintf(out, ", %zu with errors", sum.failed);
+	fprintf(out, " (%zu stages)\n", torun + sum.cached + sum.failed + sum.skipped);
+	if (sum.failed) {
+		sul_err_set(err, SUL_ERR_INPUT, "%zu stage%s cannot be planned (see above)", sum.failed,
+			    sum.failed > 1 ? "s" : "");
+		goto out;
+	}
+	ret = 0;
+out:
+	release(&s);
+	return ret;
+}

@@ -1,0 +1,101 @@
+/* stage_exec.c - run one described stage and publish it (see stage_exec.h). */
+#include "stage_exec.h"
+#include "cache.h"
+#include "desc.h"
+#include "fsutil.h"
+#include "kind.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+/*
+ * When the engine that started us dies (even by SIGKILL), take our whole
+ * process group down: an orphaned stage would otherwise go on computing
+ * while the rerun starts the same stage again (t2030-kill-rerun).
+ */
+static void on_parent_death(int sig)
+{
+	(void)sig;
+	kill(0, SIGKILL);
+}
+
+static void die_with_parent(void)
+{
+	const char *ppid = getenv("SULCUS_PARENT_PID");
+	struct sigaction sa;
+
+	if (!ppid)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_parent_death;
+	sigaction(SIGUSR2, &sa, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGUSR2);
+	if (getppid() != (pid_t)strtol(ppid, NULL, 10))
+		on_parent_death(0);
+}
+
+int sul_stage_exec(const char *desc_path, struct sul_err *err)
+{
+	struct sul_desc d;
+	struct sul_stage_ctx ctx;
+	const struct sul_kind *kind;
+	char *out = NULL;
+	sul_hex digest;
+	int ret = -1;
+
+	die_with_parent();
+	if (sul_desc_read(desc_path, &d, err))
+		return -1;
+	kind = sul_kind_find(d.kind);
+	if (!kind) {
+		sul_err_set(err, SUL_ERR_FAIL, "unknown kind '%s' (is this the same sulcus as the engine's?)",
+			    d.kind);
+		goto report;
+	}
+	if (kind->version != d.version) {
+		sul_err_set(err, SUL_ERR_FAIL, "kind '%s' is version %d here, the engine expected %d",
+			    d.kind, kind->version, d.version);
+		goto report;
+	}
+	out = sul_xasprintf("%s/out", d.staging);
+	if (sul_rmtree(d.staging, err) || sul_mkdirs(out, err))
+		goto report;
+	if (chdir(d.workdir)) {
+		sul_err_sys(err, "cannot enter '%s'", d.workdir);
+		goto report;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.id = d.id;
+	ctx.out = out;
+	ctx.workdir = d.workdir;
+	ctx.params = d.params;
+	ctx.nparams = d.nparams;
+	ctx.keys = d.keys;
+	ctx.nkeys = d.nkeys;
+	ctx.inputs = d.inputs;
+	ctx.ninputs = d.ninputs;
+	if (kind->run(&ctx, err))
+		goto report;
+	fflush(NULL);
+	if (sul_cache_publish(d.staging, d.cache, d.key, digest, err)) {
+		sul_err_prefix(err, "publishing the output");
+		goto report;
+	}
+	ret = 0;
+report:
+	if (ret) {
+		struct sul_err ignored = SUL_ERR_INIT;
+		fprintf(stderr, "sulcus: stage '%s' failed: %s\n", d.id, err->msg);
+		sul_rmtree(d.staging, &ignored);
+	}
+	/* The result comes last: it is what tells the engine the stage finished. */
+	if (sul_result_write(d.result, ret == 0, err->msg, err))
+		ret = -1;
+	free(out);
+	sul_desc_release(&d);
+	return ret;
+}

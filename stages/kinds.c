@@ -1,0 +1,30 @@
+/* kinds.c - the table of stage kinds, generated from kinds.def. */
+#include "../engine/kind.h"
+
+#include <string.h>
+
+#define SUL_KIND(n) extern const struct sul_kind sul_kind_##n;
+#include "kinds.def"
+#undef SUL_KIND
+
+static const struct sul_kind *const all_kinds[] = {
+#define SUL_KIND(n) &sul_kind_##n,
+#include "kinds.def"
+#undef SUL_KIND
+};
+
+const struct sul_kind *const *sul_kinds(size_t *n)
+{
+	*n = sizeof(all_kinds) / sizeof(all_kinds[0]);
+	return all_kinds;
+}
+
+const struct sul_kind *sul_kind_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(all_kinds) / sizeof(all_kinds[0]); i++)
+		if (!strcmp(all_kinds[i]->name, name))
+			return all_kinds[i];
+	return NULL;
+}
