@@ -209,7 +209,7 @@ static int print_rows(struct sul_db *db, sqlite3_stmt *st, enum out_format fmt, 
 				const char *cell = t.cells[i * (size_t)t.ncols + (size_t)c];
 				size_t len = cell ? strlen(cell) : 0;
 				if (len > w[c])
-					w[c] = len > 60 ? 60 : len;
+					w[c] = len;
 			}
 		}
 		for (c = 0; c < t.ncols; c++)

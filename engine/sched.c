@@ -14,6 +14,9 @@
 #include "fsutil.h"
 #include "prov.h"
 #include "stagekey.h"
+#include "strmap.h"
+
+#include <dirent.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +63,10 @@ struct sched {
 	size_t *queue, qhead, qtail;  /* stages whose inputs are final */
 	size_t *ready, rhead, rtail;  /* stages to start */
 	struct sul_prov_memo memo;
+	struct sul_strmap present;    /* cache entries on disk when we started (load_cache_index) */
+	char **names;                 /* its keys */
+	char **digests;
+	size_t nnames, ndigests;
 	int plan;
 	int stopping;                 /* 1 after a failure (no --keep-going), 2 on a signal */
 	FILE *out;
@@ -126,6 +133,65 @@ static void say(struct sched *s, const char *state, const struct sul_stage *st, 
 	fflush(s->out);
 }
 
+/*
+ * One listing of the cache folder and one query for the digests of what it
+ * holds, instead of opening a manifest per stage: `plan` on an up-to-date
+ * 10,000-stage workflow then makes no system call per stage.  The map's
+ * value is 0 for an entry whose digest the database lacks (an engine killed
+ * between publish and record), else 1 + its index in s->digests.
+ */
+static int load_cache_index(struct sched *s, struct sul_err *err)
+{
+	struct dirent *de;
+	DIR *d = opendir(s->ws->cache_dir);
+	sqlite3_stmt *q;
+	size_t alloc = 0;
+	int r;
+
+	if (!d)
+		return 0;  /* no cache yet */
+	while ((de = readdir(d))) {
+		if (strlen(de->d_name) != SUL_HEX_LEN)
+			continue;
+		SUL_ALLOC_GROW(s->names, s->nnames + 1, alloc);
+		s->names[s->nnames] = sul_xstrdup(de->d_name);
+		sul_strmap_put(&s->present, s->names[s->nnames], 0);
+		s->nnames++;
+	}
+	closedir(d);
+	if (!s->ws->db)
+		return 0;
+	q = sul_db_stmt(s->ws->db, err, "SELECT cache_key, digest FROM outputs", "");
+	if (!q)
+		return -1;
+	alloc = 0;
+	while ((r = sul_db_step(s->ws->db, q, err)) > 0) {
+		const char *key = sul_db_text(q, 0), *digest = sul_db_text(q, 1);
+		if (sul_strmap_get(&s->present, key) < 0 || strlen(digest) != SUL_HEX_LEN)
+			continue;
+		SUL_ALLOC_GROW(s->digests, s->ndigests + 1, alloc);
+		s->digests[s->ndigests++] = sul_xstrdup(digest);
+		/* The map already holds an equal key string that we own: this only updates the value. */
+		sul_strmap_put(&s->present, key, (long)s->ndigests);
+	}
+	sqlite3_reset(q);
+	return r < 0 ? -1 : 0;
+}
+
+/* 1 and digest filled when key has a cache entry, 0 when not, -1 on error. */
+static int lookup(struct sched *s, const char *key, sul_hex digest, struct sul_err *err)
+{
+	long v = sul_strmap_get(&s->present, key);
+
+	if (v < 0)
+		return 0;
+	if (v > 0) {
+		memcpy(digest, s->digests[v - 1], sizeof(sul_hex));
+		return 1;
+	}
+	return sul_cache_lookup(s->ws->cache_dir, key, digest, err);
+}
+
 static int init(struct sched *s, struct sul_err *err)
 {
 	const struct sul_workflow *wf = s->wf;
@@ -133,7 +199,6 @@ static int init(struct sched *s, struct sul_err *err)
 	unsigned char *mark = sul_xcalloc(n ? n : 1, 1);
 	size_t *fill;
 
-	(void)err;
 	s->nodes = sul_xcalloc(n ? n : 1, sizeof(*s->nodes));
 	s->order = sul_xmalloc((n ? n : 1) * sizeof(*s->order));
 	s->queue = sul_xmalloc((n ? n : 1) * sizeof(*s->queue));
@@ -176,7 +241,7 @@ static int init(struct sched *s, struct sul_err *err)
 		if (s->nodes[s->order[i]].state == N_WAIT && !s->nodes[s->order[i]].npending)
 			s->queue[s->qtail++] = s->order[i];
 	free(mark);
-	return 0;
+	return load_cache_index(s, err);
 }
 
 static void release(struct sched *s)
@@ -198,6 +263,13 @@ static void release(struct sched *s)
 	free(s->users_off);
 	free(s->queue);
 	free(s->ready);
+	for (i = 0; i < s->nnames; i++)
+		free(s->names[i]);
+	free(s->names);
+	for (i = 0; i < s->ndigests; i++)
+		free(s->digests[i]);
+	free(s->digests);
+	sul_strmap_release(&s->present);
 }
 
 /* A stage became final: its users may now be resolvable. */
@@ -243,6 +315,7 @@ static int explain(struct sched *s, size_t i, struct sul_buf *why, struct sul_er
 	}
 	if (sul_prov_prev_exec(db, st->id, &prev, err))
 		return -1;
+	sul_stage_key_json(&nd->key, st);
 	if (!prev.found) {
 		sul_buf_adds(why, "new stage");
 		ret = 0;
@@ -300,6 +373,8 @@ static int record_simple(struct sched *s, size_t i, const char *status, const ch
 
 	if (s->plan)
 		return 0;
+	if (s->nodes[i].has_key)
+		sul_stage_key_json(&s->nodes[i].key, &s->wf->stages[i]);
 	row.run_id = s->sum->run_id;
 	row.st = &s->wf->stages[i];
 	row.key = s->nodes[i].has_key ? &s->nodes[i].key : NULL;
@@ -382,7 +457,7 @@ static int resolve(struct sched *s, size_t i, struct sul_err *err)
 	}
 	nd->has_key = 1;
 	if (!nd->forced) {
-		r = sul_cache_lookup(s->ws->cache_dir, nd->key.key, nd->digest, err);
+		r = lookup(s, nd->key.key, nd->digest, err);
 		if (r < 0)
 			return -1;
 		if (r > 0) {
@@ -468,6 +543,7 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	if (r)
 		return -1;
 
+	sul_stage_key_json(&nd->key, st);
 	row.run_id = s->sum->run_id;
 	row.st = st;
 	row.key = &nd->key;

@@ -35,7 +35,6 @@ int sul_stage_key_compute(const struct sul_workflow *wf, const struct sul_stage 
 			  struct sul_stage_key *k, struct sul_err *err)
 {
 	struct sul_key_parts parts;
-	struct sul_buf b = SUL_BUF_INIT;
 	size_t i;
 
 	memset(k, 0, sizeof(*k));
@@ -70,7 +69,18 @@ int sul_stage_key_compute(const struct sul_workflow *wf, const struct sul_stage 
 	parts.files = k->files;
 	parts.nfiles = k->nfiles;
 	sul_cache_key(&parts, k->key);
+	return 0;
+fail:
+	sul_stage_key_release(k);
+	return -1;
+}
 
+void sul_stage_key_json(struct sul_stage_key *k, const struct sul_stage *st)
+{
+	struct sul_buf b = SUL_BUF_INIT;
+
+	if (k->params_json)
+		return;
 	sul_params_json(st->params, st->nparams, &b);
 	k->params_json = sul_buf_detach(&b);
 	sul_params_json(st->keys, st->nkeys, &b);
@@ -79,10 +89,6 @@ int sul_stage_key_compute(const struct sul_workflow *wf, const struct sul_stage 
 	k->inputs_json = sul_buf_detach(&b);
 	sul_named_digests_json(k->files, k->nfiles, &b);
 	k->files_json = sul_buf_detach(&b);
-	return 0;
-fail:
-	sul_stage_key_release(k);
-	return -1;
 }
 
 void sul_stage_key_release(struct sul_stage_key *k)

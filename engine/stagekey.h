@@ -15,6 +15,7 @@ struct sul_stage_key {
 	size_t ninputs;
 	struct sul_named_digest *files;   /* sorted by path as written */
 	size_t nfiles;
+	/* JSON renderings for the database, NULL until sul_stage_key_json(). */
 	char *params_json, *keys_json, *inputs_json, *files_json;
 };
 
@@ -26,6 +27,8 @@ struct sul_stage_key {
 int sul_stage_key_compute(const struct sul_workflow *wf, const struct sul_stage *st,
 			  const sul_hex *input_digests, const struct sul_digest_memo *memo,
 			  struct sul_stage_key *k, struct sul_err *err);
+/* Fills the JSON renderings (once; plan does not need them for cached stages). */
+void sul_stage_key_json(struct sul_stage_key *k, const struct sul_stage *st);
 void sul_stage_key_release(struct sul_stage_key *k);
 
 #endif

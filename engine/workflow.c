@@ -37,6 +37,7 @@ struct binding {
 
 struct loader {
 	struct sul_workflow *wf;
+	size_t stages_alloc;
 	config_t cfg;
 	struct sul_err *err;
 };
@@ -454,7 +455,7 @@ static int build_stage(struct loader *ld, const config_setting_t *g, const struc
 		goto fail;
 	if (read_keys(ld, &sb, g, st.id, &st))
 		goto fail;
-	wf->stages = sul_xrealloc(wf->stages, (wf->nstages + 1) * sizeof(*wf->stages));
+	SUL_ALLOC_GROW(wf->stages, wf->nstages + 1, ld->stages_alloc);
 	wf->stages[wf->nstages++] = st;
 	return 0;
 fail:
