@@ -57,7 +57,8 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) Makefile
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-missing-variable-declarations -c -o $@ $<
 
-$(BUILD)/check_sulcus: $(TEST_OBJ) $(LIB_OBJ)
+# The test binary has its own kind table (tests/check_kinds.c): command plus a schema probe.
+$(BUILD)/check_sulcus: $(TEST_OBJ) $(filter-out $(BUILD)/stages/kinds.o,$(LIB_OBJ))
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
 deps:

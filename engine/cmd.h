@@ -19,7 +19,4 @@ int cmd_show(int argc, char **argv, struct sul_err *err);
 int cmd_gc(int argc, char **argv, struct sul_err *err);
 int cmd_stage_exec(int argc, char **argv, struct sul_err *err);
 
-/* The path of the running executable (for starting stage children). */
-const char *sul_self_exe(void);
-
 #endif

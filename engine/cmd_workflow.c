@@ -147,7 +147,18 @@ int cmd_run(int argc, char **argv, struct sul_err *err)
 		goto out_wf;
 	argv_json(argc, argv, &av);
 	o.argv_json = av.buf;
-	ex = sul_executor_local(sul_self_exe());
+	{
+		/* Stages run as `sulcus stage-exec`: the very binary that is running now. */
+		char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n < 0 || (size_t)n >= sizeof(self) - 1) {
+			sul_err_sys(err, "cannot find the sulcus executable (/proc/self/exe)");
+			sul_workspace_close(&ws);
+			goto out_wf;
+		}
+		self[n] = '\0';
+		ex = sul_executor_local(self);
+	}
 	if (sul_sched_run(&ws, &wf, ex, &o, &sum, err)) {
 		status = 1;
 	} else if (sum.interrupted_by) {

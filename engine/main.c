@@ -14,13 +14,6 @@
 #define STR(x) STR2(x)
 #define STR2(x) #x
 
-static char self_exe[4096];
-
-const char *sul_self_exe(void)
-{
-	return self_exe;
-}
-
 int cmd_stage_exec(int argc, char **argv, struct sul_err *err)
 {
 	if (argc != 2) {
@@ -85,16 +78,9 @@ static int cmd_help(int argc, char **argv, struct sul_err *err)
 int main(int argc, char **argv)
 {
 	struct sul_err err = SUL_ERR_INIT;
-	ssize_t n;
 	size_t i;
 	int status;
 
-	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
-	if (n < 0 || (size_t)n >= sizeof(self_exe) - 1) {
-		perror("sulcus: cannot find its own executable (/proc/self/exe)");
-		return 1;
-	}
-	self_exe[n] = '\0';
 	if (argc < 2) {
 		cmd_help(0, NULL, &err);
 		return 2;

@@ -122,8 +122,12 @@ static void say(struct sched *s, const char *state, const struct sul_stage *st, 
 
 	if (!s->out)
 		return;
+	if (!fmt || !*fmt) {
+		fprintf(s->out, "%-8s %s\n", state, st->id);
+		return;
+	}
 	fprintf(s->out, "%-8s %-*s", state, s->width, st->id);
-	if (fmt && *fmt) {
+	{
 		fputs("  ", s->out);
 		va_start(ap, fmt);
 		vfprintf(s->out, fmt, ap);

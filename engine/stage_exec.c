@@ -38,6 +38,60 @@ static void die_with_parent(void)
 		on_parent_death(0);
 }
 
+/*
+ * The engine reads out/metrics.tsv into the database after publishing, when
+ * it can no longer fail the stage: so a malformed file fails it here.
+ */
+static int check_metrics(const char *out, struct sul_err *err)
+{
+	char *path = sul_xasprintf("%s/metrics.tsv", out);
+	struct sul_buf b = SUL_BUF_INIT;
+	char *line, *next;
+	int lineno = 0, ret = -1;
+
+	if (!sul_path_exists(path)) {
+		ret = 0;
+		goto out;
+	}
+	if (sul_read_file(path, &b, err))
+		goto out;
+	for (line = b.buf; *line; line = next) {
+		char *t1, *t2, *end;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		lineno++;
+		t1 = strchr(line, '\t');
+		t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		if (!t1 || !t2 || t1 == line || strchr(t2 + 1, '\t')) {
+			sul_err_set(err, SUL_ERR_FAIL, "metrics.tsv:%d: expected NAME<TAB>STEP<TAB>VALUE "
+				    "(STEP may be empty), got '%s'", lineno, line);
+			goto out;
+		}
+		if (t2 > t1 + 1) {
+			strtoll(t1 + 1, &end, 10);
+			if (end != t2) {
+				sul_err_set(err, SUL_ERR_FAIL, "metrics.tsv:%d: step: expected an integer, got '%.*s'",
+					    lineno, (int)(t2 - t1 - 1), t1 + 1);
+				goto out;
+			}
+		}
+		strtod(t2 + 1, &end);
+		if (!t2[1] || *end) {
+			sul_err_set(err, SUL_ERR_FAIL, "metrics.tsv:%d: value: expected a number, got '%s'", lineno,
+				    t2 + 1);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	sul_buf_release(&b);
+	free(path);
+	return ret;
+}
+
 int sul_stage_exec(const char *desc_path, struct sul_err *err)
 {
 	struct sul_desc d;
@@ -78,7 +132,7 @@ int sul_stage_exec(const char *desc_path, struct sul_err *err)
 	ctx.nkeys = d.nkeys;
 	ctx.inputs = d.inputs;
 	ctx.ninputs = d.ninputs;
-	if (kind->run(&ctx, err))
+	if (kind->run(&ctx, err) || check_metrics(out, err))
 		goto report;
 	fflush(NULL);
 	if (sul_cache_publish(d.staging, d.cache, d.key, digest, err)) {

@@ -55,5 +55,6 @@ const char *sul_suggest(const char *word, const char *const *cands, size_t n)
 			best = cands[i];
 		}
 	}
-	return best_d <= limit ? best : NULL;
+	/* Replacing every letter of a short word is no typo: 'b' does not suggest 'a'. */
+	return best_d <= limit && best_d < strlen(word) ? best : NULL;
 }

@@ -61,6 +61,11 @@ void sul_format_double(double d, struct sul_buf *out)
 		sul_buf_adds(out, isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
 		return;
 	}
+	if (d == floor(d) && fabs(d) < 1e15) {
+		snprintf(tmp, sizeof(tmp), "%.1f", d);
+		sul_buf_adds(out, tmp);
+		return;
+	}
 	for (prec = 1; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
 		if (strtod(tmp, NULL) == d)
@@ -152,6 +157,9 @@ int sul_value_parse(const char *text, enum sul_type t, struct sul_value *v, stru
 	case SUL_T_FLOAT:
 		if (!parse_float(text, &nv.f))
 			return sul_err_set(err, SUL_ERR_INPUT, "expected a number, got '%s'", text);
+		/* Workflow files cannot hold NaN or infinity: neither may --set. */
+		if (!isfinite(nv.f))
+			return sul_err_set(err, SUL_ERR_INPUT, "expected a finite number, got '%s'", text);
 		break;
 	case SUL_T_BOOL:
 		if (!parse_bool(text, &nv.i))
@@ -164,7 +172,7 @@ int sul_value_parse(const char *text, enum sul_type t, struct sul_value *v, stru
 	default:
 		if (parse_int(text, &nv.i))
 			t = SUL_T_INT;
-		else if (parse_float(text, &nv.f))
+		else if (parse_float(text, &nv.f) && isfinite(nv.f))
 			t = SUL_T_FLOAT;
 		else if (parse_bool(text, &nv.i))
 			t = SUL_T_BOOL;

@@ -852,10 +852,15 @@ static int check_value(const struct sul_param_spec *sp, struct sul_value *v, str
 	if (sp->min < sp->max && (v->type == SUL_T_INT || v->type == SUL_T_FLOAT)) {
 		double d = v->type == SUL_T_INT ? (double)v->i : v->f;
 		if (!(d >= sp->min && d <= sp->max)) {
-			sul_buf_adds(why, "expected a value from ");
-			sul_format_double(sp->min, why);
-			sul_buf_adds(why, " to ");
-			sul_format_double(sp->max, why);
+			if (sp->type == SUL_T_INT) {
+				sul_buf_addf(why, "expected an integer from %lld to %lld", (long long)sp->min,
+					     (long long)sp->max);
+			} else {
+				sul_buf_adds(why, "expected a value from ");
+				sul_format_double(sp->min, why);
+				sul_buf_adds(why, " to ");
+				sul_format_double(sp->max, why);
+			}
 			sul_buf_adds(why, ", got '");
 			sul_value_text(v, why);
 			sul_buf_addc(why, '\'');

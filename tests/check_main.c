@@ -1,0 +1,64 @@
+/* check_main.c - the unit test runner: every suite, one report. */
+#include "check_util.h"
+#include "../engine/fsutil.h"
+#include "../engine/strbuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *dirs[256];
+static size_t ndirs;
+
+char *tu_tmpdir(void)
+{
+	char tmpl[] = "/tmp/sulcus-unit-XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	ck_assert_ptr_nonnull(d);
+	d = sul_xstrdup(d);
+	if (ndirs < 256)
+		dirs[ndirs++] = d;
+	return d;
+}
+
+void tu_cleanup(void)
+{
+	struct sul_err err = SUL_ERR_INIT;
+
+	while (ndirs) {
+		char *d = dirs[--ndirs];
+		sul_rmtree(d, &err);
+		free(d);
+	}
+}
+
+const char *tu_write(const char *dir, const char *name, const char *text)
+{
+	static char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite_value());
+	int failed;
+
+	srunner_add_suite(sr, suite_template());
+	srunner_add_suite(sr, suite_workflow());
+	srunner_add_suite(sr, suite_cache());
+	srunner_add_suite(sr, suite_db());
+	srunner_add_suite(sr, suite_desc());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,20 @@
+/* check_util.h - helpers shared by the Check unit tests. */
+#ifndef SUL_CHECK_UTIL_H
+#define SUL_CHECK_UTIL_H
+
+#include <check.h>
+
+/* A fresh temporary folder (removed by tu_cleanup). */
+char *tu_tmpdir(void);
+void tu_cleanup(void);
+/* Writes text to DIR/name and returns the path (static storage, valid until the next call). */
+const char *tu_write(const char *dir, const char *name, const char *text);
+
+Suite *suite_value(void);
+Suite *suite_template(void);
+Suite *suite_workflow(void);
+Suite *suite_cache(void);
+Suite *suite_db(void);
+Suite *suite_desc(void);
+
+#endif
