@@ -18,12 +18,13 @@ enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
 struct db_args {
 	const char *workdir;
 	const char *db_path;
+	const char *sql_file;
 	enum out_format fmt;
 	long run;
 	int first_arg;   /* index of the first positional argument */
 };
 
-enum { OPT_DB = 256, OPT_WORKDIR, OPT_CSV, OPT_JSON, OPT_RUN };
+enum { OPT_DB = 256, OPT_WORKDIR, OPT_CSV, OPT_JSON, OPT_RUN, OPT_FILE };
 
 static int parse_db_args(int argc, char **argv, const char *allowed, struct db_args *a, struct sul_err *err)
 {
@@ -33,6 +34,7 @@ static int parse_db_args(int argc, char **argv, const char *allowed, struct db_a
 		{ "csv", no_argument, NULL, OPT_CSV },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "run", required_argument, NULL, OPT_RUN },
+		{ "file", required_argument, NULL, OPT_FILE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -41,9 +43,9 @@ static int parse_db_args(int argc, char **argv, const char *allowed, struct db_a
 	a->run = -1;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
 		char letter = c == OPT_DB ? 'd' : c == OPT_WORKDIR ? 'w' : c == OPT_CSV ? 'c'
-			      : c == OPT_JSON ? 'j' : c == OPT_RUN ? 'r' : '?';
+			      : c == OPT_JSON ? 'j' : c == OPT_RUN ? 'r' : c == OPT_FILE || c == 'f' ? 'f' : '?';
 		if (letter == '?' || !strchr(allowed, letter))
 			return sul_err_set(err, SUL_ERR_INPUT, "%s: unknown option '%s' (see `sulcus help`)",
 					   argv[0], argv[optind - 1]);
@@ -51,6 +53,8 @@ static int parse_db_args(int argc, char **argv, const char *allowed, struct db_a
 		case OPT_DB: a->db_path = optarg; break;
 		case OPT_WORKDIR: a->workdir = optarg; break;
 		case OPT_CSV: a->fmt = FMT_CSV; break;
+		case OPT_FILE:
+		case 'f': a->sql_file = optarg; break;
 		case OPT_JSON: a->fmt = FMT_JSON; break;
 		case OPT_RUN: {
 			char *end;
@@ -255,17 +259,25 @@ int cmd_query(int argc, char **argv, struct sul_err *err)
 	struct db_args a;
 	struct sul_workspace ws;
 	struct sul_db *db = NULL;
+	struct sul_buf text = SUL_BUF_INIT;
 	const char *sql, *tail;
 	int status = 2, nstmt = 0;
 
-	if (parse_db_args(argc, argv, "dwcj", &a, err))
+	if (parse_db_args(argc, argv, "dwcjf", &a, err))
 		return 2;
-	if (a.first_arg != argc - 1)
-		return sul_err_set(err, SUL_ERR_INPUT, "query: expected one SQL argument, got %d", argc - a.first_arg),
-		       2;
-	if (open_db(&a, &ws, &db, err))
+	if (a.first_arg != argc - (a.sql_file ? 0 : 1)) {
+		sul_err_set(err, SUL_ERR_INPUT, "query: expected one SQL argument or -f FILE");
+		return 2;
+	}
+	if (a.sql_file && sul_read_file(a.sql_file, &text, err)) {
+		err->kind = SUL_ERR_INPUT;
+		return 2;
+	}
+	if (open_db(&a, &ws, &db, err)) {
+		sul_buf_release(&text);
 		return sul_err_exit_code(err);
-	sql = argv[a.first_arg];
+	}
+	sql = a.sql_file ? text.buf : argv[a.first_arg];
 	for (;;) {
 		sqlite3_stmt *st = NULL;
 		while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == ';')
@@ -297,6 +309,7 @@ int cmd_query(int argc, char **argv, struct sul_err *err)
 	}
 	status = 0;
 out:
+	sul_buf_release(&text);
 	close_db(&ws, db);
 	return status;
 }
@@ -320,8 +333,10 @@ int cmd_runs(int argc, char **argv, struct sul_err *err)
 
 	if (parse_db_args(argc, argv, "dwcj", &a, err))
 		return 2;
-	if (a.first_arg != argc)
-		return sul_err_set(err, SUL_ERR_INPUT, "runs: unexpected argument '%s'", argv[a.first_arg]), 2;
+	if (a.first_arg != argc) {
+		sul_err_set(err, SUL_ERR_INPUT, "runs: unexpected argument '%s'", argv[a.first_arg]);
+		return 2;
+	}
 	if (open_db(&a, &ws, &db, err))
 		return sul_err_exit_code(err);
 	st = sul_db_stmt(db, err, sql, "");
@@ -354,8 +369,10 @@ int cmd_show(int argc, char **argv, struct sul_err *err)
 
 	if (parse_db_args(argc, argv, "dwr", &a, err))
 		return 2;
-	if (a.first_arg != argc - 1)
-		return sul_err_set(err, SUL_ERR_INPUT, "show: expected one stage id"), 2;
+	if (a.first_arg != argc - 1) {
+		sul_err_set(err, SUL_ERR_INPUT, "show: expected one stage id");
+		return 2;
+	}
 	stage = argv[a.first_arg];
 	if (open_db(&a, &ws, &db, err))
 		return sul_err_exit_code(err);

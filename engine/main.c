@@ -47,7 +47,7 @@ static const struct command {
 	{ "check", cmd_check, "check FILE [--set ...] [-q]   validate a workflow; run nothing" },
 	{ "dag", cmd_dag, "dag FILE [--set ...]          print the stage graph as Graphviz dot" },
 	{ "kinds", cmd_kinds, "kinds [KIND]                  list stage kinds and their parameters" },
-	{ "query", cmd_query, "query [--csv|--json] [--db PATH] [--workdir DIR] SQL\n"
+	{ "query", cmd_query, "query [--csv|--json] [--db PATH] [--workdir DIR] (SQL | -f FILE)\n"
 			      "                      run read-only SQL on the results database" },
 	{ "runs", cmd_runs, "runs [--csv|--json] [--workdir DIR]   list runs" },
 	{ "show", cmd_show, "show STAGE [--run ID] [--workdir DIR]\n"
