@@ -630,6 +630,11 @@ static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err
 	unlink(nd->desc_path);
 	unlink(nd->result_path);
 
+	if (!ok) {
+		log_tail(nd->log_path, 10, &tail);
+		if (tail.len)
+			sul_buf_addf(&msg, "\nlog tail:\n%s", tail.buf);
+	}
 	memset(&e, 0, sizeof(e));
 	e.status = ok ? "ran" : "failed";
 	e.reason = ok ? NULL : msg.buf;
@@ -637,11 +642,6 @@ static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err
 	e.cpu_s = end->cpu_s;
 	e.max_rss_kb = end->max_rss_kb;
 	e.exit_code = end->exit_code;
-	if (!ok) {
-		log_tail(nd->log_path, 10, &tail);
-		if (tail.len)
-			sul_buf_addf(&msg, "\nlog tail:\n%s", tail.buf);
-	}
 	if (sul_db_begin(s->ws->db, err))
 		goto out;
 	if (sul_prov_exec_finish(s->ws->db, nd->exec_id, &e, err)

@@ -143,7 +143,7 @@ int sul_stage_exec(const char *desc_path, struct sul_err *err)
 report:
 	if (ret) {
 		struct sul_err ignored = SUL_ERR_INIT;
-		fprintf(stderr, "sulcus: stage '%s' failed: %s\n", d.id, err->msg);
+		/* main() prints err into the stage's log once we return. */
 		sul_rmtree(d.staging, &ignored);
 	}
 	/* The result comes last: it is what tells the engine the stage finished. */
