@@ -175,7 +175,8 @@ static int walk(const char *abs, const char *rel, int follow, const struct sul_d
 		goto out;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
 
 	for (i = 0; i < n; i++) {
 		char *cabs = sul_xasprintf("%s/%s", abs, names[i]);

@@ -357,6 +357,8 @@ static int explain(struct sched *s, size_t i, struct sul_buf *why, struct sul_er
 	if (!why->len) {
 		if (!strcmp(prev.status, "failed"))
 			ADD_PART("last run failed");
+		else if (!strcmp(prev.status, "running"))
+			ADD_PART("running now in another sulcus run");
 		else if (!strcmp(prev.cache_key, nd->key.key))
 			ADD_PART("output no longer in the cache");
 		else

@@ -132,6 +132,7 @@ static int scalar_value(struct loader *ld, const config_setting_t *s, const char
 
 struct subst {
 	struct loader *ld;
+	const char *stage;  /* id template, for messages */
 	const struct binding *vars;
 	size_t nvars;
 	const config_setting_t *where;
@@ -163,8 +164,8 @@ static int subst_one(void *ctx, const char *name, struct sul_buf *out, struct su
 	if (s->globals && !strncmp(name, "params.", 7)) {
 		const struct sul_value *g = find_global(s->ld->wf, name + 7);
 		if (!g)
-			return fail_at(s->ld, s->where, "'{%s}': the workflow has no parameter '%s'",
-				       name, name + 7);
+			return fail_at(s->ld, s->where, "stage '%s': '{%s}': the workflow has no parameter '%s'",
+				       s->stage, name, name + 7);
 		sul_value_text(g, out);
 		return 0;
 	}
@@ -423,7 +424,7 @@ static int build_stage(struct loader *ld, const config_setting_t *g, const struc
 		       const char *id_tmpl, const struct binding *vars, size_t nvars)
 {
 	struct sul_workflow *wf = ld->wf;
-	struct subst sb = { ld, vars, nvars, g, 1 };
+	struct subst sb = { ld, id_tmpl, vars, nvars, g, 1 };
 	const config_setting_t *m;
 	struct sul_stage st;
 	struct loc l = loc_of(ld, g);

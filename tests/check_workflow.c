@@ -247,7 +247,7 @@ START_TEST(placeholder_errors)
 	ck_assert_str_eq(load_fail("name = \"w\";\nstages = ( " STAGE("command = \"echo {params.nope}\";") " );\n", NULL, 0),
 			 "w.cfg:2: stage 'a': '{params.nope}': neither the stage nor the workflow has a parameter 'nope'");
 	ck_assert_str_eq(load_fail("name = \"w\";\nstages = ( " STAGE("params = { n = \"{params.nope}\"; }; command = \"x\";") " );\n", NULL, 0),
-			 "w.cfg:2: '{params.nope}': the workflow has no parameter 'nope'");
+			 "w.cfg:2: stage 'a': '{params.nope}': the workflow has no parameter 'nope'");
 }
 END_TEST
 

@@ -1,0 +1,67 @@
+#!/bin/sh
+# t3001-query-formats: `sulcus query` prints an aligned table (numbers to
+# the right, NULL empty), --csv (RFC 4180 quoting) and --json (typed
+# values, null); bad SQL and a missing database are bad input.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+run_fail_msg 2 "no database at '$TEST_DIR/.sulcus/sulcus.db'" "$SULCUS" query "SELECT 1"
+assert_no_workspace
+
+cat >wf.cfg <<'EOF'
+name = "q";
+stages = (
+  { id = "a"; kind = "command"; command = "echo a > {out}/v"; },
+  { id = "bb"; kind = "command"; inputs = ["a"]; command = "cat {in.a}/v > {out}/v"; }
+);
+EOF
+run_ok "$SULCUS" run -q wf.cfg
+
+run_ok "$SULCUS" query "SELECT stage, status, 10 * id AS n FROM executions ORDER BY stage"
+assert_eq "stage  status  n
+-----  ------  --
+a      ran     10
+bb     ran     20" "$(cat "$OUT")" "table output"
+
+run_ok "$SULCUS" query --csv "SELECT stage, status, 10 * id AS n FROM executions ORDER BY stage"
+assert_eq "stage,status,n
+a,ran,10
+bb,ran,20" "$(cat "$OUT")" "csv output"
+
+run_ok "$SULCUS" query --json "SELECT stage, status, 10 * id AS n FROM executions ORDER BY stage"
+assert_eq '[
+  {"stage": "a", "status": "ran", "n": 10},
+  {"stage": "bb", "status": "ran", "n": 20}
+]' "$(cat "$OUT")" "json output"
+
+q="SELECT 'a' AS s, 1 AS n, NULL AS z, 0.5 AS f, 'x,\"y\"' AS q UNION ALL SELECT 'bbbbbb', 123, 'zz', 2.25, 'plain'"
+run_ok "$SULCUS" query "$q"
+assert_eq 's       n    z   f     q
+------  ---  --  ----  -----
+a         1       0.5  x,"y"
+bbbbbb  123  zz  2.25  plain' "$(cat "$OUT")" "table with NULL, floats, text"
+run_ok "$SULCUS" query --csv "$q"
+assert_eq 's,n,z,f,q
+a,1,,0.5,"x,""y"""
+bbbbbb,123,zz,2.25,plain' "$(cat "$OUT")" "csv with NULL, floats, quoting"
+run_ok "$SULCUS" query --json "$q"
+assert_eq '[
+  {"s": "a", "n": 1, "z": null, "f": 0.5, "q": "x,\"y\""},
+  {"s": "bbbbbb", "n": 123, "z": "zz", "f": 2.25, "q": "plain"}
+]' "$(cat "$OUT")" "json with NULL, floats, quoting"
+
+run_ok "$SULCUS" query --json "SELECT 1 AS x WHERE 0"
+assert_eq "[]" "$(cat "$OUT")" "empty json"
+run_ok "$SULCUS" query --csv "SELECT 1 AS x WHERE 0"
+assert_eq "x" "$(cat "$OUT")" "empty csv"
+
+# Several statements; the examples' views and the schema are there to query.
+run_ok "$SULCUS" query --csv "SELECT count(*) AS runs FROM runs; SELECT count(*) AS latest FROM latest_executions"
+assert_eq "runs
+1
+latest
+2" "$(cat "$OUT")" "two statements"
+
+run_fail_msg 2 "query: no such table: nope" "$SULCUS" query "SELECT * FROM nope"
+run_fail_msg 2 "query: expected one SQL argument" "$SULCUS" query
+run_fail_msg 2 "unknown option" "$SULCUS" query --xml "SELECT 1"
