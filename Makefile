@@ -19,7 +19,8 @@ LDLIBS    := -lconfig -lsqlite3 -lcrypto
 
 # The Debian packages the project needs to build and test.
 DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev check \
-                sqlite3 ninja-build hyperfine time
+                sqlite3 ninja-build hyperfine time procps iproute2 \
+                slurm-wlm munge
 
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
 STAGES_SRC := $(wildcard stages/*.c)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void child_fail(const char *what, const char *arg)
@@ -78,4 +79,76 @@ int sul_child_start(const struct sul_child *c, pid_t *pid, struct sul_err *err)
 	if (logfd >= 0)
 		close(logfd);
 	return ret;
+}
+
+int sul_child_capture(const char *const *argv, struct sul_buf *out, int *status, struct sul_err *err)
+{
+	int fds[2], st, errpipe[2];
+	sigset_t all, old;
+	pid_t p;
+	char buf[4096];
+	ssize_t n;
+	int exec_errno = 0;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return sul_err_sys(err, "pipe");
+	/* A second pipe reports a failed exec (its write end closes on a good one). */
+	if (pipe2(errpipe, O_CLOEXEC)) {
+		close(fds[0]);
+		close(fds[1]);
+		return sul_err_sys(err, "pipe");
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	fflush(NULL);
+	p = fork();
+	if (p == 0) {
+		struct sigaction dfl;
+		sigset_t none;
+		int sig, nullfd = open("/dev/null", O_RDONLY);
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		for (sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				sigaction(sig, &dfl, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (nullfd >= 0)
+			dup2(nullfd, 0);
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		execvp(argv[0], (char *const *)argv);
+		sig = errno;
+		if (write(errpipe[1], &sig, sizeof(sig)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(fds[1]);
+	close(errpipe[1]);
+	if (p < 0) {
+		close(fds[0]);
+		close(errpipe[0]);
+		return sul_err_sys(err, "cannot start '%s'", argv[0]);
+	}
+	while ((n = read(fds[0], buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		sul_buf_add(out, buf, (size_t)n);
+	}
+	close(fds[0]);
+	if (read(errpipe[0], &exec_errno, sizeof(exec_errno)) != sizeof(exec_errno))
+		exec_errno = 0;
+	close(errpipe[0]);
+	while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+		;
+	if (exec_errno) {
+		errno = exec_errno;
+		return sul_err_sys(err, "cannot run '%s'", argv[0]);
+	}
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return 0;
 }

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "strbuf.h"
 
 struct sul_child {
 	const char *const *argv;   /* argv[0] is the program path */
@@ -22,5 +23,12 @@ struct sul_child {
 
 /* Starts the child; *pid is also its process group id. */
 int sul_child_start(const struct sul_child *c, pid_t *pid, struct sul_err *err);
+
+/*
+ * Runs argv (argv[0] looked up in PATH) to completion, with stdout and
+ * stderr collected in out.  *status is the exit status (128 + N for signal
+ * N).  Fails only when the program cannot be started at all.
+ */
+int sul_child_capture(const char *const *argv, struct sul_buf *out, int *status, struct sul_err *err);
 
 #endif

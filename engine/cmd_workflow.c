@@ -18,6 +18,7 @@
 struct wf_args {
 	const char *file;
 	const char *workdir;
+	const char *executor;
 	const char **sets;
 	size_t nsets;
 	const char **force;
@@ -27,7 +28,7 @@ struct wf_args {
 	int jobs, keep_going, quiet, verbose;
 };
 
-enum { OPT_SET = 256, OPT_FORCE, OPT_ONLY, OPT_KEEP_GOING, OPT_WORKDIR };
+enum { OPT_SET = 256, OPT_FORCE, OPT_ONLY, OPT_KEEP_GOING, OPT_WORKDIR, OPT_EXECUTOR };
 
 static void push(const char ***arr, size_t *n, const char *v)
 {
@@ -42,7 +43,7 @@ static void args_release(struct wf_args *a)
 	free(a->only);
 }
 
-/* allowed: the options this subcommand takes, as letters of "sfokjqvw". */
+/* allowed: the options this subcommand takes, as letters of "sfokjqvwe". */
 static int parse_args(int argc, char **argv, const char *allowed, struct wf_args *a, struct sul_err *err)
 {
 	static const struct option opts[] = {
@@ -51,6 +52,7 @@ static int parse_args(int argc, char **argv, const char *allowed, struct wf_args
 		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
 		{ "workdir", required_argument, NULL, OPT_WORKDIR },
+		{ "executor", required_argument, NULL, OPT_EXECUTOR },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -66,7 +68,7 @@ static int parse_args(int argc, char **argv, const char *allowed, struct wf_args
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "j:qvk", opts, NULL)) != -1) {
 		char letter = c == OPT_SET ? 's' : c == OPT_FORCE ? 'f' : c == OPT_ONLY ? 'o'
-			      : c == OPT_KEEP_GOING || c == 'k' ? 'k' : c == OPT_WORKDIR ? 'w'
+			      : c == OPT_KEEP_GOING || c == 'k' ? 'k' : c == OPT_WORKDIR ? 'w' : c == OPT_EXECUTOR ? 'e'
 			      : c == 'j' ? 'j' : c == 'q' ? 'q' : c == 'v' ? 'v' : '?';
 		if (letter == '?' || !strchr(allowed, letter))
 			return sul_err_set(err, SUL_ERR_INPUT, "%s: unknown option '%s' (see `sulcus help`)",
@@ -78,6 +80,12 @@ static int parse_args(int argc, char **argv, const char *allowed, struct wf_args
 		case OPT_KEEP_GOING:
 		case 'k': a->keep_going = 1; break;
 		case OPT_WORKDIR: a->workdir = optarg; break;
+		case OPT_EXECUTOR:
+			if (strcmp(optarg, "local") && strcmp(optarg, "slurm"))
+				return sul_err_set(err, SUL_ERR_INPUT, "--executor: expected local or slurm, got '%s'",
+						   optarg);
+			a->executor = optarg;
+			break;
 		case 'q': a->quiet = 1; break;
 		case 'v': a->verbose = 1; break;
 		case 'j': {
@@ -124,6 +132,25 @@ static void sched_opts(const struct wf_args *a, struct sul_sched_opts *o)
 	o->progress = stderr;
 }
 
+/* The executor the run uses: --executor, else the workflow's, else local. */
+static int make_executor(const struct wf_args *a, const struct sul_workflow *wf, struct sul_executor **ex,
+			 struct sul_err *err)
+{
+	const char *which = a->executor ? a->executor : wf->executor ? wf->executor : "local";
+	char self[4096];
+	ssize_t n;
+
+	/* Stages run as `sulcus stage-exec`: the very binary that is running now. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0 || (size_t)n >= sizeof(self) - 1)
+		return sul_err_sys(err, "cannot find the sulcus executable (/proc/self/exe)");
+	self[n] = '\0';
+	if (!strcmp(which, "slurm"))
+		return sul_executor_slurm(self, ex, err);
+	*ex = sul_executor_local(self);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv, struct sul_err *err)
 {
 	struct wf_args a;
@@ -131,34 +158,22 @@ int cmd_run(int argc, char **argv, struct sul_err *err)
 	struct sul_workspace ws;
 	struct sul_sched_opts o;
 	struct sul_sched_summary sum;
-	struct sul_executor *ex;
+	struct sul_executor *ex = NULL;
 	struct sul_buf av = SUL_BUF_INIT;
 	int status = 2;
 
-	if (parse_args(argc, argv, "sfokjqvw", &a, err))
+	if (parse_args(argc, argv, "sfokjqvwe", &a, err))
 		goto out_args;
 	if (sul_workflow_load(a.file, a.sets, a.nsets, &wf, err))
 		goto out_args;
 	sched_opts(&a, &o);
-	if (sul_sched_check_selection(&wf, &o, err))
+	if (sul_sched_check_selection(&wf, &o, err) || make_executor(&a, &wf, &ex, err))
 		goto out_wf;
 	status = 1;
 	if (sul_workspace_open(a.workdir, SUL_WS_WRITE, &ws, err))
 		goto out_wf;
 	argv_json(argc, argv, &av);
 	o.argv_json = av.buf;
-	{
-		/* Stages run as `sulcus stage-exec`: the very binary that is running now. */
-		char self[4096];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (n < 0 || (size_t)n >= sizeof(self) - 1) {
-			sul_err_sys(err, "cannot find the sulcus executable (/proc/self/exe)");
-			sul_workspace_close(&ws);
-			goto out_wf;
-		}
-		self[n] = '\0';
-		ex = sul_executor_local(self);
-	}
 	if (sul_sched_run(&ws, &wf, ex, &o, &sum, err)) {
 		status = 1;
 	} else if (sum.interrupted_by) {
@@ -171,9 +186,10 @@ int cmd_run(int argc, char **argv, struct sul_err *err)
 	} else {
 		status = 0;
 	}
-	ex->free(ex);
 	sul_workspace_close(&ws);
 out_wf:
+	if (ex)
+		ex->free(ex);
 	sul_workflow_release(&wf);
 out_args:
 	sul_buf_release(&av);

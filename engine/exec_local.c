@@ -38,7 +38,8 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int local_start(struct sul_executor *ex, const struct sul_job *job, struct sul_err *err)
+static int local_start(struct sul_executor *ex, const struct sul_job *job, char job_id[SUL_JOB_ID_MAX],
+		       struct sul_err *err)
 {
 	struct local *l = (struct local *)ex;
 	const char *argv[] = { l->self_exe, "stage-exec", job->desc_path, NULL };
@@ -53,6 +54,7 @@ static int local_start(struct sul_executor *ex, const struct sul_job *job, struc
 	l->jobs[l->n].tag = job->tag;
 	l->jobs[l->n].t0 = now_s();
 	l->n++;
+	snprintf(job_id, SUL_JOB_ID_MAX, "%ld", (long)pid);
 	return 0;
 }
 
@@ -81,9 +83,14 @@ static int reap(struct local *l, struct sul_job_end *end)
 		if (WIFSIGNALED(status)) {
 			end->signal = WTERMSIG(status);
 			end->exit_code = 128 + end->signal;
+			snprintf(end->state, sizeof(end->state), "SIGNALED");
 		} else {
 			end->exit_code = WEXITSTATUS(status);
+			snprintf(end->state, sizeof(end->state), "%s", end->exit_code ? "FAILED" : "COMPLETED");
 		}
+		if (gethostname(end->node, sizeof(end->node)))
+			end->node[0] = '\0';
+		end->node[sizeof(end->node) - 1] = '\0';
 		/* The stage's process group may hold leftovers (a backgrounded command): end them. */
 		kill(-pid, SIGKILL);
 		l->jobs[i] = l->jobs[--l->n];

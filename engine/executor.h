@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "resources.h"
 
 struct sul_job {
 	size_t tag;              /* the scheduler's handle, returned in sul_job_end */
@@ -22,7 +23,11 @@ struct sul_job {
 	const char *desc_path;   /* stage description (desc.h) */
 	const char *log_path;    /* stdout and stderr of the stage */
 	const char *workdir;
+	const char *script_path; /* where an executor may write a job script */
+	const struct sul_resources *resources;
 };
+
+#define SUL_JOB_ID_MAX 64
 
 struct sul_job_end {
 	size_t tag;
@@ -30,13 +35,16 @@ struct sul_job_end {
 	int signal;              /* the signal that killed it, or 0 */
 	double wall_s, cpu_s;
 	long max_rss_kb;
+	char node[256];          /* host that ran it */
+	char state[32];          /* the executor's final state (Slurm's JobState) */
 	char detail[512];        /* executor's own account of a failure, or "" */
 };
 
 struct sul_executor {
 	const char *name;
-	/* Starts a job.  On failure the job is not running. */
-	int (*start)(struct sul_executor *ex, const struct sul_job *job, struct sul_err *err);
+	/* Starts a job and names it in job_id.  On failure the job is not running. */
+	int (*start)(struct sul_executor *ex, const struct sul_job *job, char job_id[SUL_JOB_ID_MAX],
+		     struct sul_err *err);
 	/* 1: a job ended (*end filled); 0: a signal arrived (*signo); -1: error. */
 	int (*wait)(struct sul_executor *ex, struct sul_job_end *end, int *signo, struct sul_err *err);
 	/* Stops every running job; their ends are then reported by wait(). */
@@ -47,5 +55,9 @@ struct sul_executor {
 
 /* Runs jobs as child processes of this one, `self_exe stage-exec DESC`. */
 struct sul_executor *sul_executor_local(const char *self_exe);
+
+/* Submits each job to Slurm with sbatch and follows it with scontrol (and
+ * sacct where accounting exists).  Fails when sbatch is not installed. */
+int sul_executor_slurm(const char *self_exe, struct sul_executor **ex, struct sul_err *err);
 
 #endif

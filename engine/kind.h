@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "resources.h"
 #include "value.h"
 
 struct sul_stage;
@@ -57,6 +58,9 @@ struct sul_kind {
 	const struct sul_param_spec *params;  /* ends with { NULL } */
 	const struct sul_param_spec *keys;    /* kind-specific stage keys; ends with { NULL } */
 	unsigned flags;
+	/* What a stage of this kind asks a cluster for unless the workflow says
+	 * otherwise (NULL: nothing). */
+	const struct sul_resource_defaults *resources;
 	/* Optional checks beyond the schema, at validation time. */
 	int (*check)(const struct sul_stage *st, struct sul_err *err);
 	int (*run)(const struct sul_stage_ctx *ctx, struct sul_err *err);

@@ -40,7 +40,7 @@ static const struct command {
 	const char *usage;
 } commands[] = {
 	{ "run", cmd_run, "run FILE [-j N] [--set ID.NAME=VALUE]... [--force ID]... [--only ID]...\n"
-			  "        [--keep-going] [-q] [-v] [--workdir DIR]\n"
+			  "        [--keep-going] [--executor local|slurm] [-q] [-v] [--workdir DIR]\n"
 			  "                      run what is not cached; exit 0 ok, 1 a stage failed, 2 bad input" },
 	{ "plan", cmd_plan, "plan FILE [--set ...] [--force ID] [--only ID] [--workdir DIR]\n"
 			    "                      show what would run, and why" },

@@ -153,6 +153,27 @@ int sul_prov_exec_finish(struct sul_db *db, long long exec_id, const struct sul_
 			   e->exit_code, exec_id);
 }
 
+int sul_prov_job_insert(struct sul_db *db, long long exec_id, const char *executor, const char *job_id,
+			const char *resources_json, struct sul_err *err)
+{
+	char now[64];
+
+	sul_now_iso(now);
+	return sul_db_exec(db, err,
+			   "INSERT INTO jobs (execution_id, executor, job_id, resources, submitted_at) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5)",
+			   "itttt", exec_id, executor, job_id, resources_json, now);
+}
+
+int sul_prov_job_finish(struct sul_db *db, long long exec_id, const char *node, const char *state,
+			int exit_code, int signal, double wall_s, struct sul_err *err)
+{
+	return sul_db_exec(db, err,
+			   "UPDATE jobs SET node = ?1, state = ?2, exit_code = ?3, signal = ?4, wall_s = ?5 "
+			   "WHERE execution_id = ?6",
+			   "ttIIdi", *node ? node : NULL, *state ? state : NULL, exit_code, signal, wall_s, exec_id);
+}
+
 /* metrics.tsv was validated by the stage before publishing (stage_exec.c). */
 static int record_metrics(struct sul_db *db, const char *cache_dir, const char *key, struct sul_err *err)
 {

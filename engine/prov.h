@@ -46,6 +46,12 @@ struct sul_exec_end {
 int sul_prov_exec_finish(struct sul_db *db, long long exec_id, const struct sul_exec_end *end,
 			 struct sul_err *err);
 
+/* The jobs table (schema version 2): how an execution was run. */
+int sul_prov_job_insert(struct sul_db *db, long long exec_id, const char *executor, const char *job_id,
+			const char *resources_json, struct sul_err *err);
+int sul_prov_job_finish(struct sul_db *db, long long exec_id, const char *node, const char *state,
+			int exit_code, int signal, double wall_s, struct sul_err *err);
+
 /* Records outputs, artifacts and metrics of the entry for key unless already recorded. */
 int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char *key, struct sul_err *err);
 

@@ -48,7 +48,7 @@ struct node {
 	sul_hex digest;
 	char *reason;
 	long long exec_id;
-	char *staging, *desc_path, *result_path, *log_path;
+	char *staging, *desc_path, *result_path, *script_path, *log_path;
 };
 
 struct sched {
@@ -259,6 +259,7 @@ static void release(struct sched *s)
 		free(nd->staging);
 		free(nd->desc_path);
 		free(nd->result_path);
+		free(nd->script_path);
 		free(nd->log_path);
 	}
 	free(s->nodes);
@@ -506,6 +507,8 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	struct sul_input *ins;
 	struct sul_exec_row row;
 	struct sul_job job;
+	struct sul_buf res = SUL_BUF_INIT;
+	char job_id[SUL_JOB_ID_MAX];
 	char *logdir;
 	size_t j;
 	int r;
@@ -513,6 +516,7 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	nd->staging = sul_xasprintf("%s/%s.%ld.%zu", s->ws->tmp_dir, nd->key.key, (long)getpid(), i);
 	nd->desc_path = sul_xasprintf("%s.desc", nd->staging);
 	nd->result_path = sul_xasprintf("%s.result", nd->staging);
+	nd->script_path = sul_xasprintf("%s.sh", nd->staging);
 	logdir = sul_xasprintf("%s/%lld", s->ws->logs_dir, s->sum->run_id);
 	nd->log_path = sul_xasprintf("%s/%s.log", logdir, st->id);
 	if (sul_mkdirs(logdir, err)) {
@@ -558,17 +562,23 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	row.log_path = nd->log_path;
 	if (sul_prov_exec_insert(s->ws->db, &row, &nd->exec_id, err))
 		return -1;
+	memset(&job, 0, sizeof(job));
 	job.tag = i;
 	job.stage_id = st->id;
 	job.desc_path = nd->desc_path;
 	job.log_path = nd->log_path;
 	job.workdir = s->wf->dir;
+	job.script_path = nd->script_path;
+	job.resources = &st->resources;
 	if (!s->o->quiet)
 		say(s, "run", st, "(%s)", nd->reason);
-	if (s->ex->start(s->ex, &job, err))
+	if (s->ex->start(s->ex, &job, job_id, err))
 		return sul_err_prefix(err, "stage '%s'", st->id);
 	nd->state = N_RUNNING;
-	return 0;
+	sul_resources_json(&st->resources, &res);
+	r = sul_prov_job_insert(s->ws->db, nd->exec_id, s->ex->name, job_id, res.buf, err);
+	sul_buf_release(&res);
+	return r;
 }
 
 /* The last lines of a log, for the terminal and the database. */
@@ -617,6 +627,12 @@ static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err
 		ok = found > 0;
 		if (!ok)
 			sul_buf_adds(&msg, "the stage reported success but its output is not in the cache");
+	} else if (r < 0 && (!strcmp(end->state, "COMPLETED") || !strcmp(end->state, "FAILED"))
+		   && !sul_path_exists(nd->log_path)) {
+		/* The job ran, yet never wrote to the workspace: it cannot see it. */
+		sul_buf_addf(&msg, "the job left no result and no log: is the workspace '%s' on a file system "
+				   "that the %s executor's hosts share?",
+			     s->ws->root, s->ex->name);
 	} else if (r < 0) {
 		if (s->stopping == 2 && end->signal)
 			sul_buf_addf(&msg, "interrupted (%s)", signame(end->signal));
@@ -631,6 +647,7 @@ static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err
 		sul_buf_addf(&msg, " (%s)", end->detail);
 	unlink(nd->desc_path);
 	unlink(nd->result_path);
+	unlink(nd->script_path);
 
 	if (!ok) {
 		log_tail(nd->log_path, 10, &tail);
@@ -647,6 +664,8 @@ static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err
 	if (sul_db_begin(s->ws->db, err))
 		goto out;
 	if (sul_prov_exec_finish(s->ws->db, nd->exec_id, &e, err)
+	    || sul_prov_job_finish(s->ws->db, nd->exec_id, end->node, end->state, end->exit_code, end->signal,
+				   end->wall_s, err)
 	    || (ok && sul_prov_record_output(s->ws->db, s->ws->cache_dir, nd->key.key, err))
 	    || sul_db_commit(s->ws->db, err)) {
 		sul_db_rollback(s->ws->db);

@@ -228,7 +228,7 @@ static int subst_value(struct subst *s, const config_setting_t *set, const char 
 
 /* --- reading one stage ------------------------------------------------- */
 
-static const char *const stage_keys[] = { "id", "kind", "inputs", "params", "foreach", "files" };
+static const char *const stage_keys[] = { "id", "kind", "inputs", "params", "foreach", "files", "resources" };
 #define NSTAGE_KEYS (sizeof(stage_keys) / sizeof(stage_keys[0]))
 
 static const struct sul_param_spec *find_spec(const struct sul_param_spec *specs, const char *name)
@@ -368,6 +368,84 @@ static int read_string_list(struct loader *ld, struct subst *sb, const config_se
 	return 0;
 }
 
+static const char *const resource_keys[] = { "cpus", "mem", "time", "gpus", "partition", "account", "sbatch" };
+
+static int read_resources(struct loader *ld, const config_setting_t *g, const char *what,
+			  struct sul_resources *r)
+{
+	int i, n;
+
+	if (!config_setting_is_group(g))
+		return fail_at(ld, g, "%s'resources': expected a group { cpus = 2; mem = \"4G\"; ... }, got %s", what,
+			       type_word(config_setting_type(g)));
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(m), *bad = NULL;
+		int type = config_setting_type(m);
+
+		if (!strcmp(name, "cpus") || !strcmp(name, "gpus")) {
+			long long v = config_setting_get_int64(m);
+			long lo = name[0] == 'c' ? 1 : 0, hi = name[0] == 'c' ? 4096 : 64;
+			if ((type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) || v < lo || v > hi)
+				return fail_at(ld, m, "%sresource '%s': expected an integer from %ld to %ld", what, name,
+					       lo, hi);
+			if (name[0] == 'c')
+				r->cpus = (long)v;
+			else
+				r->gpus = (long)v;
+		} else if (!strcmp(name, "time") && (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)) {
+			long long v = config_setting_get_int64(m);
+			if (v < 1)
+				return fail_at(ld, m, "%sresource 'time': expected a positive number of minutes", what);
+			free(r->time);
+			r->time = sul_xasprintf("%lld", v);
+		} else if (!strcmp(name, "mem") || !strcmp(name, "time") || !strcmp(name, "partition")
+			   || !strcmp(name, "account")) {
+			const char *v = type == CONFIG_TYPE_STRING ? config_setting_get_string(m) : NULL;
+			char **slot = name[0] == 'm' ? &r->mem : name[0] == 't' ? &r->time
+				      : name[0] == 'p' ? &r->partition : &r->account;
+			if (!v)
+				return fail_at(ld, m, "%sresource '%s': expected a string, got %s", what, name,
+					       type_word(type));
+			if (name[0] == 'm')
+				bad = sul_resources_check_mem(v);
+			else if (name[0] == 't')
+				bad = sul_resources_check_time(v);
+			else if (!*v || strpbrk(v, " \t\n"))
+				bad = "a name without spaces";
+			if (bad)
+				return fail_at(ld, m, "%sresource '%s': expected %s, got '%s'", what, name, bad, v);
+			free(*slot);
+			*slot = sul_xstrdup(v);
+		} else if (!strcmp(name, "sbatch")) {
+			int k, len;
+			if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+				return fail_at(ld, m, "%sresource 'sbatch': expected a list of sbatch options [\"--qos=high\"]",
+					       what);
+			len = config_setting_length(m);
+			for (k = 0; k < len; k++) {
+				const config_setting_t *e = config_setting_get_elem(m, (unsigned)k);
+				const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e)
+											     : NULL;
+				if (!v || v[0] != '-')
+					return fail_at(ld, e, "%sresource 'sbatch': expected options starting with '-'", what);
+				r->sbatch = sul_xrealloc(r->sbatch, (r->nsbatch + 1) * sizeof(*r->sbatch));
+				r->sbatch[r->nsbatch++] = sul_xstrdup(v);
+			}
+		} else {
+			struct sul_buf b = SUL_BUF_INIT;
+			sul_buf_addf(&b, "%sunknown resource '%s' (expected cpus, mem, time, gpus, partition, account, sbatch)",
+				     what, name);
+			add_suggestion(&b, name, resource_keys, sizeof(resource_keys) / sizeof(*resource_keys));
+			fail_at(ld, m, "%s", b.buf);
+			sul_buf_release(&b);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void stage_release(struct sul_stage *st)
 {
 	size_t i;
@@ -382,6 +460,7 @@ static void stage_release(struct sul_stage *st)
 	for (i = 0; i < st->nfiles; i++)
 		free(st->files[i]);
 	free(st->files);
+	sul_resources_release(&st->resources);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -456,6 +535,22 @@ static int build_stage(struct loader *ld, const config_setting_t *g, const struc
 		goto fail;
 	if (read_keys(ld, &sb, g, st.id, &st))
 		goto fail;
+	/* Resources: the workflow's defaults, then the stage's own, then the kind's defaults. */
+	sul_resources_copy(&st.resources, &wf->resources);
+	if ((m = config_setting_get_member(g, "resources"))) {
+		struct sul_resources own;
+		char what[256];
+		int r;
+		memset(&own, 0, sizeof(own));
+		snprintf(what, sizeof(what), "stage '%s': ", st.id);
+		r = read_resources(ld, m, what, &own);
+		if (!r)
+			sul_resources_merge(&st.resources, &own);
+		sul_resources_release(&own);
+		if (r)
+			goto fail;
+	}
+	sul_resources_apply_defaults(&st.resources, kind->resources);
 	SUL_ALLOC_GROW(wf->stages, wf->nstages + 1, ld->stages_alloc);
 	wf->stages[wf->nstages++] = st;
 	return 0;
@@ -1011,7 +1106,7 @@ static int read_globals(struct loader *ld, const config_setting_t *g)
 	return 0;
 }
 
-static const char *const root_keys[] = { "name", "params", "stages" };
+static const char *const root_keys[] = { "name", "params", "stages", "executor", "resources" };
 
 static int read_root(struct loader *ld)
 {
@@ -1027,7 +1122,8 @@ static int read_root(struct loader *ld)
 			known |= !strcmp(root_keys[k], name);
 		if (!known) {
 			struct sul_buf b = SUL_BUF_INIT;
-			sul_buf_addf(&b, "unknown top-level key '%s' (expected name, params, stages)", name);
+			sul_buf_addf(&b, "unknown top-level key '%s' (expected name, params, stages, executor, resources)",
+				     name);
 			add_suggestion(&b, name, root_keys, sizeof(root_keys) / sizeof(*root_keys));
 			fail_at(ld, m, "%s", b.buf);
 			sul_buf_release(&b);
@@ -1041,6 +1137,15 @@ static int read_root(struct loader *ld)
 		return fail_at(ld, s, "'name': expected a string, got %s", type_word(config_setting_type(s)));
 	ld->wf->name = sul_xstrdup(config_setting_get_string(s));
 	if ((s = config_setting_get_member(root, "params")) && read_globals(ld, s))
+		return -1;
+	if ((s = config_setting_get_member(root, "executor"))) {
+		const char *e = config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : "";
+		if (strcmp(e, "local") && strcmp(e, "slurm"))
+			return fail_at(ld, s, "'executor': expected \"local\" or \"slurm\"");
+		ld->wf->executor = sul_xstrdup(e);
+	}
+	/* Read before the stages: they start from these defaults. */
+	if ((s = config_setting_get_member(root, "resources")) && read_resources(ld, s, "", &ld->wf->resources))
 		return -1;
 	s = config_setting_get_member(root, "stages");
 	if (!s)
@@ -1137,6 +1242,8 @@ void sul_workflow_release(struct sul_workflow *wf)
 		stage_release(&wf->stages[i]);
 	free(wf->stages);
 	sul_params_free(wf->globals, wf->nglobals);
+	free(wf->executor);
+	sul_resources_release(&wf->resources);
 	sul_strmap_release(&wf->index);
 	for (i = 0; i < wf->noverrides; i++)
 		free(wf->overrides[i]);

@@ -9,6 +9,8 @@
  * expected; nothing is written anywhere.
  *
  *   name = "demo";
+ *   executor = "local";                        // or "slurm" (--executor overrides)
+ *   resources = { cpus = 1; mem = "2G"; };     // defaults for every stage
  *   params = { size = 64; };                   // values stages may reference
  *   stages = (
  *     { id = "a"; kind = "command"; command = "echo {params.size} > {out}/n"; },
@@ -24,6 +26,7 @@
 #include "err.h"
 #include "hash.h"
 #include "kind.h"
+#include "resources.h"
 #include "strmap.h"
 #include "value.h"
 
@@ -39,6 +42,7 @@ struct sul_stage {
 	size_t nkeys;
 	char **files;           /* external files/folders as written (relative to wf->dir) */
 	size_t nfiles;
+	struct sul_resources resources;  /* kind defaults < workflow's < stage's (resources.h) */
 	const char *file;       /* where the stage was written */
 	int line;
 };
@@ -50,6 +54,8 @@ struct sul_workflow {
 	sul_hex sha256;         /* of the file's bytes */
 	struct sul_param *globals;
 	size_t nglobals;
+	char *executor;         /* `executor = "...";`, or NULL */
+	struct sul_resources resources;  /* top-level `resources`: defaults for every stage */
 	struct sul_stage *stages;  /* in file order, foreach expanded in place */
 	size_t nstages;
 	struct sul_strmap index;   /* id -> index */

@@ -175,7 +175,7 @@ START_TEST(unknown_key_suggests)
 	ck_assert_str_eq(load_fail("name = \"w\";\nstages = ( { id = \"a\"; kind = \"command\";\n inptus = [\"b\"]; command = \"true\"; } );\n", NULL, 0),
 			 "w.cfg:3: stage 'a': unknown key 'inptus' for kind 'command' (did you mean 'inputs'?)");
 	ck_assert_str_eq(load_fail("name = \"w\";\nstagse = ();\n", NULL, 0),
-			 "w.cfg:2: unknown top-level key 'stagse' (expected name, params, stages) (did you mean 'stages'?)");
+			 "w.cfg:2: unknown top-level key 'stagse' (expected name, params, stages, executor, resources) (did you mean 'stages'?)");
 }
 END_TEST
 
@@ -322,6 +322,52 @@ START_TEST(schema_errors)
 }
 END_TEST
 
+START_TEST(resources_merge_and_validate)
+{
+	struct sul_workflow wf;
+	const struct sul_resources *a, *b;
+
+	ck_assert_str_eq(load("name = \"w\"; executor = \"slurm\";\n"
+			      "resources = { cpus = 2; mem = \"4G\"; time = 30; partition = \"cpu\"; };\n"
+			      "stages = ( " STAGE("command = \"x\";") ",\n"
+			      "  { id = \"b\"; kind = \"command\"; command = \"y\";\n"
+			      "    resources = { gpus = 1; partition = \"gpu\"; time = \"1-00:00:00\"; sbatch = [\"--qos=high\"]; }; } );\n",
+			      NULL, 0, &wf),
+			 "");
+	ck_assert_str_eq(wf.executor, "slurm");
+	a = &wf.stages[0].resources;
+	b = &wf.stages[1].resources;
+	ck_assert_int_eq(a->cpus, 2);
+	ck_assert_str_eq(a->mem, "4G");
+	ck_assert_str_eq(a->time, "30");
+	ck_assert_int_eq(b->cpus, 2);
+	ck_assert_int_eq(b->gpus, 1);
+	ck_assert_str_eq(b->partition, "gpu");
+	ck_assert_str_eq(b->time, "1-00:00:00");
+	ck_assert_uint_eq(b->nsbatch, 1);
+	sul_workflow_release(&wf);
+}
+END_TEST
+
+START_TEST(resources_errors)
+{
+	ck_assert_str_eq(load_fail("name = \"w\";\nstages = ( " STAGE("command = \"x\"; resources = { cpu = 2; };") " );\n", NULL, 0),
+			 "w.cfg:2: stage 'a': unknown resource 'cpu' (expected cpus, mem, time, gpus, partition, account, "
+			 "sbatch) (did you mean 'cpus'?)");
+	ck_assert_str_eq(load_fail("name = \"w\";\nresources = { mem = \"lots\"; };\nstages = ();\n", NULL, 0),
+			 "w.cfg:2: resource 'mem': expected a memory size such as 4G, 500M or 1024 (megabytes), got 'lots'");
+	ck_assert_str_eq(load_fail("name = \"w\";\nresources = { time = \"1:2:3:4\"; };\nstages = ();\n", NULL, 0),
+			 "w.cfg:2: resource 'time': expected a time limit such as 90 (minutes), 01:30:00 or 1-00:00:00, "
+			 "got '1:2:3:4'");
+	ck_assert_str_eq(load_fail("name = \"w\";\nresources = { cpus = 0; };\nstages = ();\n", NULL, 0),
+			 "w.cfg:2: resource 'cpus': expected an integer from 1 to 4096");
+	ck_assert_str_eq(load_fail("name = \"w\";\nexecutor = \"pbs\";\nstages = ();\n", NULL, 0),
+			 "w.cfg:2: 'executor': expected \"local\" or \"slurm\"");
+	ck_assert_str_eq(load_fail("name = \"w\";\nresources = { sbatch = [\"qos=high\"]; };\nstages = ();\n", NULL, 0),
+			 "w.cfg:2: resource 'sbatch': expected options starting with '-'");
+}
+END_TEST
+
 Suite *suite_workflow(void)
 {
 	Suite *s = suite_create("workflow");
@@ -348,6 +394,8 @@ Suite *suite_workflow(void)
 	tcase_add_test(bad, foreach_errors);
 	tcase_add_test(tc, schema_defaults_and_types);
 	tcase_add_test(bad, schema_errors);
+	tcase_add_test(tc, resources_merge_and_validate);
+	tcase_add_test(bad, resources_errors);
 	suite_add_tcase(s, bad);
 	return s;
 }

@@ -15,6 +15,7 @@
 set -u
 
 TEST_NAME=$(basename "$0" .sh)
+TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
 
 : "${SULCUS:=$(pwd)/build/sulcus}"
 case $SULCUS in
@@ -33,10 +34,15 @@ ERR=$TEST_ROOT/stderr
 BG_PIDS=""
 mkdir "$TEST_DIR" || exit 1
 
+SLURM_DIR=""
+
 cleanup() {
 	for _p in $BG_PIDS; do
 		kill -9 "$_p" 2>/dev/null
 	done
+	if [ -n "$SLURM_DIR" ]; then
+		sh "$TESTS_DIR/slurm/cluster.sh" stop "$SLURM_DIR"
+	fi
 	rm -rf "$TEST_ROOT"
 }
 trap cleanup EXIT
@@ -298,4 +304,32 @@ wait_bg() {
 # bg_output NAME: what a start_bg command printed.
 bg_output() {
 	cat "$TEST_ROOT/$1.out"
+}
+
+# skip REASON: the test cannot run here; the runner reports it as skipped
+# (exit status 77), never as passed.
+skip() {
+	echo "SKIP: $TEST_NAME: $*" >&2
+	exit 77
+}
+
+# start_slurm: a one-node Slurm cluster on localhost for this test
+# (tests/slurm/cluster.sh), stopped when the test exits; exports SLURM_CONF.
+# Skips the test with the reason when Slurm cannot run here.
+start_slurm() {
+	SLURM_DIR=$TEST_ROOT/slurm
+	_rc=0
+	_env=$(sh "$TESTS_DIR/slurm/cluster.sh" start "$SLURM_DIR" 2>"$TEST_ROOT/slurm.err") || _rc=$?
+	if [ "$_rc" -eq 77 ]; then
+		SLURM_DIR=""
+		skip "$(cat "$TEST_ROOT/slurm.err")"
+	fi
+	[ "$_rc" -eq 0 ] || fail "tests/slurm/cluster.sh failed ($_rc): $(cat "$TEST_ROOT/slurm.err")"
+	SLURM_CONF=${_env#export SLURM_CONF=}
+	export SLURM_CONF
+}
+
+# slurm_jobs_submitted: how many jobs the test cluster has been given so far.
+slurm_jobs_submitted() {
+	scontrol show jobs -o 2>/dev/null | grep -c '^JobId=' || true
 }

@@ -5,8 +5,10 @@
 # shell patterns given, e.g. `t2*` or `kill`) one at a time with `sh`, each
 # under `timeout 120`, against $SULCUS (default: build/sulcus under the
 # current folder).  Prints PASS/FAIL per test, the output of each failed
-# test, and last exactly one line "N passed, N failed", which CI parses.
-# Exits 1 when a test failed or none matched.
+# test, and last exactly one line "N passed, N failed, N skipped", which CI
+# parses.  A test that exits 77 could not run here (Slurm missing, say): it is
+# reported as skipped with its reason, never as passed.  Exits 1 when a test
+# failed or none matched.
 
 TESTS_DIR=$(dirname "$0")
 : "${SULCUS:=$(pwd)/build/sulcus}"
@@ -19,6 +21,7 @@ export SULCUS
 TIMEOUT_S=120
 passed=0
 failed=0
+skipped=0
 failed_names=""
 log=$(mktemp "${TMPDIR:-/tmp}/sulcus-integration.XXXXXX") || exit 2
 trap 'rm -f "$log"' EXIT
@@ -47,6 +50,9 @@ for t in "$TESTS_DIR"/t[0-9][0-9][0-9][0-9]-*.sh; do
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
 		echo "PASS $name"
+	elif [ "$rc" -eq 77 ]; then
+		skipped=$((skipped + 1))
+		echo "SKIP $name: $(tail -n 1 "$log" | sed 's/^SKIP: [^:]*: //')"
 	else
 		failed=$((failed + 1))
 		failed_names="$failed_names $name"
@@ -60,9 +66,9 @@ for t in "$TESTS_DIR"/t[0-9][0-9][0-9][0-9]-*.sh; do
 	fi
 done
 
-if [ $((passed + failed)) -eq 0 ]; then
+if [ $((passed + failed + skipped)) -eq 0 ]; then
 	echo "run-integration.sh: no test matches: $*" >&2
 fi
 [ "$failed" -eq 0 ] || echo "failed:$failed_names"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -43,6 +43,6 @@ run_fail_msg 2 "wf.cfg: missing 'name'" "$SULCUS" run wf.cfg
 assert_no_workspace
 
 printf 'name = "x";\nstage = ();\n' >wf.cfg
-run_fail_msg 2 "wf.cfg:2: unknown top-level key 'stage' (expected name, params, stages) (did you mean 'stages'?)" \
+run_fail_msg 2 "wf.cfg:2: unknown top-level key 'stage' (expected name, params, stages, executor, resources) (did you mean 'stages'?)" \
 	"$SULCUS" run wf.cfg
 assert_no_workspace
