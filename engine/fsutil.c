@@ -199,6 +199,8 @@ char *sul_path_resolve(const char *base, const char *path)
 		return sul_xasprintf("%s/%s", base, path);
 	if (!getcwd(cwd, sizeof(cwd)))
 		return sul_xstrdup(path);
+	if (!strcmp(path, ".") && (!base || !strcmp(base, ".")))
+		return sul_xstrdup(cwd);
 	if (base && strcmp(base, "."))
 		return sul_xasprintf("%s/%s/%s", cwd, base, path);
 	return sul_xasprintf("%s/%s", cwd, path);

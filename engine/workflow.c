@@ -44,15 +44,27 @@ struct loader {
 
 static const char *intern(struct sul_workflow *wf, const char *file)
 {
+	char *shown = NULL;
 	size_t i;
 
-	if (!file)
+	if (!file) {
 		file = wf->path;
+	} else if (file[0] != '/') {
+		/* libconfig names included files relative to the workflow's folder:
+		 * show them as a path the user can open from here. */
+		char *dir = sul_path_dirname(wf->path);
+		if (strcmp(dir, "."))
+			file = shown = sul_xasprintf("%s/%s", dir, file);
+		free(dir);
+	}
 	for (i = 0; i < wf->npool; i++)
-		if (!strcmp(wf->pool[i], file))
+		if (!strcmp(wf->pool[i], file)) {
+			free(shown);
 			return wf->pool[i];
+		}
 	wf->pool = sul_xrealloc(wf->pool, (wf->npool + 1) * sizeof(*wf->pool));
-	return wf->pool[wf->npool++] = sul_xstrdup(file);
+	wf->pool[wf->npool] = shown ? shown : sul_xstrdup(file);
+	return wf->pool[wf->npool++];
 }
 
 static struct loc loc_of(struct loader *ld, const config_setting_t *s)
@@ -1192,8 +1204,7 @@ int sul_workflow_load(const char *path, const char *const *sets, size_t nsets,
 	/* @include paths are relative to the including workflow's folder. */
 	config_set_include_dir(&ld.cfg, wf->dir);
 	if (!config_read_string(&ld.cfg, content.buf)) {
-		const char *file = config_error_file(&ld.cfg);
-		sul_err_set(err, SUL_ERR_INPUT, "%s:%d: %s", file ? file : path,
+		sul_err_set(err, SUL_ERR_INPUT, "%s:%d: %s", intern(wf, config_error_file(&ld.cfg)),
 			    config_error_line(&ld.cfg), config_error_text(&ld.cfg));
 		config_destroy(&ld.cfg);
 		goto out;
