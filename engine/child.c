@@ -20,6 +20,22 @@ static void child_fail(const char *what, const char *arg)
 	_exit(127);
 }
 
+/* In a new child: default handlers for every signal, then an empty mask. */
+static void reset_signals(void)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int sig;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int sul_child_start(const struct sul_child *c, pid_t *pid, struct sul_err *err)
 {
 	sigset_t all, old;
@@ -42,18 +58,8 @@ int sul_child_start(const struct sul_child *c, pid_t *pid, struct sul_err *err)
 	fflush(NULL);
 	p = fork();
 	if (p == 0) {
-		struct sigaction dfl;
-		sigset_t none;
-		int sig;
-
 		setpgid(0, 0);
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		for (sig = 1; sig < NSIG; sig++)
-			if (sig != SIGKILL && sig != SIGSTOP)
-				sigaction(sig, &dfl, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		reset_signals();
 		if (dup2(nullfd, 0) < 0)
 			child_fail("cannot redirect stdin to", "/dev/null");
 		if (logfd >= 0 && (dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0))
@@ -103,17 +109,9 @@ int sul_child_capture(const char *const *argv, struct sul_buf *out, int *status,
 	fflush(NULL);
 	p = fork();
 	if (p == 0) {
-		struct sigaction dfl;
-		sigset_t none;
 		int sig, nullfd = open("/dev/null", O_RDONLY);
 
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		for (sig = 1; sig < NSIG; sig++)
-			if (sig != SIGKILL && sig != SIGSTOP)
-				sigaction(sig, &dfl, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		reset_signals();
 		if (nullfd >= 0)
 			dup2(nullfd, 0);
 		dup2(fds[1], 1);

@@ -5,6 +5,7 @@
  */
 #include "child.h"
 #include "executor.h"
+#include "clock.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -31,13 +32,6 @@ struct local {
 	char parent_env[64];
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int local_start(struct sul_executor *ex, const struct sul_job *job, char job_id[SUL_JOB_ID_MAX],
 		       struct sul_err *err)
 {
@@ -52,7 +46,7 @@ static int local_start(struct sul_executor *ex, const struct sul_job *job, char 
 	SUL_ALLOC_GROW(l->jobs, l->n + 1, l->alloc);
 	l->jobs[l->n].pid = pid;
 	l->jobs[l->n].tag = job->tag;
-	l->jobs[l->n].t0 = now_s();
+	l->jobs[l->n].t0 = sul_now_s();
 	l->n++;
 	snprintf(job_id, SUL_JOB_ID_MAX, "%ld", (long)pid);
 	return 0;
@@ -76,7 +70,7 @@ static int reap(struct local *l, struct sul_job_end *end)
 			continue;  /* not ours (a test harness's child): ignore */
 		memset(end, 0, sizeof(*end));
 		end->tag = l->jobs[i].tag;
-		end->wall_s = now_s() - l->jobs[i].t0;
+		end->wall_s = sul_now_s() - l->jobs[i].t0;
 		end->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6
 			     + (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 		end->max_rss_kb = ru.ru_maxrss;

@@ -14,6 +14,7 @@
  */
 #include "child.h"
 #include "executor.h"
+#include "clock.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -41,13 +42,6 @@ struct slurm {
 	double last_change;
 	int sacct;                  /* -1 unknown, 0 no accounting, 1 usable */
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int slurm_start(struct sul_executor *ex, const struct sul_job *job, char job_id[SUL_JOB_ID_MAX],
 		       struct sul_err *err)
@@ -118,7 +112,7 @@ static int slurm_start(struct sul_executor *ex, const struct sul_job *job, char 
 	snprintf(sj->mem, sizeof(sj->mem), "%s", r->mem ? r->mem : "");
 	snprintf(sj->time, sizeof(sj->time), "%s", r->time ? r->time : "");
 	snprintf(job_id, SUL_JOB_ID_MAX, "%s", sj->id);
-	s->last_change = now_s();
+	s->last_change = sul_now_s();
 	ret = 0;
 out:
 	for (i = 0; i < nfree; i++)
@@ -335,7 +329,7 @@ static int poll_jobs(struct slurm *s, struct sul_err *err)
 		SUL_ALLOC_GROW(s->ended, s->nended + 1, s->ended_alloc);
 		s->ended[s->nended++] = e;
 		j->ended = 1;
-		s->last_change = now_s();
+		s->last_change = sul_now_s();
 	}
 	/* Drop ended jobs from the in-flight list. */
 	for (i = 0; i < s->n;) {
@@ -378,7 +372,7 @@ static int slurm_wait(struct sul_executor *ex, struct sul_job_end *end, int *sig
 		if (s->nended)
 			continue;
 		/* Poll often right after a change, then back off to every 2 s. */
-		idle = now_s() - s->last_change;
+		idle = sul_now_s() - s->last_change;
 		interval = 0.2 + idle / 20;
 		if (interval > 2)
 			interval = 2;

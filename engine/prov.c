@@ -1,7 +1,9 @@
 /* prov.c - provenance records and history queries (see prov.h). */
 #include "prov.h"
 #include "cache.h"
+#include "clock.h"
 #include "fsutil.h"
+#include "metrics.h"
 #include "workspace.h"
 
 #include <errno.h>
@@ -174,41 +176,40 @@ int sul_prov_job_finish(struct sul_db *db, long long exec_id, const char *node, 
 			   "ttIIdi", *node ? node : NULL, *state ? state : NULL, exit_code, signal, wall_s, exec_id);
 }
 
+struct metric_ctx {
+	struct sul_db *db;
+	const char *key;
+};
+
+static int insert_metric(void *vctx, const char *name, int has_step, long long step, double value,
+			 struct sul_err *err)
+{
+	struct metric_ctx *m = vctx;
+
+	if (has_step)
+		return sul_db_exec(m->db, err, "INSERT INTO metrics (cache_key, name, step, value) VALUES (?1, ?2, ?3, ?4)",
+				   "ttid", m->key, name, step, value);
+	return sul_db_exec(m->db, err, "INSERT INTO metrics (cache_key, name, step, value) VALUES (?1, ?2, NULL, ?3)",
+			   "ttd", m->key, name, value);
+}
+
 /* metrics.tsv was validated by the stage before publishing (stage_exec.c). */
 static int record_metrics(struct sul_db *db, const char *cache_dir, const char *key, struct sul_err *err)
 {
 	char *path = sul_xasprintf("%s/%s/out/metrics.tsv", cache_dir, key);
 	struct sul_buf b = SUL_BUF_INIT;
-	struct sul_err ignored = SUL_ERR_INIT;
-	char *line, *next;
+	struct metric_ctx m = { db, key };
 	int ret = -1;
 
-	if (sul_read_file(path, &b, &ignored)) {
-		ret = errno == ENOENT ? 0 : sul_err_sys(err, "cannot read '%s'", path);
-		goto out;
-	}
 	/* Idempotent: an entry published again after `gc` reports its metrics again. */
 	if (sul_db_exec(db, err, "DELETE FROM metrics WHERE cache_key = ?1", "t", key))
 		goto out;
-	for (line = b.buf; *line; line = next) {
-		char *t1, *t2, *end;
-		double value;
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		t1 = strchr(line, '\t');
-		t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-		if (!t2)
-			continue;
-		*t1 = *t2 = '\0';
-		value = strtod(t2 + 1, &end);
-		if (sul_db_exec(db, err, "INSERT INTO metrics (cache_key, name, step, value) VALUES (?1, ?2, ?3, ?4)",
-				*(t1 + 1) ? "ttid" : "ttnd", key, line,
-				*(t1 + 1) ? strtoll(t1 + 1, NULL, 10) : 0LL, value))
-			goto out;
+	if (!sul_path_exists(path)) {
+		ret = 0;
+		goto out;
 	}
+	if (sul_read_file(path, &b, err) || sul_metrics_parse(b.buf, insert_metric, &m, err))
+		goto out;
 	ret = 0;
 out:
 	sul_buf_release(&b);

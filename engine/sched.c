@@ -9,6 +9,7 @@
  */
 #include "sched.h"
 #include "cache.h"
+#include "clock.h"
 #include "dag.h"
 #include "desc.h"
 #include "fsutil.h"
@@ -72,13 +73,6 @@ struct sched {
 	FILE *out;
 	int width;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int matches_any(const char *id, const char *const *pats, size_t n)
 {
@@ -806,7 +800,7 @@ int sul_sched_run(struct sul_workspace *ws, const struct sul_workflow *wf, struc
 {
 	struct sched s;
 	sigset_t set, old;
-	double t0 = now_s();
+	double t0 = sul_now_s();
 	const char *status;
 	int ret = -1;
 
@@ -853,7 +847,7 @@ int sul_sched_run(struct sul_workspace *ws, const struct sul_workflow *wf, struc
 	}
 	if (s.out && !o->quiet)
 		fprintf(s.out, "run %lld: %zu ran, %zu cached, %zu failed, %zu skipped (%.2f s)\n", sum->run_id,
-			sum->ran, sum->cached, sum->failed, sum->skipped, now_s() - t0);
+			sum->ran, sum->cached, sum->failed, sum->skipped, sul_now_s() - t0);
 out:
 	release(&s);
 	return ret;

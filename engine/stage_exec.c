@@ -4,6 +4,7 @@
 #include "desc.h"
 #include "fsutil.h"
 #include "kind.h"
+#include "metrics.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -46,47 +47,10 @@ static int check_metrics(const char *out, struct sul_err *err)
 {
 	char *path = sul_xasprintf("%s/metrics.tsv", out);
 	struct sul_buf b = SUL_BUF_INIT;
-	char *line, *next;
-	int lineno = 0, ret = -1;
+	int ret = 0;
 
-	if (!sul_path_exists(path)) {
-		ret = 0;
-		goto out;
-	}
-	if (sul_read_file(path, &b, err))
-		goto out;
-	for (line = b.buf; *line; line = next) {
-		char *t1, *t2, *end;
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		lineno++;
-		t1 = strchr(line, '\t');
-		t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-		if (!t1 || !t2 || t1 == line || strchr(t2 + 1, '\t')) {
-			sul_err_set(err, SUL_ERR_FAIL, "metrics.tsv:%d: expected NAME<TAB>STEP<TAB>VALUE "
-				    "(STEP may be empty), got '%s'", lineno, line);
-			goto out;
-		}
-		if (t2 > t1 + 1) {
-			strtoll(t1 + 1, &end, 10);
-			if (end != t2) {
-				sul_err_set(err, SUL_ERR_FAIL, "metrics.tsv:%d: step: expected an integer, got '%.*s'",
-					    lineno, (int)(t2 - t1 - 1), t1 + 1);
-				goto out;
-			}
-		}
-		strtod(t2 + 1, &end);
-		if (!t2[1] || *end) {
-			sul_err_set(err, SUL_ERR_FAIL, "metrics.tsv:%d: value: expected a number, got '%s'", lineno,
-				    t2 + 1);
-			goto out;
-		}
-	}
-	ret = 0;
-out:
+	if (sul_path_exists(path))
+		ret = sul_read_file(path, &b, err) || sul_metrics_parse(b.buf, NULL, NULL, err) ? -1 : 0;
 	sul_buf_release(&b);
 	free(path);
 	return ret;

@@ -1,5 +1,6 @@
 /* workspace.c - the .sulcus folder, its lock and crash recovery (see workspace.h). */
 #include "workspace.h"
+#include "clock.h"
 #include "fsutil.h"
 #include "strbuf.h"
 
@@ -11,17 +12,6 @@
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
-
-void sul_now_iso(char buf[64])
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-}
 
 static int take_lock(struct sul_workspace *ws, struct sul_err *err)
 {

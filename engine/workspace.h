@@ -36,7 +36,4 @@ struct sul_workspace {
 int sul_workspace_open(const char *dir, int flags, struct sul_workspace *ws, struct sul_err *err);
 void sul_workspace_close(struct sul_workspace *ws);
 
-/* Current time as ISO 8601 UTC with milliseconds. */
-void sul_now_iso(char buf[64]);
-
 #endif
