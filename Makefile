@@ -13,12 +13,12 @@ BUILD     ?= build
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wwrite-strings -Wformat=2 -Wvla
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(if $(CI),-Werror) $(CFLAGS) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I/usr/include/nifti $(WARN) $(if $(CI),-Werror) $(CFLAGS) \
              -DSULCUS_VERSION=$(VERSION) -MMD -MP
-LDLIBS    := -lconfig -lsqlite3 -lcrypto
+LDLIBS    := -lconfig -lsqlite3 -lcrypto -lnifti2 -lznz -lz -lm
 
 # The Debian packages the project needs to build and test.
-DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev check \
+DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev check libnifti2-dev \
                 sqlite3 ninja-build hyperfine time procps iproute2 \
                 slurm-wlm munge
 

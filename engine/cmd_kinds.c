@@ -15,7 +15,9 @@ static void print_spec(const struct sul_param_spec *p)
 		sul_buf_addf(&b, ", default %s", *p->def ? p->def : "\"\"");
 	else
 		sul_buf_adds(&b, ", required");
-	if (p->min < p->max) {
+	if (p->min < p->max && p->type == SUL_T_INT) {
+		sul_buf_addf(&b, ", %lld to %lld", (long long)p->min, (long long)p->max);
+	} else if (p->min < p->max) {
 		sul_buf_adds(&b, ", ");
 		sul_format_double(p->min, &b);
 		sul_buf_adds(&b, " to ");

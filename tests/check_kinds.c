@@ -1,6 +1,6 @@
 /*
- * check_kinds.c - the kind table of the unit-test binary: the real `command`
- * kind plus `probe`, a kind with a full parameter schema, so that schema
+ * check_kinds.c - the kind table of the unit-test binary: the real kinds it
+ * tests plus `probe`, a kind with a full parameter schema, so that schema
  * validation (types, ranges, choices, defaults, unknown names) is tested
  * independently of which native kinds the project ships.
  */
@@ -10,6 +10,8 @@
 #include <string.h>
 
 extern const struct sul_kind sul_kind_command;
+extern const struct sul_kind sul_kind_ingest;
+extern const struct sul_kind sul_kind_split;
 
 static const struct sul_param_spec probe_params[] = {
 	{ "epochs", SUL_T_INT, "10", 1, 1000, NULL, "training epochs" },
@@ -38,7 +40,7 @@ static const struct sul_kind probe = {
 	.run = probe_run,
 };
 
-static const struct sul_kind *const table[] = { &sul_kind_command, &probe };
+static const struct sul_kind *const table[] = { &sul_kind_command, &probe, &sul_kind_ingest, &sul_kind_split };
 
 const struct sul_kind *const *sul_kinds(size_t *n)
 {

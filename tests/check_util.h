@@ -16,5 +16,6 @@ Suite *suite_workflow(void);
 Suite *suite_cache(void);
 Suite *suite_db(void);
 Suite *suite_desc(void);
+Suite *suite_stages(void);
 
 #endif

@@ -1,0 +1,216 @@
+/*
+ * ingest.c - the `ingest` kind: read a BIDS folder of T1w, T2w and FLAIR
+ * images and the participants' groups.
+ *
+ *   BIDS/participants.tsv                 participant_id, group (and any other columns)
+ *   BIDS/sub-<label>/anat/sub-<label>_<modality>.nii[.gz]
+ *
+ * Every listed image is read in full (so a truncated file fails here, naming
+ * it) and copied unchanged into the output, beside `subjects.tsv`:
+ * subject, group, class (the group's position in `groups`), one path per
+ * modality relative to the output folder.  It does not resample or touch
+ * the images' geometry: that is for the preprocessing stages.
+ */
+#include "../engine/fsutil.h"
+#include "../engine/kind.h"
+#include "../engine/strbuf.h"
+#include "tsv.h"
+#include "volume.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct sul_param_spec ingest_params[] = {
+	{ "bids", SUL_T_PATH, NULL, 0, 0, NULL, "the BIDS folder" },
+	{ "groups", SUL_T_STRING, "RRMS,SPMS,HC", 0, 0, NULL,
+	  "participants.tsv group names, comma-separated, in class order" },
+	{ "group_column", SUL_T_STRING, "group", 0, 0, NULL, "the participants.tsv column holding the group" },
+	{ "modalities", SUL_T_STRING, "T1w,T2w,FLAIR", 0, 0, NULL,
+	  "BIDS suffixes of the images, comma-separated; the first is the reference" },
+	{ NULL, 0, NULL, 0, 0, NULL, NULL },
+};
+
+static const struct sul_param_spec no_keys[] = { { NULL, 0, NULL, 0, 0, NULL, NULL } };
+
+#define MAX_ITEMS 16
+
+/* Splits "a,b,c" into at most MAX_ITEMS trimmed items (pointing into buf). */
+static size_t split_list(char *buf, char **items)
+{
+	size_t n = 0;
+	char *p = buf;
+
+	while (p && n < MAX_ITEMS) {
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		while (*p == ' ')
+			p++;
+		if (*p)
+			items[n++] = p;
+		p = comma ? comma + 1 : NULL;
+	}
+	return n;
+}
+
+static int copy_file(const char *from, const char *to, struct sul_err *err)
+{
+	struct sul_buf b = SUL_BUF_INIT;
+	FILE *f;
+	int ret = -1;
+
+	if (sul_read_file(from, &b, err))
+		return -1;
+	f = fopen(to, "we");
+	if (!f || fwrite(b.buf, 1, b.len, f) != b.len) {
+		sul_err_sys(err, "cannot write '%s'", to);
+		if (f)
+			fclose(f);
+		goto out;
+	}
+	if (fclose(f)) {
+		sul_err_sys(err, "cannot write '%s'", to);
+		goto out;
+	}
+	ret = 0;
+out:
+	sul_buf_release(&b);
+	return ret;
+}
+
+/* Finds sub-X_MOD.nii.gz or .nii; validates it; copies it into out. */
+static int ingest_image(const char *bids, const char *out, const char *sub, const char *mod,
+			struct sul_buf *rel, struct sul_err *err)
+{
+	static const char *const exts[] = { ".nii.gz", ".nii" };
+	struct sul_volume v;
+	char *src = NULL, *dst_dir = NULL, *dst = NULL;
+	size_t e;
+	int ret = -1;
+
+	for (e = 0; e < 2; e++) {
+		free(src);
+		src = sul_xasprintf("%s/%s/anat/%s_%s%s", bids, sub, sub, mod, exts[e]);
+		if (sul_path_exists(src))
+			break;
+	}
+	if (e == 2) {
+		sul_err_set(err, SUL_ERR_INPUT, "subject '%s': missing %s image: expected '%s/%s/anat/%s_%s.nii.gz' "
+			    "(or .nii)", sub, mod, bids, sub, sub, mod);
+		goto out;
+	}
+	if (sul_volume_read(src, &v, err))
+		goto out;
+	sul_volume_release(&v);
+	sul_buf_reset(rel);
+	sul_buf_addf(rel, "%s/anat/%s_%s%s", sub, sub, mod, exts[e]);
+	dst_dir = sul_xasprintf("%s/%s/anat", out, sub);
+	dst = sul_xasprintf("%s/%s", out, rel->buf);
+	if (sul_mkdirs(dst_dir, err) || copy_file(src, dst, err))
+		goto out;
+	ret = 0;
+out:
+	free(src);
+	free(dst_dir);
+	free(dst);
+	return ret;
+}
+
+static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
+{
+	char *bids = sul_ctx_path(ctx, "bids");
+	char *groups_buf = sul_xstrdup(sul_ctx_str(ctx, "groups"));
+	char *mods_buf = sul_xstrdup(sul_ctx_str(ctx, "modalities"));
+	char *participants = sul_xasprintf("%s/participants.tsv", bids);
+	char *groups[MAX_ITEMS], *mods[MAX_ITEMS];
+	size_t ngroups = split_list(groups_buf, groups), nmods = split_list(mods_buf, mods);
+	size_t counts[MAX_ITEMS] = { 0 }, row, g, m;
+	struct sul_buf table = SUL_BUF_INIT, rel = SUL_BUF_INIT;
+	struct sul_tsv t;
+	long id_col, group_col;
+	char *path = NULL;
+	int ret = -1;
+
+	memset(&t, 0, sizeof(t));
+	if (ngroups < 2 || nmods < 1) {
+		sul_err_set(err, SUL_ERR_INPUT, "parameters 'groups' and 'modalities': expected at least two groups "
+			    "and one modality, comma-separated");
+		goto out;
+	}
+	if (sul_tsv_read(participants, &t, err))
+		goto out;
+	id_col = sul_tsv_col(&t, "participant_id");
+	group_col = sul_tsv_col(&t, sul_ctx_str(ctx, "group_column"));
+	if (id_col < 0 || group_col < 0) {
+		sul_err_set(err, SUL_ERR_INPUT, "%s: expected columns 'participant_id' and '%s' in the header",
+			    participants, sul_ctx_str(ctx, "group_column"));
+		goto out;
+	}
+	sul_buf_adds(&table, "subject\tgroup\tclass");
+	for (m = 0; m < nmods; m++)
+		sul_buf_addf(&table, "\t%s", mods[m]);
+	sul_buf_addc(&table, '\n');
+	for (row = 1; row < t.nrows; row++) {
+		const char *sub = sul_tsv_at(&t, row, (size_t)id_col);
+		const char *grp = sul_tsv_at(&t, row, (size_t)group_col);
+
+		for (g = 0; g < ngroups && strcmp(groups[g], grp); g++)
+			;
+		if (g == ngroups) {
+			sul_err_set(err, SUL_ERR_INPUT, "%s: subject '%s': group '%s' is not one of '%s' "
+				    "(parameter 'groups')", participants, sub, grp, sul_ctx_str(ctx, "groups"));
+			goto out;
+		}
+		if (strncmp(sub, "sub-", 4) || !sub[4] || strpbrk(sub, "/ ")) {
+			sul_err_set(err, SUL_ERR_INPUT, "%s: participant_id '%s': expected 'sub-<label>'", participants,
+				    sub);
+			goto out;
+		}
+		counts[g]++;
+		sul_buf_addf(&table, "%s\t%s\t%zu", sub, grp, g);
+		for (m = 0; m < nmods; m++) {
+			if (ingest_image(bids, ctx->out, sub, mods[m], &rel, err))
+				goto out;
+			sul_buf_addf(&table, "\t%s", rel.buf);
+		}
+		sul_buf_addc(&table, '\n');
+	}
+	for (g = 0; g < ngroups; g++)
+		if (!counts[g]) {
+			sul_err_set(err, SUL_ERR_INPUT, "%s: group '%s' has no subject: every class needs data",
+				    participants, groups[g]);
+			goto out;
+		}
+	path = sul_xasprintf("%s/subjects.tsv", ctx->out);
+	if (sul_write_file_atomic(path, table.buf, table.len, err))
+		goto out;
+	for (g = 0; g < ngroups; g++) {
+		char name[96];
+		snprintf(name, sizeof(name), "subjects_%s", groups[g]);
+		if (sul_ctx_metric(ctx, name, -1, (double)counts[g], err))
+			goto out;
+	}
+	ret = 0;
+out:
+	sul_tsv_release(&t);
+	sul_buf_release(&table);
+	sul_buf_release(&rel);
+	free(path);
+	free(participants);
+	free(groups_buf);
+	free(mods_buf);
+	free(bids);
+	return ret;
+}
+
+const struct sul_kind sul_kind_ingest = {
+	.name = "ingest",
+	.version = 1,
+	.doc = "read a BIDS folder (participants.tsv, sub-*/anat/*_T1w|T2w|FLAIR.nii[.gz]) into subjects.tsv",
+	.params = ingest_params,
+	.keys = no_keys,
+	.run = ingest_run,
+};

@@ -1,0 +1,236 @@
+/*
+ * split.c - the `split` kind: a seeded, group-stratified train / validation
+ * / test split at the subject level.
+ *
+ * Its one input holds a table (default subjects.tsv; a slice index works
+ * too) with `subject` and `group` columns.  Within each group the subjects
+ * are shuffled and dealt out by the fractions (largest remainder), so every
+ * row of a subject lands in the same split: no subject leaks between
+ * training and testing.  A slice-level split, which does leak, needs
+ * level = "row" and says so in the log and the metrics.  The output is the
+ * input table with a `split` column added (split.tsv).
+ */
+#include "../engine/fsutil.h"
+#include "../engine/kind.h"
+#include "../engine/strbuf.h"
+#include "../engine/workflow.h"
+#include "rng.h"
+#include "tsv.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct sul_param_spec split_params[] = {
+	{ "table", SUL_T_STRING, "subjects.tsv", 0, 0, NULL, "the input's table, relative to its folder" },
+	{ "train", SUL_T_FLOAT, "0.75", 0, 1, NULL, "fraction of subjects for training" },
+	{ "val", SUL_T_FLOAT, "0.10", 0, 1, NULL, "fraction for validation" },
+	{ "test", SUL_T_FLOAT, "0.15", 0, 1, NULL, "fraction for testing" },
+	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "random seed" },
+	{ "level", SUL_T_STRING, "subject", 0, 0, "subject|row",
+	  "subject: no subject in two splits; row: rows split independently (leaks subjects)" },
+	{ NULL, 0, NULL, 0, 0, NULL, NULL },
+};
+
+static const struct sul_param_spec no_keys[] = { { NULL, 0, NULL, 0, 0, NULL, NULL } };
+
+static const char *const split_names[3] = { "train", "val", "test" };
+
+static double param_f(const struct sul_param *p, size_t n, const char *name)
+{
+	long i = sul_params_find(p, n, name);
+	return p[i].v.f;
+}
+
+static int split_check(const struct sul_stage *st, struct sul_err *err)
+{
+	double sum = param_f(st->params, st->nparams, "train") + param_f(st->params, st->nparams, "val")
+		     + param_f(st->params, st->nparams, "test");
+
+	if (fabs(sum - 1.0) > 1e-6)
+		return sul_err_set(err, SUL_ERR_INPUT,
+				   "%s:%d: stage '%s': parameters 'train', 'val', 'test': expected fractions that "
+				   "sum to 1, got %g",
+				   st->file, st->line, st->id, sum);
+	if (st->ninputs != 1)
+		return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': expected exactly one input (the table's "
+				   "stage), got %zu", st->file, st->line, st->id, st->ninputs);
+	return 0;
+}
+
+/* Largest-remainder allocation of n items to the three fractions. */
+static void allocate(size_t n, const double frac[3], size_t out[3])
+{
+	double rem[3];
+	size_t k, given = 0;
+
+	for (k = 0; k < 3; k++) {
+		double exact = frac[k] * (double)n;
+		out[k] = (size_t)floor(exact);
+		rem[k] = exact - floor(exact);
+		given += out[k];
+	}
+	while (given < n) {
+		size_t best = 0;
+		for (k = 1; k < 3; k++)
+			if (rem[k] > rem[best] + 1e-12)
+				best = k;
+		out[best]++;
+		rem[best] = -1;
+		given++;
+	}
+}
+
+static void shuffle(char **items, size_t n, struct sul_rng *rng)
+{
+	size_t i;
+
+	for (i = n; i > 1; i--) {
+		size_t j = (size_t)sul_rng_below(rng, i);
+		char *t = items[i - 1];
+		items[i - 1] = items[j];
+		items[j] = t;
+	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int split_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
+{
+	const double frac[3] = { sul_ctx_float(ctx, "train"), sul_ctx_float(ctx, "val"), sul_ctx_float(ctx, "test") };
+	int by_row = !strcmp(sul_ctx_str(ctx, "level"), "row");
+	char *in = sul_xasprintf("%s/%s", ctx->inputs[0].dir, sul_ctx_str(ctx, "table"));
+	char **subjects = NULL, **groups = NULL, *path = NULL;
+	size_t nsub = 0, row, i, g, counts[3] = { 0 }, subj_counts[3] = { 0 };
+	unsigned char *row_split = NULL;
+	struct sul_buf out = SUL_BUF_INIT;
+	struct sul_rng rng;
+	struct sul_tsv t;
+	long scol, gcol;
+	int ret = -1;
+
+	memset(&t, 0, sizeof(t));
+	sul_rng_seed(&rng, (uint64_t)sul_ctx_int(ctx, "seed"));
+	if (sul_tsv_read(in, &t, err))
+		goto out;
+	scol = sul_tsv_col(&t, "subject");
+	gcol = sul_tsv_col(&t, "group");
+	if (scol < 0 || gcol < 0) {
+		sul_err_set(err, SUL_ERR_INPUT, "%s: expected columns 'subject' and 'group'", in);
+		goto out;
+	}
+	row_split = sul_xcalloc(t.nrows, 1);
+	if (by_row) {
+		/* Rows dealt out independently: the same subject may be in every split. */
+		char **idx = sul_xcalloc(t.nrows, sizeof(*idx));
+		size_t alloc_n[3], k = 0, s;
+		fprintf(stderr, "split: warning: level = \"row\": rows of one subject land in several splits, "
+				"so test results are optimistic (subject leakage)\n");
+		for (row = 1; row < t.nrows; row++)
+			idx[row - 1] = (char *)(uintptr_t)row;
+		shuffle(idx, t.nrows - 1, &rng);
+		allocate(t.nrows - 1, frac, alloc_n);
+		for (s = 0; s < 3; s++)
+			for (i = 0; i < alloc_n[s]; i++)
+				row_split[(uintptr_t)idx[k++]] = (unsigned char)s;
+		free(idx);
+		if (sul_ctx_metric(ctx, "subject_leakage", -1, 1, err))
+			goto out;
+	} else {
+		/* Distinct subjects, each with one group. */
+		subjects = sul_xcalloc(t.nrows, sizeof(*subjects));
+		groups = sul_xcalloc(t.nrows, sizeof(*groups));
+		for (row = 1; row < t.nrows; row++) {
+			const char *s = sul_tsv_at(&t, row, (size_t)scol), *gr = sul_tsv_at(&t, row, (size_t)gcol);
+			for (i = 0; i < nsub && strcmp(subjects[i], s); i++)
+				;
+			if (i == nsub) {
+				subjects[nsub] = (char *)s;
+				groups[nsub++] = (char *)gr;
+			} else if (strcmp(groups[i], gr)) {
+				sul_err_set(err, SUL_ERR_INPUT, "%s:%zu: subject '%s' is in group '%s' here and '%s' above",
+					    in, row + 1, s, gr, groups[i]);
+				goto out;
+			}
+		}
+		/* Sorted first, so the result depends on the seed, not on the row order. */
+		qsort(subjects, nsub, sizeof(*subjects), cmp_str);
+		for (i = 0; i < nsub; i++)
+			for (row = 1; row < t.nrows; row++)
+				if (!strcmp(sul_tsv_at(&t, row, (size_t)scol), subjects[i])) {
+					groups[i] = (char *)sul_tsv_at(&t, row, (size_t)gcol);
+					break;
+				}
+		for (g = 0; g < nsub; g++) {
+			char **members;
+			size_t nm = 0, alloc_n[3], k = 0, s;
+			int seen = 0;
+
+			for (i = 0; i < g; i++)
+				seen |= !strcmp(groups[i], groups[g]);
+			if (seen)
+				continue;
+			members = sul_xcalloc(nsub, sizeof(*members));
+			for (i = 0; i < nsub; i++)
+				if (!strcmp(groups[i], groups[g]))
+					members[nm++] = subjects[i];
+			shuffle(members, nm, &rng);
+			allocate(nm, frac, alloc_n);
+			for (s = 0; s < 3; s++)
+				for (i = 0; i < alloc_n[s]; i++, k++) {
+					subj_counts[s]++;
+					for (row = 1; row < t.nrows; row++)
+						if (!strcmp(sul_tsv_at(&t, row, (size_t)scol), members[k]))
+							row_split[row] = (unsigned char)s;
+				}
+			free(members);
+		}
+	}
+	for (i = 0; i < t.ncols; i++)
+		sul_buf_addf(&out, "%s\t", sul_tsv_at(&t, 0, i));
+	sul_buf_adds(&out, "split\n");
+	for (row = 1; row < t.nrows; row++) {
+		for (i = 0; i < t.ncols; i++)
+			sul_buf_addf(&out, "%s\t", sul_tsv_at(&t, row, i));
+		sul_buf_addf(&out, "%s\n", split_names[row_split[row]]);
+		counts[row_split[row]]++;
+	}
+	path = sul_xasprintf("%s/split.tsv", ctx->out);
+	if (sul_write_file_atomic(path, out.buf, out.len, err))
+		goto out;
+	for (i = 0; i < 3; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "rows_%s", split_names[i]);
+		if (sul_ctx_metric(ctx, name, -1, (double)counts[i], err))
+			goto out;
+		if (!by_row) {
+			snprintf(name, sizeof(name), "subjects_%s", split_names[i]);
+			if (sul_ctx_metric(ctx, name, -1, (double)subj_counts[i], err))
+				goto out;
+		}
+	}
+	ret = 0;
+out:
+	sul_tsv_release(&t);
+	sul_buf_release(&out);
+	free(row_split);
+	free(subjects);
+	free(groups);
+	free(path);
+	free(in);
+	return ret;
+}
+
+const struct sul_kind sul_kind_split = {
+	.name = "split",
+	.version = 1,
+	.doc = "seeded, group-stratified train/val/test split by subject (split.tsv)",
+	.params = split_params,
+	.keys = no_keys,
+	.check = split_check,
+	.run = split_run,
+};

@@ -1,0 +1,74 @@
+/* tsv.c - reading tab-separated tables (see tsv.h). */
+#include "tsv.h"
+#include "../engine/fsutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int sul_tsv_read(const char *path, struct sul_tsv *t, struct sul_err *err)
+{
+	struct sul_buf b = SUL_BUF_INIT;
+	size_t alloc = 0, line = 0, ncells = 0;
+	char *p, *next;
+
+	memset(t, 0, sizeof(*t));
+	if (sul_read_file(path, &b, err))
+		return -1;
+	t->text = sul_buf_detach(&b);
+	for (p = t->text; *p; p = next) {
+		size_t n = 0;
+		char *f = p;
+
+		next = strchr(p, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = p + strlen(p);
+		line++;
+		if (next > p && next[-1] == '\r')
+			next[-1] = '\0';
+		if (p[strspn(p, " \r")] == '\0' && line > 1)
+			continue;  /* blank line */
+		for (;;) {
+			char *tab = strchr(f, '\t');
+			SUL_ALLOC_GROW(t->cells, ncells + 1, alloc);
+			t->cells[ncells++] = f;
+			n++;
+			if (!tab)
+				break;
+			*tab = '\0';
+			f = tab + 1;
+		}
+		if (!t->nrows) {
+			t->ncols = n;
+		} else if (n != t->ncols) {
+			sul_err_set(err, SUL_ERR_INPUT, "%s:%zu: expected %zu tab-separated fields like the header, got %zu",
+				    path, line, t->ncols, n);
+			sul_tsv_release(t);
+			return -1;
+		}
+		t->nrows++;
+	}
+	if (!t->nrows) {
+		sul_tsv_release(t);
+		return sul_err_set(err, SUL_ERR_INPUT, "%s: empty (expected a header line)", path);
+	}
+	return 0;
+}
+
+long sul_tsv_col(const struct sul_tsv *t, const char *name)
+{
+	size_t c;
+
+	for (c = 0; c < t->ncols; c++)
+		if (!strcmp(t->cells[c], name))
+			return (long)c;
+	return -1;
+}
+
+void sul_tsv_release(struct sul_tsv *t)
+{
+	free(t->text);
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}

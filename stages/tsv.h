@@ -1,0 +1,30 @@
+/*
+ * tsv.h - tab-separated tables with a header line (BIDS participants.tsv,
+ * the index tables stages pass along).  Not a kind.  Values cannot hold
+ * tabs or newlines; that is BIDS's rule too.
+ */
+#ifndef SUL_TSV_H
+#define SUL_TSV_H
+
+#include <stddef.h>
+
+#include "../engine/err.h"
+#include "../engine/strbuf.h"
+
+struct sul_tsv {
+	char *text;      /* the file, split in place */
+	char **cells;    /* row-major, ncols per row; row 0 is the header */
+	size_t ncols, nrows;  /* nrows counts the header */
+};
+
+/* Reads path; every row must have as many fields as the header. */
+int sul_tsv_read(const char *path, struct sul_tsv *t, struct sul_err *err);
+/* Column index of name, or -1. */
+long sul_tsv_col(const struct sul_tsv *t, const char *name);
+static inline const char *sul_tsv_at(const struct sul_tsv *t, size_t row, size_t col)
+{
+	return t->cells[row * t->ncols + col];
+}
+void sul_tsv_release(struct sul_tsv *t);
+
+#endif

@@ -1,0 +1,162 @@
+/* volume.c - NIfTI volumes through libnifti2 (see volume.h). */
+#include "volume.h"
+#include "../engine/fsutil.h"
+#include "../engine/strbuf.h"
+
+#include <math.h>
+#include <nifti2_io.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int to_float(const nifti_image *nim, float *out)
+{
+	double slope = nim->scl_slope != 0 && isfinite(nim->scl_slope) ? nim->scl_slope : 1.0;
+	double inter = isfinite(nim->scl_inter) && nim->scl_slope != 0 ? nim->scl_inter : 0.0;
+	int64_t i, n = nim->nx * nim->ny * nim->nz;
+
+#define CONVERT(T)                                                              \
+	for (i = 0; i < n; i++)                                                 \
+		out[i] = (float)((double)((const T *)nim->data)[i] * slope + inter); \
+	return 0
+	switch (nim->datatype) {
+	case DT_UINT8: CONVERT(uint8_t);
+	case DT_INT8: CONVERT(int8_t);
+	case DT_INT16: CONVERT(int16_t);
+	case DT_UINT16: CONVERT(uint16_t);
+	case DT_INT32: CONVERT(int32_t);
+	case DT_UINT32: CONVERT(uint32_t);
+	case DT_FLOAT32: CONVERT(float);
+	case DT_FLOAT64: CONVERT(double);
+	default: return -1;
+	}
+#undef CONVERT
+}
+
+int sul_volume_read(const char *path, struct sul_volume *v, struct sul_err *err)
+{
+	nifti_image *nim;
+	int i, j;
+
+	memset(v, 0, sizeof(*v));
+	if (!sul_path_exists(path))
+		return sul_err_set(err, SUL_ERR_INPUT, "'%s': no such file", path);
+	nim = nifti_image_read(path, 1);
+	if (!nim || !nim->data) {
+		if (nim)
+			nifti_image_free(nim);
+		return sul_err_set(err, SUL_ERR_INPUT, "'%s': not a readable NIfTI image (corrupt or truncated?)",
+				   path);
+	}
+	if (nim->dim[0] < 3 || nim->nx < 1 || nim->ny < 1 || nim->nz < 1
+	    || (nim->dim[0] > 3 && nim->nvox != nim->nx * nim->ny * nim->nz)) {
+		sul_err_set(err, SUL_ERR_INPUT, "'%s': expected one 3-D volume, got %lld dimensions of %lld voxels",
+			    path, (long long)nim->dim[0], (long long)nim->nvox);
+		nifti_image_free(nim);
+		return -1;
+	}
+	v->nx = nim->nx;
+	v->ny = nim->ny;
+	v->nz = nim->nz;
+	v->pixdim[0] = fabs(nim->dx);
+	v->pixdim[1] = fabs(nim->dy);
+	v->pixdim[2] = fabs(nim->dz);
+	v->data = malloc((size_t)(v->nx * v->ny * v->nz) * sizeof(float));
+	if (!v->data) {
+		nifti_image_free(nim);
+		return sul_err_set(err, SUL_ERR_FAIL, "'%s': out of memory", path);
+	}
+	if (to_float(nim, v->data)) {
+		sul_err_set(err, SUL_ERR_INPUT, "'%s': unsupported voxel type %s", path,
+			    nifti_datatype_string(nim->datatype));
+		nifti_image_free(nim);
+		sul_volume_release(v);
+		return -1;
+	}
+	/* The sform when set (several mricron-data atlases have a qform that disagrees). */
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 4; j++) {
+			if (nim->sform_code > 0)
+				v->ijk_to_xyz[i][j] = nim->sto_xyz.m[i][j];
+			else if (nim->qform_code > 0)
+				v->ijk_to_xyz[i][j] = nim->qto_xyz.m[i][j];
+			else
+				v->ijk_to_xyz[i][j] = i == j ? (i < 3 ? (i == 0 ? v->pixdim[0] : i == 1 ? v->pixdim[1]
+											    : v->pixdim[2])
+								   : 1.0)
+							     : 0.0;
+		}
+	v->xform_code = nim->sform_code > 0 ? nim->sform_code : nim->qform_code;
+	nifti_image_free(nim);
+	return 0;
+}
+
+void sul_volume_like(struct sul_volume *v, const struct sul_volume *like)
+{
+	*v = *like;
+	v->data = sul_xcalloc((size_t)(like->nx * like->ny * like->nz), sizeof(float));
+}
+
+int sul_volume_write(const char *path, const struct sul_volume *v, enum sul_volume_type type,
+		     struct sul_err *err)
+{
+	int64_t dims[8] = { 3, v->nx, v->ny, v->nz, 1, 1, 1, 1 };
+	int dt = type == SUL_VOL_UINT8 ? DT_UINT8 : type == SUL_VOL_INT16 ? DT_INT16 : DT_FLOAT32;
+	int64_t i, n = v->nx * v->ny * v->nz;
+	nifti_image *nim, *back;
+	int r, c, code = v->xform_code > 0 ? v->xform_code : NIFTI_XFORM_SCANNER_ANAT;
+
+	nim = nifti_make_new_nim(dims, dt, 0);
+	if (!nim)
+		return sul_err_set(err, SUL_ERR_FAIL, "'%s': cannot create a NIfTI image", path);
+	nim->data = malloc((size_t)n * (size_t)nim->nbyper);
+	if (!nim->data) {
+		nifti_image_free(nim);
+		return sul_err_set(err, SUL_ERR_FAIL, "'%s': out of memory", path);
+	}
+	for (i = 0; i < n; i++) {
+		float x = v->data[i];
+		if (dt == DT_FLOAT32)
+			((float *)nim->data)[i] = x;
+		else if (dt == DT_UINT8)
+			((uint8_t *)nim->data)[i] = (uint8_t)(x < 0 ? 0 : x > 255 ? 255 : lrintf(x));
+		else
+			((int16_t *)nim->data)[i] = (int16_t)(x < -32768 ? -32768 : x > 32767 ? 32767 : lrintf(x));
+	}
+	nim->dx = nim->pixdim[1] = v->pixdim[0];
+	nim->dy = nim->pixdim[2] = v->pixdim[1];
+	nim->dz = nim->pixdim[3] = v->pixdim[2];
+	for (r = 0; r < 4; r++)
+		for (c = 0; c < 4; c++)
+			nim->sto_xyz.m[r][c] = v->ijk_to_xyz[r][c];
+	nim->sto_ijk = nifti_dmat44_inverse(nim->sto_xyz);
+	nim->sform_code = code;
+	/* The qform as close to the sform as a rotation + scaling can be: equal for rigid geometry. */
+	nifti_dmat44_to_quatern(nim->sto_xyz, &nim->quatern_b, &nim->quatern_c, &nim->quatern_d,
+				&nim->qoffset_x, &nim->qoffset_y, &nim->qoffset_z, NULL, NULL, NULL, &nim->qfac);
+	nim->qto_xyz = nifti_quatern_to_dmat44(nim->quatern_b, nim->quatern_c, nim->quatern_d, nim->qoffset_x,
+					       nim->qoffset_y, nim->qoffset_z, nim->dx, nim->dy, nim->dz, nim->qfac);
+	nim->qto_ijk = nifti_dmat44_inverse(nim->qto_xyz);
+	nim->qform_code = code;
+	nim->xyz_units = NIFTI_UNITS_MM;
+	if (nifti_set_filenames(nim, path, 0, 1)) {
+		nifti_image_free(nim);
+		return sul_err_set(err, SUL_ERR_FAIL, "'%s': not a NIfTI file name (.nii or .nii.gz)", path);
+	}
+	nifti_image_write(nim);
+	nifti_image_free(nim);
+	/* nifti_image_write returns nothing: read the header back. */
+	back = nifti_image_read(path, 0);
+	if (!back || back->nx != v->nx || back->ny != v->ny || back->nz != v->nz) {
+		if (back)
+			nifti_image_free(back);
+		return sul_err_set(err, SUL_ERR_FAIL, "'%s': writing the NIfTI image failed", path);
+	}
+	nifti_image_free(back);
+	return 0;
+}
+
+void sul_volume_release(struct sul_volume *v)
+{
+	free(v->data);
+	memset(v, 0, sizeof(*v));
+}

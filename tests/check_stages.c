@@ -1,0 +1,410 @@
+/* check_stages.c - NIfTI volumes, and the ingest and split kinds run directly. */
+#include "check_util.h"
+#include "../engine/fsutil.h"
+#include "../engine/kind.h"
+#include "../engine/strbuf.h"
+#include "../stages/tsv.h"
+#include "../stages/volume.h"
+
+#include <math.h>
+#include <nifti2_io.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const struct sul_kind sul_kind_ingest;
+extern const struct sul_kind sul_kind_split;
+
+/* A small volume with an oblique (rotated, shifted) geometry. */
+static void make_volume(struct sul_volume *v, int64_t nx, int64_t ny, int64_t nz, float base)
+{
+	const double a = 0.2;
+	int64_t i;
+
+	memset(v, 0, sizeof(*v));
+	v->nx = nx;
+	v->ny = ny;
+	v->nz = nz;
+	v->pixdim[0] = 1.5;
+	v->pixdim[1] = 1.0;
+	v->pixdim[2] = 2.0;
+	v->data = sul_xcalloc((size_t)(nx * ny * nz), sizeof(float));
+	for (i = 0; i < nx * ny * nz; i++)
+		v->data[i] = base + (float)i * 0.5f;
+	/* A rotation by a about z, voxel sizes, and an offset. */
+	v->ijk_to_xyz[0][0] = 1.5 * cos(a);
+	v->ijk_to_xyz[0][1] = -1.0 * sin(a);
+	v->ijk_to_xyz[1][0] = 1.5 * sin(a);
+	v->ijk_to_xyz[1][1] = 1.0 * cos(a);
+	v->ijk_to_xyz[2][2] = 2.0;
+	v->ijk_to_xyz[0][3] = -90;
+	v->ijk_to_xyz[1][3] = -126;
+	v->ijk_to_xyz[2][3] = -72;
+	v->ijk_to_xyz[3][3] = 1;
+	v->xform_code = NIFTI_XFORM_MNI_152;
+}
+
+START_TEST(volume_round_trip_keeps_geometry)
+{
+	char *dir = tu_tmpdir();
+	char *path = sul_xasprintf("%s/v.nii.gz", dir);
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume v, r;
+	nifti_image *nim;
+	int i, j;
+
+	make_volume(&v, 4, 5, 3, 10);
+	ck_assert_int_eq(sul_volume_write(path, &v, SUL_VOL_FLOAT32, &err), 0);
+	ck_assert_int_eq(sul_volume_read(path, &r, &err), 0);
+	ck_assert_int_eq(r.nx, 4);
+	ck_assert_int_eq(r.nz, 3);
+	ck_assert_float_eq(r.data[59], v.data[59]);
+	ck_assert_int_eq(r.xform_code, NIFTI_XFORM_MNI_152);
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 4; j++)
+			ck_assert_double_eq_tol(r.ijk_to_xyz[i][j], v.ijk_to_xyz[i][j], 1e-5);
+	/* The qform equals the sform, with the same code. */
+	nim = nifti_image_read(path, 0);
+	ck_assert_ptr_nonnull(nim);
+	ck_assert_int_eq(nim->qform_code, nim->sform_code);
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 4; j++)
+			ck_assert_double_eq_tol(nim->qto_xyz.m[i][j], nim->sto_xyz.m[i][j], 1e-4);
+	nifti_image_free(nim);
+	sul_volume_release(&v);
+	sul_volume_release(&r);
+	free(path);
+	tu_cleanup();
+}
+END_TEST
+
+START_TEST(volume_errors_name_the_file)
+{
+	char *dir = tu_tmpdir();
+	char *path = sul_xasprintf("%s/t.nii", dir), *missing = sul_xasprintf("%s/none.nii", dir);
+	char expect[4096];
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume v;
+
+	ck_assert_int_eq(sul_volume_read(missing, &v, &err), -1);
+	snprintf(expect, sizeof(expect), "'%s': no such file", missing);
+	ck_assert_str_eq(err.msg, expect);
+	make_volume(&v, 8, 8, 8, 0);
+	ck_assert_int_eq(sul_volume_write(path, &v, SUL_VOL_INT16, &err), 0);
+	sul_volume_release(&v);
+	ck_assert_int_eq(truncate(path, 352 + 100), 0);  /* header, then a fraction of the voxels */
+	ck_assert_int_eq(sul_volume_read(path, &v, &err), -1);
+	snprintf(expect, sizeof(expect), "'%s': not a readable NIfTI image (corrupt or truncated?)", path);
+	ck_assert_str_eq(err.msg, expect);
+	free(path);
+	free(missing);
+	tu_cleanup();
+}
+END_TEST
+
+/* --- ingest ---------------------------------------------------------------- */
+
+static char *bids;
+
+static void write_subject(const char *sub, const char *skip_mod)
+{
+	static const char *const mods[] = { "T1w", "T2w", "FLAIR" };
+	struct sul_err err = SUL_ERR_INIT;
+	char *anat = sul_xasprintf("%s/%s/anat", bids, sub);
+	size_t m;
+
+	ck_assert_int_eq(sul_mkdirs(anat, &err), 0);
+	for (m = 0; m < 3; m++) {
+		struct sul_volume v;
+		char *p;
+		if (skip_mod && !strcmp(skip_mod, mods[m]))
+			continue;
+		p = sul_xasprintf("%s/%s_%s.nii.gz", anat, sub, mods[m]);
+		make_volume(&v, 6, 6, 4, (float)m);
+		ck_assert_int_eq(sul_volume_write(p, &v, SUL_VOL_INT16, &err), 0);
+		sul_volume_release(&v);
+		free(p);
+	}
+	free(anat);
+}
+
+struct run {
+	struct sul_param params[8];
+	size_t nparams;
+	struct sul_input inputs[1];
+	struct sul_stage_ctx ctx;
+	char *out;
+};
+
+static void add_str(struct run *r, const char *name, enum sul_type t, const char *value)
+{
+	struct sul_param *p = &r->params[r->nparams++];
+	memset(p, 0, sizeof(*p));
+	p->name = (char *)name;
+	p->v.type = t;
+	p->v.s = (char *)value;
+}
+
+static void add_num(struct run *r, const char *name, double f, long long i, enum sul_type t)
+{
+	struct sul_param *p = &r->params[r->nparams++];
+	memset(p, 0, sizeof(*p));
+	p->name = (char *)name;
+	p->v.type = t;
+	p->v.f = f;
+	p->v.i = i;
+}
+
+static void start_run(struct run *r, const char *root)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	static int n;
+
+	memset(r, 0, sizeof(*r));
+	r->out = sul_xasprintf("%s/out%d", root, n++);
+	ck_assert_int_eq(sul_mkdirs(r->out, &err), 0);
+	r->ctx.id = "t";
+	r->ctx.out = r->out;
+	r->ctx.workdir = root;
+}
+
+static int run_kind(struct run *r, const struct sul_kind *k, struct sul_err *err)
+{
+	r->ctx.params = r->params;
+	r->ctx.nparams = r->nparams;
+	return k->run(&r->ctx, err);
+}
+
+static void ingest_params(struct run *r)
+{
+	/* sorted by name, as the engine passes them */
+	add_str(r, "bids", SUL_T_PATH, "bids");
+	add_str(r, "group_column", SUL_T_STRING, "group");
+	add_str(r, "groups", SUL_T_STRING, "RRMS,SPMS,HC");
+	add_str(r, "modalities", SUL_T_STRING, "T1w,T2w,FLAIR");
+}
+
+static char *root;
+
+static void ingest_setup(void)
+{
+	struct sul_err err = SUL_ERR_INIT;
+
+	root = tu_tmpdir();
+	bids = sul_xasprintf("%s/bids", root);
+	ck_assert_int_eq(sul_mkdirs(bids, &err), 0);
+	write_subject("sub-01", NULL);
+	write_subject("sub-02", NULL);
+	write_subject("sub-03", NULL);
+}
+
+static void ingest_teardown(void)
+{
+	free(bids);
+	tu_cleanup();
+}
+
+START_TEST(ingest_reads_bids)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	struct run r;
+	struct sul_tsv t;
+	char *tsv, *copy;
+
+	tu_write(bids, "participants.tsv", "participant_id\tage\tgroup\nsub-01\t30\tRRMS\nsub-02\t41\tSPMS\nsub-03\t35\tHC\n");
+	start_run(&r, root);
+	ingest_params(&r);
+	ck_assert_msg(run_kind(&r, &sul_kind_ingest, &err) == 0, "%s", err.msg);
+	tsv = sul_xasprintf("%s/subjects.tsv", r.out);
+	ck_assert_int_eq(sul_tsv_read(tsv, &t, &err), 0);
+	ck_assert_uint_eq(t.nrows, 4);
+	ck_assert_str_eq(sul_tsv_at(&t, 0, 0), "subject");
+	ck_assert_str_eq(sul_tsv_at(&t, 2, 1), "SPMS");
+	ck_assert_str_eq(sul_tsv_at(&t, 2, 2), "1");
+	ck_assert_str_eq(sul_tsv_at(&t, 3, 5), "sub-03/anat/sub-03_FLAIR.nii.gz");
+	copy = sul_xasprintf("%s/%s", r.out, sul_tsv_at(&t, 3, 5));
+	ck_assert(sul_path_exists(copy));
+	sul_tsv_release(&t);
+	free(copy);
+	free(tsv);
+	free(r.out);
+}
+END_TEST
+
+static const char *ingest_fail(const char *participants)
+{
+	static struct sul_err err;
+	struct run r;
+
+	tu_write(bids, "participants.tsv", participants);
+	start_run(&r, root);
+	ingest_params(&r);
+	sul_err_clear(&err);
+	ck_assert_int_eq(run_kind(&r, &sul_kind_ingest, &err), -1);
+	free(r.out);
+	return err.msg;
+}
+
+START_TEST(ingest_errors)
+{
+	char expect[4096];
+	const char *msg;
+
+	msg = ingest_fail("participant_id\tgroup\nsub-01\tRRMS\nsub-02\tPPMS\nsub-03\tHC\n");
+	snprintf(expect, sizeof(expect),
+		 "%s/participants.tsv: subject 'sub-02': group 'PPMS' is not one of 'RRMS,SPMS,HC' (parameter 'groups')",
+		 bids);
+	ck_assert_str_eq(msg, expect);
+
+	msg = ingest_fail("participant_id\tgroup\nsub-01\tRRMS\nsub-03\tHC\n");
+	snprintf(expect, sizeof(expect), "%s/participants.tsv: group 'SPMS' has no subject: every class needs data", bids);
+	ck_assert_str_eq(msg, expect);
+
+	msg = ingest_fail("participant_id\tdiagnosis\nsub-01\tRRMS\n");
+	ck_assert_ptr_nonnull(strstr(msg, "expected columns 'participant_id' and 'group' in the header"));
+
+	write_subject("sub-04", "FLAIR");
+	msg = ingest_fail("participant_id\tgroup\nsub-01\tRRMS\nsub-04\tSPMS\nsub-03\tHC\n");
+	snprintf(expect, sizeof(expect),
+		 "subject 'sub-04': missing FLAIR image: expected '%s/sub-04/anat/sub-04_FLAIR.nii.gz' (or .nii)", bids);
+	ck_assert_str_eq(msg, expect);
+
+	{
+		char *t1 = sul_xasprintf("%s/sub-02/anat/sub-02_T1w.nii.gz", bids);
+		ck_assert_int_eq(truncate(t1, 200), 0);
+		msg = ingest_fail("participant_id\tgroup\nsub-01\tRRMS\nsub-02\tSPMS\nsub-03\tHC\n");
+		snprintf(expect, sizeof(expect), "'%s': not a readable NIfTI image (corrupt or truncated?)", t1);
+		ck_assert_str_eq(msg, expect);
+		free(t1);
+	}
+}
+END_TEST
+
+/* --- split ----------------------------------------------------------------- */
+
+/* 10 RRMS, 9 SPMS, 19 HC subjects with `rows` rows (slices) each. */
+static void write_index(const char *dir, int rows)
+{
+	struct sul_buf b = SUL_BUF_INIT;
+	int s, k;
+
+	sul_buf_adds(&b, "subject\tslice\tgroup\n");
+	for (s = 0; s < 38; s++)
+		for (k = 0; k < rows; k++)
+			sul_buf_addf(&b, "sub-%02d\t%d\t%s\n", s, k, s < 10 ? "RRMS" : s < 19 ? "SPMS" : "HC");
+	tu_write(dir, "index.tsv", b.buf);
+	sul_buf_release(&b);
+}
+
+static char *run_split(const char *dir, long long seed, const char *level)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_buf b = SUL_BUF_INIT;
+	char *path;
+	struct run r;
+
+	start_run(&r, dir);
+	r.inputs[0].id = "slices";
+	r.inputs[0].dir = dir;
+	r.ctx.inputs = r.inputs;
+	r.ctx.ninputs = 1;
+	add_str(&r, "level", SUL_T_STRING, level);
+	add_num(&r, "seed", 0, seed, SUL_T_INT);
+	add_str(&r, "table", SUL_T_STRING, "index.tsv");
+	add_num(&r, "test", 0.15, 0, SUL_T_FLOAT);
+	add_num(&r, "train", 0.75, 0, SUL_T_FLOAT);
+	add_num(&r, "val", 0.10, 0, SUL_T_FLOAT);
+	ck_assert_msg(run_kind(&r, &sul_kind_split, &err) == 0, "%s", err.msg);
+	path = sul_xasprintf("%s/split.tsv", r.out);
+	ck_assert_int_eq(sul_read_file(path, &b, &err), 0);
+	free(path);
+	free(r.out);
+	return sul_buf_detach(&b);
+}
+
+/* For each subject, the set of splits its rows are in (bit 0 train, 1 val, 2 test). */
+static void splits_of(const char *text, int mask[38], int per_group[3][3])
+{
+	const char *line = strchr(text, '\n') + 1;
+
+	memset(mask, 0, 38 * sizeof(int));
+	memset(per_group, 0, 9 * sizeof(int));
+	while (*line) {
+		int s, k, bit;
+		char group[16], split[16];
+		ck_assert_int_eq(sscanf(line, "sub-%d\t%d\t%15s\t%15s", &s, &k, group, split), 4);
+		bit = !strcmp(split, "train") ? 0 : !strcmp(split, "val") ? 1 : 2;
+		if (!(mask[s] & (1 << bit)) && k == 0)
+			per_group[s < 10 ? 0 : s < 19 ? 1 : 2][bit]++;
+		mask[s] |= 1 << bit;
+		line = strchr(line, '\n') + 1;
+	}
+}
+
+START_TEST(split_keeps_subjects_whole_and_stratified)
+{
+	char *dir = tu_tmpdir();
+	char *a, *b, *c;
+	int mask[38], per_group[3][3], s;
+
+	write_index(dir, 5);
+	a = run_split(dir, 7, "subject");
+	splits_of(a, mask, per_group);
+	for (s = 0; s < 38; s++)
+		ck_assert_msg(mask[s] == 1 || mask[s] == 2 || mask[s] == 4, "sub-%02d is in several splits", s);
+	/* 10 RRMS -> 8/1/1, 9 SPMS -> 7/1/1, 19 HC -> 14/2/3 (largest remainder of 14.25/1.9/2.85) */
+	ck_assert_int_eq(per_group[0][0], 8);
+	ck_assert_int_eq(per_group[0][1], 1);
+	ck_assert_int_eq(per_group[1][0], 7);
+	ck_assert_int_eq(per_group[1][2], 1);
+	ck_assert_int_eq(per_group[2][0], 14);
+	ck_assert_int_eq(per_group[2][1], 2);
+	ck_assert_int_eq(per_group[2][2], 3);
+	b = run_split(dir, 7, "subject");
+	ck_assert_str_eq(a, b);      /* deterministic for a seed */
+	c = run_split(dir, 8, "subject");
+	ck_assert_str_ne(a, c);      /* and the seed matters */
+	free(a);
+	free(b);
+	free(c);
+	tu_cleanup();
+}
+END_TEST
+
+START_TEST(row_level_split_leaks_and_says_so)
+{
+	char *dir = tu_tmpdir();
+	char *a;
+	int mask[38], per_group[3][3], s, leaked = 0;
+
+	write_index(dir, 20);
+	a = run_split(dir, 7, "row");
+	splits_of(a, mask, per_group);
+	for (s = 0; s < 38; s++)
+		leaked += mask[s] != 1 && mask[s] != 2 && mask[s] != 4;
+	ck_assert_int_gt(leaked, 0);
+	free(a);
+	tu_cleanup();
+}
+END_TEST
+
+Suite *suite_stages(void)
+{
+	Suite *s = suite_create("stages");
+	TCase *vol = tcase_create("volume");
+	TCase *ing = tcase_create("ingest");
+	TCase *spl = tcase_create("split");
+
+	tcase_add_test(vol, volume_round_trip_keeps_geometry);
+	tcase_add_test(vol, volume_errors_name_the_file);
+	suite_add_tcase(s, vol);
+	tcase_add_checked_fixture(ing, ingest_setup, ingest_teardown);
+	tcase_add_test(ing, ingest_reads_bids);
+	tcase_add_test(ing, ingest_errors);
+	suite_add_tcase(s, ing);
+	tcase_add_test(spl, split_keeps_subjects_whole_and_stratified);
+	tcase_add_test(spl, row_level_split_leaks_and_says_so);
+	suite_add_tcase(s, spl);
+	return s;
+}
