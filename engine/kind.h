@@ -55,8 +55,8 @@ struct sul_kind {
 	const char *name;
 	int version;          /* bump when outputs change for the same inputs */
 	const char *doc;
-	const struct sul_param_spec *params;  /* ends with { NULL } */
-	const struct sul_param_spec *keys;    /* kind-specific stage keys; ends with { NULL } */
+	const struct sul_param_spec *params;  /* ends with { NULL }; NULL: none */
+	const struct sul_param_spec *keys;    /* kind-specific stage keys, ends with { NULL }; NULL: none */
 	unsigned flags;
 	/* What a stage of this kind asks a cluster for unless the workflow says
 	 * otherwise (NULL: nothing). */

@@ -27,7 +27,6 @@ static const struct sul_param_spec command_keys[] = {
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
-static const struct sul_param_spec no_params[] = { { NULL, 0, NULL, 0, 0, NULL, NULL } };
 
 struct check_ctx {
 	const struct sul_stage *st;
@@ -148,7 +147,6 @@ const struct sul_kind sul_kind_command = {
 	.name = "command",
 	.version = 1,
 	.doc = "run a shell command (/bin/sh -c) in the workflow's folder",
-	.params = no_params,
 	.keys = command_keys,
 	.flags = SUL_KIND_FREE_PARAMS,
 	.check = command_check,

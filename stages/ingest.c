@@ -33,7 +33,6 @@ static const struct sul_param_spec ingest_params[] = {
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
-static const struct sul_param_spec no_keys[] = { { NULL, 0, NULL, 0, 0, NULL, NULL } };
 
 #define MAX_ITEMS 16
 
@@ -211,6 +210,5 @@ const struct sul_kind sul_kind_ingest = {
 	.version = 1,
 	.doc = "read a BIDS folder (participants.tsv, sub-*/anat/*_T1w|T2w|FLAIR.nii[.gz]) into subjects.tsv",
 	.params = ingest_params,
-	.keys = no_keys,
 	.run = ingest_run,
 };

@@ -33,7 +33,6 @@ static const struct sul_param_spec split_params[] = {
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
-static const struct sul_param_spec no_keys[] = { { NULL, 0, NULL, 0, 0, NULL, NULL } };
 
 static const char *const split_names[3] = { "train", "val", "test" };
 
@@ -230,7 +229,6 @@ const struct sul_kind sul_kind_split = {
 	.version = 1,
 	.doc = "seeded, group-stratified train/val/test split by subject (split.tsv)",
 	.params = split_params,
-	.keys = no_keys,
 	.check = split_check,
 	.run = split_run,
 };

@@ -22,7 +22,6 @@ static const struct sul_param_spec probe_params[] = {
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
-static const struct sul_param_spec no_keys[] = { { NULL, 0, NULL, 0, 0, NULL, NULL } };
 
 static int probe_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 {
@@ -36,7 +35,6 @@ static const struct sul_kind probe = {
 	.version = 3,
 	.doc = "a kind with a schema, for tests",
 	.params = probe_params,
-	.keys = no_keys,
 	.run = probe_run,
 };
 

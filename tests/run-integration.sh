@@ -46,7 +46,10 @@ for t in "$TESTS_DIR"/t[0-9][0-9][0-9][0-9]-*.sh; do
 	name=$(basename "$t" .sh)
 	selected "$name" "$@" || continue
 	rc=0
-	timeout "$TIMEOUT_S" sh "$t" >"$log" 2>&1 || rc=$?
+	# A test may ask for more time with a line "# timeout: SECONDS".
+	limit=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
+	limit=${limit:-$TIMEOUT_S}
+	timeout "$limit" sh "$t" >"$log" 2>&1 || rc=$?
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
 		echo "PASS $name"
@@ -59,7 +62,7 @@ for t in "$TESTS_DIR"/t[0-9][0-9][0-9][0-9]-*.sh; do
 		echo "FAIL $name"
 		sed 's/^/    /' "$log"
 		if [ "$rc" -eq 124 ]; then
-			echo "    (timed out after $TIMEOUT_S s)"
+			echo "    (timed out after $limit s)"
 		else
 			echo "    (exit status $rc)"
 		fi

@@ -1,9 +1,10 @@
 #!/bin/sh
 # t5004-slurm-timeout: a job killed at its time limit is reported as such.
 # Slurm enforces limits in whole minutes and late (about 80 s for 1 minute):
-# this is the suite's one slow test.
+# this is the suite's one slow test (the runner gives it 300 s).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# timeout: 300
 
 start_slurm
 
