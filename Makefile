@@ -15,10 +15,10 @@ WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I/usr/include/nifti $(WARN) $(if $(CI),-Werror) $(CFLAGS) \
              -DSULCUS_VERSION=$(VERSION) -MMD -MP
-LDLIBS    := -lconfig -lsqlite3 -lcrypto -lnifti2 -lznz -lz -lm
+LDLIBS    := -lconfig -lsqlite3 -lcrypto -lnifti2 -lznz -lpng -lz -lm
 
 # The Debian packages the project needs to build and test.
-DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev check libnifti2-dev \
+DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev check libnifti2-dev libpng-dev \
                 sqlite3 ninja-build hyperfine time procps iproute2 \
                 slurm-wlm munge
 

@@ -36,25 +36,6 @@ static const struct sul_param_spec ingest_params[] = {
 
 #define MAX_ITEMS 16
 
-/* Splits "a,b,c" into at most MAX_ITEMS trimmed items (pointing into buf). */
-static size_t split_list(char *buf, char **items)
-{
-	size_t n = 0;
-	char *p = buf;
-
-	while (p && n < MAX_ITEMS) {
-		char *comma = strchr(p, ',');
-		if (comma)
-			*comma = '\0';
-		while (*p == ' ')
-			p++;
-		if (*p)
-			items[n++] = p;
-		p = comma ? comma + 1 : NULL;
-	}
-	return n;
-}
-
 static int copy_file(const char *from, const char *to, struct sul_err *err)
 {
 	struct sul_buf b = SUL_BUF_INIT;
@@ -125,7 +106,7 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	char *mods_buf = sul_xstrdup(sul_ctx_str(ctx, "modalities"));
 	char *participants = sul_xasprintf("%s/participants.tsv", bids);
 	char *groups[MAX_ITEMS], *mods[MAX_ITEMS];
-	size_t ngroups = split_list(groups_buf, groups), nmods = split_list(mods_buf, mods);
+	size_t ngroups = sul_split_list(groups_buf, groups, MAX_ITEMS), nmods = sul_split_list(mods_buf, mods, MAX_ITEMS);
 	size_t counts[MAX_ITEMS] = { 0 }, row, g, m;
 	struct sul_buf table = SUL_BUF_INIT, rel = SUL_BUF_INIT;
 	struct sul_tsv t;

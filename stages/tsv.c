@@ -72,3 +72,25 @@ void sul_tsv_release(struct sul_tsv *t)
 	free(t->cells);
 	memset(t, 0, sizeof(*t));
 }
+
+size_t sul_split_list(char *buf, char **items, size_t max)
+{
+	size_t n = 0;
+	char *p = buf;
+
+	while (p && n < max) {
+		char *comma = strchr(p, ',');
+		char *end;
+		if (comma)
+			*comma = '\0';
+		while (*p == ' ')
+			p++;
+		end = p + strlen(p);
+		while (end > p && end[-1] == ' ')
+			*--end = '\0';
+		if (*p)
+			items[n++] = p;
+		p = comma ? comma + 1 : NULL;
+	}
+	return n;
+}

@@ -27,4 +27,8 @@ static inline const char *sul_tsv_at(const struct sul_tsv *t, size_t row, size_t
 }
 void sul_tsv_release(struct sul_tsv *t);
 
+/* Splits a comma-separated parameter ("T1w, T2w") in place into at most max
+ * trimmed, non-empty items; returns how many. */
+size_t sul_split_list(char *buf, char **items, size_t max);
+
 #endif

@@ -17,5 +17,6 @@ Suite *suite_cache(void);
 Suite *suite_db(void);
 Suite *suite_desc(void);
 Suite *suite_stages(void);
+Suite *suite_bias(void);
 
 #endif

@@ -1,0 +1,151 @@
+/* check_bias.c - the bias_correct kind on a phantom with a known bias field. */
+#include "check_util.h"
+#include "../engine/fsutil.h"
+#include "../engine/kind.h"
+#include "../engine/strbuf.h"
+#include "../stages/rng.h"
+#include "../stages/volume.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const struct sul_kind sul_kind_bias_correct;
+
+enum { NX = 72, NY = 84, NZ = 60 };
+
+/* A head phantom: white matter, a grey-matter shell, ventricles; its WM mask. */
+static void phantom(struct sul_volume *v, struct sul_volume *wm, struct sul_volume *brain, int biased,
+		    uint64_t seed)
+{
+	struct sul_rng rng;
+	int x, y, z;
+
+	memset(v, 0, sizeof(*v));
+	v->nx = NX;
+	v->ny = NY;
+	v->nz = NZ;
+	v->pixdim[0] = v->pixdim[1] = v->pixdim[2] = 2;
+	v->ijk_to_xyz[0][0] = v->ijk_to_xyz[1][1] = v->ijk_to_xyz[2][2] = 2;
+	v->ijk_to_xyz[3][3] = 1;
+	v->xform_code = 1;
+	v->data = sul_xcalloc(NX * NY * NZ, sizeof(float));
+	sul_volume_like(wm, v);
+	sul_volume_like(brain, v);
+	sul_rng_seed(&rng, seed);
+	for (z = 0; z < NZ; z++)
+		for (y = 0; y < NY; y++)
+			for (x = 0; x < NX; x++) {
+				double ex = (x - NX / 2.0) / (NX * 0.42), ey = (y - NY / 2.0) / (NY * 0.42),
+				       ez = (z - NZ / 2.0) / (NZ * 0.42);
+				double r = sqrt(ex * ex + ey * ey + ez * ez);
+				double vx = (x - NX / 2.0) / 6.0, vy = (y - NY / 2.0) / 10.0, vz = (z - NZ / 2.0) / 5.0;
+				double val = 0, field;
+				int i = x + NX * (y + NY * z);
+				if (r < 1.0) {
+					val = r < 0.75 ? 100 : 65;
+					if (vx * vx + vy * vy + vz * vz < 1)
+						val = 25;
+					brain->data[i] = 1;
+					wm->data[i] = r < 0.7 && vx * vx + vy * vy + vz * vz > 1.5;
+				}
+				/* A smooth multiplicative field from about 0.8 to 1.2. */
+				field = biased ? exp(0.25 * (2.0 * x / NX - 1) + 0.15 * (2.0 * y / NY - 1)
+						     - 0.12 * pow(2.0 * z / NZ - 1, 2))
+					       : 1;
+				if (val > 0)
+					val = val * field + sul_rng_normal(&rng);
+				v->data[i] = (float)(val > 0 ? val : 0);
+			}
+}
+
+static double wm_cov(const struct sul_volume *v, const struct sul_volume *wm)
+{
+	double s = 0, s2 = 0, m;
+	long n = 0, i;
+
+	for (i = 0; i < NX * NY * NZ; i++)
+		if (wm->data[i] > 0) {
+			s += v->data[i];
+			s2 += (double)v->data[i] * v->data[i];
+			n++;
+		}
+	m = s / n;
+	return sqrt(s2 / n - m * m) / m;
+}
+
+START_TEST(corrects_a_known_field)
+{
+	char *dir = tu_tmpdir();
+	char *in = sul_xasprintf("%s/in", dir), *out = sul_xasprintf("%s/out", dir), *sub = sul_xasprintf("%s/in/s", dir);
+	char *corrected = sul_xasprintf("%s/sub-01/sub-01_T1w.nii.gz", out);
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume v, wm, brain, c;
+	struct sul_param params[9];
+	struct sul_input inputs[1] = { { "ingest", NULL } };
+	struct sul_stage_ctx ctx;
+	const char *names[9] = { "bins", "convergence", "fwhm", "iterations", "levels", "modalities", "shrink",
+				 "spans", "table" };
+	double before, after;
+	int k;
+
+	ck_assert_int_eq(sul_mkdirs(sub, &err), 0);
+	ck_assert_int_eq(sul_mkdirs(out, &err), 0);
+	phantom(&v, &wm, &brain, 1, 5);
+	ck_assert_int_eq(sul_volume_write(tu_write(sub, "t1.nii.gz", ""), &v, SUL_VOL_FLOAT32, &err), 0);
+	ck_assert_int_eq(sul_volume_write(tu_write(sub, "mask.nii.gz", ""), &brain, SUL_VOL_UINT8, &err), 0);
+	ck_assert_int_eq(sul_volume_write(tu_write(sub, "wm.nii.gz", ""), &wm, SUL_VOL_UINT8, &err), 0);
+	tu_write(in, "subjects.tsv", "subject\tgroup\tclass\tT1w\tmask\twm\nsub-01\tHC\t2\ts/t1.nii.gz\ts/mask.nii.gz\ts/wm.nii.gz\n");
+	before = wm_cov(&v, &wm);
+
+	memset(params, 0, sizeof(params));
+	for (k = 0; k < 9; k++)
+		params[k].name = (char *)names[k];
+	params[0].v.type = SUL_T_INT, params[0].v.i = 200;
+	params[1].v.type = SUL_T_FLOAT, params[1].v.f = 0.001;
+	params[2].v.type = SUL_T_FLOAT, params[2].v.f = 0.15;
+	params[3].v.type = SUL_T_INT, params[3].v.i = 50;
+	params[4].v.type = SUL_T_INT, params[4].v.i = 3;
+	params[5].v.type = SUL_T_STRING, params[5].v.s = (char *)"T1w";
+	params[6].v.type = SUL_T_INT, params[6].v.i = 2;
+	params[7].v.type = SUL_T_INT, params[7].v.i = 2;
+	params[8].v.type = SUL_T_STRING, params[8].v.s = (char *)"subjects.tsv";
+	memset(&ctx, 0, sizeof(ctx));
+	inputs[0].dir = in;
+	ctx.id = "bias";
+	ctx.out = out;
+	ctx.workdir = dir;
+	ctx.params = params;
+	ctx.nparams = 9;
+	ctx.inputs = inputs;
+	ctx.ninputs = 1;
+	ck_assert_msg(sul_kind_bias_correct.run(&ctx, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(sul_volume_read(corrected, &c, &err), 0);
+	after = wm_cov(&c, &wm);
+	printf("bias_correct phantom: white-matter CoV %.4f -> %.4f\n", before, after);
+	ck_assert_msg(before > 0.06, "the phantom's field is too weak: CoV %.4f", before);
+	/* The noise alone gives a CoV of about 0.01: most of the field must be gone. */
+	ck_assert_msg(after < 0.3 * before, "white-matter CoV %.4f -> %.4f", before, after);
+	sul_volume_release(&v);
+	sul_volume_release(&wm);
+	sul_volume_release(&brain);
+	sul_volume_release(&c);
+	free(in);
+	free(out);
+	free(sub);
+	free(corrected);
+	tu_cleanup();
+}
+END_TEST
+
+Suite *suite_bias(void)
+{
+	Suite *s = suite_create("bias_correct");
+	TCase *tc = tcase_create("bias_correct");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, corrects_a_known_field);
+	suite_add_tcase(s, tc);
+	return s;
+}
