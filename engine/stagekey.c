@@ -51,8 +51,10 @@ int sul_stage_key_compute(const struct sul_workflow *wf, const struct sul_stage 
 			sul_err_prefix(err, "stage '%s': file '%s'", st->id, st->files[i]);
 			goto fail;
 		}
+	/* An empty path parameter means "not given" (the kind takes the data elsewhere). */
 	for (i = 0; i < st->nparams; i++)
-		if (st->params[i].v.type == SUL_T_PATH && add_file(wf, st->params[i].v.s, memo, k, err)) {
+		if (st->params[i].v.type == SUL_T_PATH && *st->params[i].v.s
+		    && add_file(wf, st->params[i].v.s, memo, k, err)) {
 			sul_err_prefix(err, "stage '%s': parameter '%s'", st->id, st->params[i].name);
 			goto fail;
 		}

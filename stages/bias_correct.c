@@ -218,19 +218,24 @@ static void sharpen(const double *u, const unsigned char *mask, size_t n, int nb
 	}
 	for (k = 0; k < np; k++)
 		g[k] /= sum;
-	/* Wiener deconvolution, with a plain DFT: np is at most a few thousand. */
+	/* Wiener deconvolution with a plain DFT over a table of the np roots of
+	 * unity: np is a few hundred, and (k j) mod np indexes the table exactly. */
 	{
 		double *hr = sul_xcalloc((size_t)np, sizeof(double)), *hi_ = sul_xcalloc((size_t)np, sizeof(double));
-		double *gr = sul_xcalloc((size_t)np, sizeof(double)), *gi = sul_xcalloc((size_t)np, sizeof(double));
+		double *cs = sul_xmalloc((size_t)np * sizeof(double)), *sn = sul_xmalloc((size_t)np * sizeof(double));
 		const double z = 0.01;
+		for (k = 0; k < np; k++) {
+			cs[k] = cos(2 * M_PI * k / np);
+			sn[k] = sin(2 * M_PI * k / np);
+		}
 		for (k = 0; k < np; k++) {
 			double sr = 0, si = 0, tr = 0, ti = 0;
 			for (j = 0; j < np; j++) {
-				double a = -2 * M_PI * (double)k * (double)j / np, c = cos(a), s = sin(a);
-				sr += h[j] * c;
-				si += h[j] * s;
-				tr += g[j] * c;
-				ti += g[j] * s;
+				int m = (int)(((long)k * j) % np);
+				sr += h[j] * cs[m];
+				si -= h[j] * sn[m];
+				tr += g[j] * cs[m];
+				ti -= g[j] * sn[m];
 			}
 			/* U = conj(G) H / (|G|^2 + z) */
 			{
@@ -238,21 +243,19 @@ static void sharpen(const double *u, const unsigned char *mask, size_t n, int nb
 				hr[k] = (tr * sr + ti * si) / mag;
 				hi_[k] = (tr * si - ti * sr) / mag;
 			}
-			gr[k] = tr;
-			gi[k] = ti;
 		}
 		for (j = 0; j < np; j++) {
 			double s = 0;
 			for (k = 0; k < np; k++) {
-				double a = 2 * M_PI * (double)k * (double)j / np;
-				s += hr[k] * cos(a) - hi_[k] * sin(a);
+				int m = (int)(((long)k * j) % np);
+				s += hr[k] * cs[m] - hi_[k] * sn[m];
 			}
 			f[j] = s / np > 0 ? s / np : 0;
 		}
 		free(hr);
 		free(hi_);
-		free(gr);
-		free(gi);
+		free(cs);
+		free(sn);
 	}
 	/* E[true | observed] = (G * (f v)) / (G * f), convolution done directly. */
 	for (k = 0; k < nbins; k++) {

@@ -8,12 +8,16 @@
  * Every listed image is read in full (so a truncated file fails here, naming
  * it) and copied unchanged into the output, beside `subjects.tsv`:
  * subject, group, class (the group's position in `groups`), one path per
- * modality relative to the output folder.  It does not resample or touch
+ * modality relative to the output folder.  Where the folder carries the
+ * synthetic cohort's ground truth (derivatives/synth/SUB/SUB_brain.nii.gz,
+ * _wm, _lesions, _lobes), those are copied too, as columns mask, wm,
+ * lesions and lobes.  It does not resample or touch
  * the images' geometry: that is for the preprocessing stages.
  */
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
+#include "../engine/workflow.h"
 #include "tsv.h"
 #include "volume.h"
 
@@ -24,7 +28,7 @@
 #include <string.h>
 
 static const struct sul_param_spec ingest_params[] = {
-	{ "bids", SUL_T_PATH, NULL, 0, 0, NULL, "the BIDS folder" },
+	{ "bids", SUL_T_PATH, "", 0, 0, NULL, "the BIDS folder; empty: the output of the stage's one input (synth)" },
 	{ "groups", SUL_T_STRING, "RRMS,SPMS,HC", 0, 0, NULL,
 	  "participants.tsv group names, comma-separated, in class order" },
 	{ "group_column", SUL_T_STRING, "group", 0, 0, NULL, "the participants.tsv column holding the group" },
@@ -99,9 +103,45 @@ out:
 	return ret;
 }
 
+static const char *const truth_files[4] = { "brain", "wm", "lesions", "lobes" };
+static const char *const truth_cols[4] = { "mask", "wm", "lesions", "lobes" };
+
+/* Copies derivatives/synth/SUB/SUB_WHAT.nii.gz when it exists; 0 if absent. */
+static int ingest_truth(const char *bids, const char *out, const char *sub, const char *what, struct sul_buf *rel,
+			struct sul_err *err)
+{
+	char *src = sul_xasprintf("%s/derivatives/synth/%s/%s_%s.nii.gz", bids, sub, sub, what);
+	char *dir = sul_xasprintf("%s/derivatives/synth/%s", out, sub), *dst = NULL;
+	int ret = 0;
+
+	if (sul_path_exists(src)) {
+		sul_buf_reset(rel);
+		sul_buf_addf(rel, "derivatives/synth/%s/%s_%s.nii.gz", sub, sub, what);
+		dst = sul_xasprintf("%s/%s", out, rel->buf);
+		ret = sul_mkdirs(dir, err) || copy_file(src, dst, err) ? -1 : 1;
+	}
+	free(src);
+	free(dir);
+	free(dst);
+	return ret;
+}
+
+static int ingest_check(const struct sul_stage *st, struct sul_err *err)
+{
+	long i = sul_params_find(st->params, st->nparams, "bids");
+	int given = *st->params[i].v.s != '\0';
+
+	if (given == (st->ninputs == 1) || st->ninputs > 1)
+		return sul_err_set(err, SUL_ERR_INPUT,
+				   "%s:%d: stage '%s': expected either parameter 'bids' (a BIDS folder) or one input "
+				   "stage that writes one (synth), not %s",
+				   st->file, st->line, st->id, given ? "both" : "neither");
+	return 0;
+}
+
 static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 {
-	char *bids = sul_ctx_path(ctx, "bids");
+	char *bids = ctx->ninputs ? sul_xstrdup(ctx->inputs[0].dir) : sul_ctx_path(ctx, "bids");
 	char *groups_buf = sul_xstrdup(sul_ctx_str(ctx, "groups"));
 	char *mods_buf = sul_xstrdup(sul_ctx_str(ctx, "modalities"));
 	char *participants = sul_xasprintf("%s/participants.tsv", bids);
@@ -112,7 +152,7 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	struct sul_tsv t;
 	long id_col, group_col;
 	char *path = NULL;
-	int ret = -1;
+	int ret = -1, truth = 0;
 
 	memset(&t, 0, sizeof(t));
 	if (ngroups < 2 || nmods < 1) {
@@ -129,9 +169,19 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			    participants, sul_ctx_str(ctx, "group_column"));
 		goto out;
 	}
+	/* Ground truth columns when the first subject has them (then all must). */
+	{
+		char *probe = t.nrows > 1 ? sul_xasprintf("%s/derivatives/synth/%s/%s_brain.nii.gz", bids,
+							 sul_tsv_at(&t, 1, (size_t)id_col), sul_tsv_at(&t, 1, (size_t)id_col))
+					  : NULL;
+		truth = probe && sul_path_exists(probe);
+		free(probe);
+	}
 	sul_buf_adds(&table, "subject\tgroup\tclass");
 	for (m = 0; m < nmods; m++)
 		sul_buf_addf(&table, "\t%s", mods[m]);
+	for (m = 0; truth && m < 4; m++)
+		sul_buf_addf(&table, "\t%s", truth_cols[m]);
 	sul_buf_addc(&table, '\n');
 	for (row = 1; row < t.nrows; row++) {
 		const char *sub = sul_tsv_at(&t, row, (size_t)id_col);
@@ -154,6 +204,18 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		for (m = 0; m < nmods; m++) {
 			if (ingest_image(bids, ctx->out, sub, mods[m], &rel, err))
 				goto out;
+			sul_buf_addf(&table, "\t%s", rel.buf);
+		}
+		for (m = 0; truth && m < 4; m++) {
+			int r = ingest_truth(bids, ctx->out, sub, truth_files[m], &rel, err);
+			if (r < 0)
+				goto out;
+			if (!r) {
+				sul_err_set(err, SUL_ERR_INPUT, "subject '%s': missing derivatives/synth/%s/%s_%s.nii.gz "
+					    "(the first subject has ground truth, so every subject needs it)", sub, sub, sub,
+					    truth_files[m]);
+				goto out;
+			}
 			sul_buf_addf(&table, "\t%s", rel.buf);
 		}
 		sul_buf_addc(&table, '\n');
@@ -188,8 +250,9 @@ out:
 
 const struct sul_kind sul_kind_ingest = {
 	.name = "ingest",
-	.version = 1,
+	.version = 2,
 	.doc = "read a BIDS folder (participants.tsv, sub-*/anat/*_T1w|T2w|FLAIR.nii[.gz]) into subjects.tsv",
 	.params = ingest_params,
+	.check = ingest_check,
 	.run = ingest_run,
 };

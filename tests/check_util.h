@@ -18,5 +18,7 @@ Suite *suite_db(void);
 Suite *suite_desc(void);
 Suite *suite_stages(void);
 Suite *suite_bias(void);
+Suite *suite_synth(void);
+Suite *suite_slices(void);
 
 #endif

@@ -1,0 +1,812 @@
+/*
+ * synth.c - the `synth` kind: a synthetic MS cohort built on real anatomy,
+ * written as a BIDS folder that `ingest` reads, with its ground truth.
+ *
+ * The anatomy is the Colin27 single-subject brain shipped by Debian's
+ * mricron-data (ch2 T1, ch2bet brain, AAL labels on one 181x217x181 1 mm
+ * grid).  Once per run: tissue classes by k-means of the brain's T1
+ * intensities, lobes from AAL (thousands digit of the code: 2 frontal,
+ * 5 occipital, 6 parietal, 8 temporal, the rest "other"; filled into the
+ * white matter by nearest label), ventricles, and distance maps.  Per
+ * subject: a random size change and smooth deformation; white-matter lesions
+ * whose load and location depend on the group (RRMS: periventricular and
+ * juxtacortical; SPMS: more and larger, enlarged ventricles, atrophy; HC:
+ * none or a few tiny ones); T2 and FLAIR from tissue classes (CSF bright on
+ * T2, dark on FLAIR; lesions dark on T1, bright on T2 and FLAIR); a smooth
+ * multiplicative bias field per image; Rician noise; a small rigid
+ * misalignment of T2 and FLAIR against T1.
+ *
+ * It is not patient data, and does not pretend to be: it is a test bed where
+ * the evidence (lesions) and its location (lobes) are known.  Deterministic
+ * for a seed.
+ *
+ * Output (BIDS):  participants.tsv, sub-NN/anat/sub-NN_{T1w,T2w,FLAIR}.nii.gz
+ * Ground truth:   derivatives/synth/sub-NN/ lesions, lobes (1 frontal,
+ *                 2 temporal, 3 parietal, 4 occipital, 5 other), brain and
+ *                 white-matter masks on the T1 grid, the bias fields, and
+ *                 derivatives/synth/transforms.tsv (the T2/FLAIR misalignment).
+ */
+#include "../engine/fsutil.h"
+#include "../engine/kind.h"
+#include "../engine/strbuf.h"
+#include "rng.h"
+#include "tsv.h"
+#include "volume.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct sul_param_spec synth_params[] = {
+	{ "templates", SUL_T_PATH, "/usr/share/mricron/templates", 0, 0, NULL,
+	  "folder with ch2.nii.gz, ch2bet.nii.gz, aal.nii.gz, aal.nii.txt (Debian's mricron-data)" },
+	{ "rrms", SUL_T_INT, "10", 0, 1000, NULL, "subjects with relapsing-remitting MS" },
+	{ "spms", SUL_T_INT, "9", 0, 1000, NULL, "subjects with secondary-progressive MS" },
+	{ "hc", SUL_T_INT, "19", 0, 1000, NULL, "healthy controls" },
+	{ "matrix", SUL_T_STRING, "181x217x156", 0, 0, NULL,
+	  "output voxels XxYxZ over the template's field of view (Z: axial slices)" },
+	{ "lesion_load", SUL_T_FLOAT, "1.0", 0, 10, NULL, "scales the number of lesions of every group" },
+	{ "noise", SUL_T_FLOAT, "0.03", 0, 1, NULL, "Rician noise, as a fraction of the white-matter intensity" },
+	{ "bias", SUL_T_FLOAT, "0.2", 0, 1, NULL, "bias field strength: log-field amplitude (0.2: about 0.82 to 1.22)" },
+	{ "misalign_deg", SUL_T_FLOAT, "3", 0, 30, NULL, "largest rotation of T2/FLAIR against T1, degrees per axis" },
+	{ "misalign_mm", SUL_T_FLOAT, "3", 0, 50, NULL, "largest translation of T2/FLAIR against T1, mm per axis" },
+	{ "deform_mm", SUL_T_FLOAT, "2", 0, 20, NULL, "amplitude of the smooth random deformation of the anatomy" },
+	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "random seed" },
+	{ NULL, 0, NULL, 0, 0, NULL, NULL },
+};
+
+enum { CSF = 1, GM = 2, WM = 3 };
+enum { LOBE_FRONTAL = 1, LOBE_TEMPORAL, LOBE_PARIETAL, LOBE_OCCIPITAL, LOBE_OTHER };
+static const char *const group_names[3] = { "RRMS", "SPMS", "HC" };
+
+/* Everything derived from the templates once. */
+struct anatomy {
+	struct sul_volume t1;        /* ch2, normalized: white matter = 1 */
+	int64_t nx, ny, nz;
+	unsigned char *tissue;       /* 0 outside the brain */
+	unsigned char *lobe;
+	float *t2, *flair;           /* tissue-class contrasts, with the T1's texture */
+	float *vent_dist;            /* city-block distance to the ventricles, voxels */
+	float *gm_dist;              /* distance to grey matter */
+	int64_t *peri, *juxta, *wm;  /* candidate lesion centres */
+	size_t nperi, njuxta, nwm;
+	double center[3];            /* brain centre, voxel coordinates */
+};
+
+static int64_t at(const struct anatomy *a, int64_t x, int64_t y, int64_t z)
+{
+	return x + a->nx * (y + a->ny * z);
+}
+
+/* Multi-source breadth-first city-block distance within allowed voxels. */
+static void bfs_distance(const struct anatomy *a, const unsigned char *source, const unsigned char *allowed,
+			 float *dist)
+{
+	int64_t n = a->nx * a->ny * a->nz, i, head = 0, tail = 0;
+	int64_t *q = sul_xmalloc((size_t)n * sizeof(*q));
+	static const int d[6][3] = { { 1, 0, 0 }, { -1, 0, 0 }, { 0, 1, 0 }, { 0, -1, 0 }, { 0, 0, 1 }, { 0, 0, -1 } };
+
+	for (i = 0; i < n; i++) {
+		dist[i] = source[i] ? 0 : INFINITY;
+		if (source[i])
+			q[tail++] = i;
+	}
+	while (head < tail) {
+		int64_t v = q[head++], x = v % a->nx, y = (v / a->nx) % a->ny, z = v / (a->nx * a->ny);
+		int k;
+		for (k = 0; k < 6; k++) {
+			int64_t X = x + d[k][0], Y = y + d[k][1], Z = z + d[k][2], w;
+			if (X < 0 || Y < 0 || Z < 0 || X >= a->nx || Y >= a->ny || Z >= a->nz)
+				continue;
+			w = at(a, X, Y, Z);
+			if (!allowed[w] || dist[w] <= dist[v] + 1)
+				continue;
+			dist[w] = dist[v] + 1;
+			q[tail++] = w;
+		}
+	}
+	free(q);
+}
+
+static int lobe_of_code(long code)
+{
+	switch (code / 1000) {
+	case 2: return LOBE_FRONTAL;
+	case 8: return LOBE_TEMPORAL;
+	case 6: return LOBE_PARIETAL;
+	case 5: return LOBE_OCCIPITAL;
+	default: return LOBE_OTHER;
+	}
+}
+
+/* aal.nii.txt: "INDEX NAME CODE" per line. */
+static int read_aal_codes(const char *path, int *lobe_of_label, int max, struct sul_err *err)
+{
+	struct sul_buf b = SUL_BUF_INIT;
+	char *line, *next;
+	int lineno = 0;
+
+	if (sul_read_file(path, &b, err))
+		return -1;
+	for (line = b.buf; *line; line = next) {
+		long idx, code;
+		char name[128];
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		lineno++;
+		if (sscanf(line, "%ld %127s %ld", &idx, name, &code) != 3 || idx < 0 || idx >= max) {
+			if (line[strspn(line, " \r\t")] == '\0')
+				continue;
+			sul_buf_release(&b);
+			return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: expected INDEX NAME CODE", path, lineno);
+		}
+		lobe_of_label[idx] = lobe_of_code(code);
+	}
+	sul_buf_release(&b);
+	return 0;
+}
+
+static void anatomy_release(struct anatomy *a);
+
+static int load_anatomy(const char *dir, struct anatomy *a, struct sul_err *err)
+{
+	struct sul_volume bet, aal;
+	char *p1 = sul_xasprintf("%s/ch2.nii.gz", dir), *p2 = sul_xasprintf("%s/ch2bet.nii.gz", dir);
+	char *p3 = sul_xasprintf("%s/aal.nii.gz", dir), *p4 = sul_xasprintf("%s/aal.nii.txt", dir);
+	int lobe_of_label[1024];
+	double c[3] = { 0, 90, 180 }, wm_mean = 0, sums[3], cnt[3];
+	int64_t n, i, nb = 0;
+	unsigned char *src, *allowed;
+	int ret = -1, iter, k;
+
+	memset(a, 0, sizeof(*a));
+	memset(&bet, 0, sizeof(bet));
+	memset(&aal, 0, sizeof(aal));
+	for (i = 0; i < 1024; i++)
+		lobe_of_label[i] = LOBE_OTHER;
+	if (sul_volume_read(p1, &a->t1, err) || sul_volume_read(p2, &bet, err) || sul_volume_read(p3, &aal, err)
+	    || read_aal_codes(p4, lobe_of_label, 1024, err))
+		goto out;
+	if (bet.nx != a->t1.nx || bet.ny != a->t1.ny || bet.nz != a->t1.nz || aal.nx != a->t1.nx
+	    || aal.ny != a->t1.ny || aal.nz != a->t1.nz) {
+		sul_err_set(err, SUL_ERR_INPUT, "'%s', '%s' and '%s': expected one grid", p1, p2, p3);
+		goto out;
+	}
+	a->nx = a->t1.nx;
+	a->ny = a->t1.ny;
+	a->nz = a->t1.nz;
+	n = a->nx * a->ny * a->nz;
+	a->tissue = sul_xcalloc((size_t)n, 1);
+	a->lobe = sul_xcalloc((size_t)n, 1);
+	/* Tissue classes: 3-means of the brain's intensities, started at rough quantiles. */
+	for (i = 0; i < n; i++)
+		if (bet.data[i] > 0)
+			nb++;
+	if (nb < 1000) {
+		sul_err_set(err, SUL_ERR_INPUT, "'%s': expected a brain image, found %lld brain voxels", p2, (long long)nb);
+		goto out;
+	}
+	{
+		double mx = 0;
+		for (i = 0; i < n; i++)
+			mx = fmax(mx, bet.data[i]);
+		c[0] = 0.2 * mx;
+		c[1] = 0.5 * mx;
+		c[2] = 0.8 * mx;
+	}
+	for (iter = 0; iter < 20; iter++) {
+		memset(sums, 0, sizeof(sums));
+		memset(cnt, 0, sizeof(cnt));
+		for (i = 0; i < n; i++) {
+			double v = bet.data[i];
+			int best = 0;
+			if (v <= 0)
+				continue;
+			for (k = 1; k < 3; k++)
+				if (fabs(v - c[k]) < fabs(v - c[best]))
+					best = k;
+			sums[best] += v;
+			cnt[best]++;
+		}
+		for (k = 0; k < 3; k++)
+			if (cnt[k] > 0)
+				c[k] = sums[k] / cnt[k];
+	}
+	for (i = 0; i < n; i++) {
+		double v = bet.data[i];
+		int best = 0;
+		if (v <= 0)
+			continue;
+		for (k = 1; k < 3; k++)
+			if (fabs(v - c[k]) < fabs(v - c[best]))
+				best = k;
+		a->tissue[i] = (unsigned char)(CSF + best);
+		a->center[0] += (double)(i % a->nx);
+		a->center[1] += (double)((i / a->nx) % a->ny);
+		a->center[2] += (double)(i / (a->nx * a->ny));
+	}
+	for (k = 0; k < 3; k++)
+		a->center[k] /= (double)nb;
+	wm_mean = c[2];
+	for (i = 0; i < n; i++)
+		a->t1.data[i] = (float)(a->t1.data[i] / wm_mean);
+	/* Lobes: AAL labels grey matter only; spread them through the brain by nearest label. */
+	{
+		float *d = sul_xmalloc((size_t)n * sizeof(float));
+		int64_t *q = sul_xmalloc((size_t)n * sizeof(*q)), head = 0, tail = 0;
+		static const int dd[6][3] = { { 1, 0, 0 }, { -1, 0, 0 }, { 0, 1, 0 }, { 0, -1, 0 }, { 0, 0, 1 }, { 0, 0, -1 } };
+		for (i = 0; i < n; i++) {
+			int label = (int)lrintf(aal.data[i]);
+			d[i] = INFINITY;
+			if (label > 0 && label < 1024 && a->tissue[i]) {
+				a->lobe[i] = (unsigned char)lobe_of_label[label];
+				d[i] = 0;
+				q[tail++] = i;
+			}
+		}
+		while (head < tail) {
+			int64_t v = q[head++], x = v % a->nx, y = (v / a->nx) % a->ny, z = v / (a->nx * a->ny);
+			for (k = 0; k < 6; k++) {
+				int64_t X = x + dd[k][0], Y = y + dd[k][1], Z = z + dd[k][2], w;
+				if (X < 0 || Y < 0 || Z < 0 || X >= a->nx || Y >= a->ny || Z >= a->nz)
+					continue;
+				w = at(a, X, Y, Z);
+				if (!a->tissue[w] || d[w] <= d[v] + 1)
+					continue;
+				d[w] = d[v] + 1;
+				a->lobe[w] = a->lobe[v];
+				q[tail++] = w;
+			}
+		}
+		for (i = 0; i < n; i++)
+			if (a->tissue[i] && !a->lobe[i])
+				a->lobe[i] = LOBE_OTHER;
+		free(d);
+		free(q);
+	}
+	/* Ventricles: CSF deep in the brain, near its centre. */
+	src = sul_xcalloc((size_t)n, 1);
+	allowed = sul_xcalloc((size_t)n, 1);
+	for (i = 0; i < n; i++) {
+		double dx = (double)(i % a->nx) - a->center[0], dy = (double)((i / a->nx) % a->ny) - a->center[1],
+		       dz = (double)(i / (a->nx * a->ny)) - a->center[2];
+		src[i] = a->tissue[i] == CSF && dx * dx / (25.0 * 25) + dy * dy / (40.0 * 40) + dz * dz / (25.0 * 25) < 1;
+		allowed[i] = a->tissue[i] != 0;
+	}
+	a->vent_dist = sul_xmalloc((size_t)n * sizeof(float));
+	bfs_distance(a, src, allowed, a->vent_dist);
+	for (i = 0; i < n; i++)
+		src[i] = a->tissue[i] == GM;
+	a->gm_dist = sul_xmalloc((size_t)n * sizeof(float));
+	bfs_distance(a, src, allowed, a->gm_dist);
+	free(src);
+	free(allowed);
+	/* Candidate lesion centres in the white matter. */
+	a->peri = sul_xmalloc((size_t)n * sizeof(int64_t));
+	a->juxta = sul_xmalloc((size_t)n * sizeof(int64_t));
+	a->wm = sul_xmalloc((size_t)n * sizeof(int64_t));
+	for (i = 0; i < n; i++) {
+		if (a->tissue[i] != WM)
+			continue;
+		a->wm[a->nwm++] = i;
+		if (a->vent_dist[i] >= 2 && a->vent_dist[i] <= 6)
+			a->peri[a->nperi++] = i;
+		if (a->gm_dist[i] >= 1 && a->gm_dist[i] <= 3)
+			a->juxta[a->njuxta++] = i;
+	}
+	if (!a->nperi || !a->njuxta) {
+		sul_err_set(err, SUL_ERR_INPUT, "'%s': no periventricular or juxtacortical white matter found", p2);
+		goto out;
+	}
+	/* T2 and FLAIR contrasts by tissue, modulated by the T1's own texture. */
+	a->t2 = sul_xmalloc((size_t)n * sizeof(float));
+	a->flair = sul_xmalloc((size_t)n * sizeof(float));
+	for (i = 0; i < n; i++) {
+		static const float t2v[4] = { 0, 1.00f, 0.62f, 0.42f }, flv[4] = { 0, 0.10f, 0.62f, 0.45f };
+		static const float t1v[4] = { 0, 0.25f, 0.68f, 1.0f };
+		int t = a->tissue[i];
+		float tex = t ? a->t1.data[i] / t1v[t] : 1;
+		tex = tex < 0.7f ? 0.7f : tex > 1.3f ? 1.3f : tex;
+		/* Scalp and skull: keep the T1's structure, dimmer. */
+		a->t2[i] = t ? t2v[t] * (0.85f + 0.15f * tex) : 0.5f * a->t1.data[i];
+		a->flair[i] = t ? flv[t] * (0.85f + 0.15f * tex) : 0.4f * a->t1.data[i];
+	}
+	ret = 0;
+out:
+	if (ret)
+		anatomy_release(a);
+	sul_volume_release(&bet);
+	sul_volume_release(&aal);
+	free(p1);
+	free(p2);
+	free(p3);
+	free(p4);
+	return ret;
+}
+
+static void anatomy_release(struct anatomy *a)
+{
+	sul_volume_release(&a->t1);
+	free(a->tissue);
+	free(a->lobe);
+	free(a->t2);
+	free(a->flair);
+	free(a->vent_dist);
+	free(a->gm_dist);
+	free(a->peri);
+	free(a->juxta);
+	free(a->wm);
+	memset(a, 0, sizeof(*a));
+}
+
+/* --- one subject -------------------------------------------------------- */
+
+struct lesion {
+	double c[3];   /* centre, template voxels */
+	double r[3];   /* radii, voxels */
+};
+
+struct subject {
+	char id[16];
+	int group;                  /* 0 RRMS, 1 SPMS, 2 HC */
+	double scale;               /* size change */
+	double amp[3][3], freq[3][3][3], phase[3][3];  /* smooth deformation, per axis and term */
+	double vent_enlarge;        /* voxels of ventricle growth (SPMS) */
+	struct lesion *les;
+	size_t nles;
+	double rot[3], trans[3];    /* T2/FLAIR misalignment: degrees, mm */
+	double bias[3][9];          /* log bias field coefficients per modality */
+};
+
+static double uniform(struct sul_rng *r, double lo, double hi)
+{
+	return lo + (hi - lo) * sul_rng_uniform(r);
+}
+
+static void add_lesions(struct subject *s, const struct anatomy *a, struct sul_rng *r, size_t n, double rmin,
+			double rmax, double peri_share)
+{
+	size_t k;
+
+	s->les = sul_xrealloc(s->les, (s->nles + n + 1) * sizeof(*s->les));
+	for (k = 0; k < n; k++) {
+		struct lesion *l = &s->les[s->nles++];
+		const int64_t *pool;
+		size_t npool;
+		int64_t v;
+		double rad = uniform(r, rmin, rmax);
+		int d;
+
+		if (s->group == 2) {
+			pool = a->wm;
+			npool = a->nwm;
+		} else if (sul_rng_uniform(r) < peri_share) {
+			pool = a->peri;
+			npool = a->nperi;
+		} else {
+			pool = a->juxta;
+			npool = a->njuxta;
+		}
+		v = pool[sul_rng_below(r, npool)];
+		l->c[0] = (double)(v % a->nx);
+		l->c[1] = (double)((v / a->nx) % a->ny);
+		l->c[2] = (double)(v / (a->nx * a->ny));
+		for (d = 0; d < 3; d++)
+			l->r[d] = rad * uniform(r, 0.7, 1.3);
+	}
+}
+
+static void make_subject(struct subject *s, const struct anatomy *a, int group, int index, double load,
+			 double deform, double deg, double mm, struct sul_rng *r)
+{
+	int i, t, d;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->id, sizeof(s->id), "sub-%02d", index);
+	s->group = group;
+	s->scale = uniform(r, 0.94, 1.06) * (group == 1 ? 0.97 : 1.0);
+	for (i = 0; i < 3; i++)
+		for (t = 0; t < 3; t++) {
+			s->amp[i][t] = deform / sqrt(3.0) * uniform(r, -1, 1);
+			s->phase[i][t] = uniform(r, 0, 2 * M_PI);
+			for (d = 0; d < 3; d++)
+				s->freq[i][t][d] = uniform(r, -1.5, 1.5);
+		}
+	if (group == 0)
+		add_lesions(s, a, r, (size_t)lrint(load * uniform(r, 6, 10)), 2.0, 4.5, 0.6);
+	else if (group == 1) {
+		add_lesions(s, a, r, (size_t)lrint(load * uniform(r, 12, 18)), 2.5, 5.5, 0.7);
+		s->vent_enlarge = uniform(r, 2, 4);
+	} else if (sul_rng_uniform(r) < 0.5)
+		add_lesions(s, a, r, (size_t)lrint(load * uniform(r, 1, 2.5)), 1.2, 2.0, 0);
+	for (d = 0; d < 3; d++) {
+		s->rot[d] = uniform(r, -deg, deg);
+		s->trans[d] = uniform(r, -mm, mm);
+	}
+	for (i = 0; i < 3; i++)
+		for (t = 0; t < 9; t++)
+			s->bias[i][t] = uniform(r, -1, 1) / (t < 3 ? 1.0 : 2.0);
+}
+
+/* R = Rz Ry Rx (x rotation applied first), angles in degrees. */
+static void rotation(const double deg[3], double R[3][3])
+{
+	double a = deg[0] * M_PI / 180, b = deg[1] * M_PI / 180, c = deg[2] * M_PI / 180;
+	double ca = cos(a), sa = sin(a), cb = cos(b), sb = sin(b), cc = cos(c), sc = sin(c);
+
+	R[0][0] = cc * cb;
+	R[0][1] = cc * sb * sa - sc * ca;
+	R[0][2] = cc * sb * ca + sc * sa;
+	R[1][0] = sc * cb;
+	R[1][1] = sc * sb * sa + cc * ca;
+	R[1][2] = sc * sb * ca - cc * sa;
+	R[2][0] = -sb;
+	R[2][1] = cb * sa;
+	R[2][2] = cb * ca;
+}
+
+static double trilinear(const float *img, const struct anatomy *a, const double u[3])
+{
+	double x = u[0], y = u[1], z = u[2], fx, fy, fz, v = 0;
+	int64_t x0, y0, z0;
+	int dx, dy, dz;
+
+	if (x < 0 || y < 0 || z < 0 || x > a->nx - 1 || y > a->ny - 1 || z > a->nz - 1)
+		return 0;
+	x0 = (int64_t)x;
+	y0 = (int64_t)y;
+	z0 = (int64_t)z;
+	if (x0 >= a->nx - 1)
+		x0 = a->nx - 2;
+	if (y0 >= a->ny - 1)
+		y0 = a->ny - 2;
+	if (z0 >= a->nz - 1)
+		z0 = a->nz - 2;
+	fx = x - (double)x0;
+	fy = y - (double)y0;
+	fz = z - (double)z0;
+	for (dz = 0; dz < 2; dz++)
+		for (dy = 0; dy < 2; dy++)
+			for (dx = 0; dx < 2; dx++)
+				v += (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy) * (dz ? fz : 1 - fz)
+				     * img[at(a, x0 + dx, y0 + dy, z0 + dz)];
+	return v;
+}
+
+static int64_t nearest(const struct anatomy *a, const double u[3])
+{
+	int64_t x = lrint(u[0]), y = lrint(u[1]), z = lrint(u[2]);
+
+	if (x < 0 || y < 0 || z < 0 || x >= a->nx || y >= a->ny || z >= a->nz)
+		return -1;
+	return at(a, x, y, z);
+}
+
+static double smoothstep(double edge0, double edge1, double x)
+{
+	double t = (x - edge0) / (edge1 - edge0);
+	t = t < 0 ? 0 : t > 1 ? 1 : t;
+	return t * t * (3 - 2 * t);
+}
+
+struct outgrid {
+	struct sul_volume geo;   /* the output grid: size and ijk_to_xyz */
+	double t_inv[4][4];      /* template world -> template voxel */
+	double center[3];        /* world centre of the output grid */
+};
+
+static void invert_affine(const double m[4][4], double inv[4][4])
+{
+	double det, a[3][3];
+	int i, j;
+
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 3; j++)
+			a[i][j] = m[i][j];
+	det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+	      + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
+	inv[0][0] = (a[1][1] * a[2][2] - a[1][2] * a[2][1]) / det;
+	inv[0][1] = (a[0][2] * a[2][1] - a[0][1] * a[2][2]) / det;
+	inv[0][2] = (a[0][1] * a[1][2] - a[0][2] * a[1][1]) / det;
+	inv[1][0] = (a[1][2] * a[2][0] - a[1][0] * a[2][2]) / det;
+	inv[1][1] = (a[0][0] * a[2][2] - a[0][2] * a[2][0]) / det;
+	inv[1][2] = (a[0][2] * a[1][0] - a[0][0] * a[1][2]) / det;
+	inv[2][0] = (a[1][0] * a[2][1] - a[1][1] * a[2][0]) / det;
+	inv[2][1] = (a[0][1] * a[2][0] - a[0][0] * a[2][1]) / det;
+	inv[2][2] = (a[0][0] * a[1][1] - a[0][1] * a[1][0]) / det;
+	for (i = 0; i < 3; i++) {
+		inv[i][3] = 0;
+		for (j = 0; j < 3; j++)
+			inv[i][3] -= inv[i][j] * m[j][3];
+	}
+	inv[3][0] = inv[3][1] = inv[3][2] = 0;
+	inv[3][3] = 1;
+}
+
+/*
+ * Where output voxel (i, j, k) of an image looks in the template: through the
+ * image's misalignment M (identity for T1), then the subject's size change
+ * and deformation.  M = T^-1, with T the transform that registration must
+ * find (T1 world -> T2 world); see transforms.tsv.
+ */
+static void locate_template(const struct anatomy *a, const struct outgrid *g, const struct subject *s,
+			    const double Rinv[3][3], const double *trans, int64_t i, int64_t j, int64_t k, double u[3])
+{
+	double p[3], q[3], u0[3];
+	int r, t;
+
+	for (r = 0; r < 3; r++)
+		p[r] = g->geo.ijk_to_xyz[r][0] * (double)i + g->geo.ijk_to_xyz[r][1] * (double)j
+		       + g->geo.ijk_to_xyz[r][2] * (double)k + g->geo.ijk_to_xyz[r][3];
+	if (Rinv) {
+		double d[3];
+		for (r = 0; r < 3; r++)
+			d[r] = p[r] - g->center[r] - trans[r];
+		for (r = 0; r < 3; r++)
+			q[r] = Rinv[r][0] * d[0] + Rinv[r][1] * d[1] + Rinv[r][2] * d[2] + g->center[r];
+	} else {
+		memcpy(q, p, sizeof(q));
+	}
+	for (r = 0; r < 3; r++)
+		u0[r] = g->t_inv[r][0] * q[0] + g->t_inv[r][1] * q[1] + g->t_inv[r][2] * q[2] + g->t_inv[r][3];
+	for (r = 0; r < 3; r++) {
+		double d = 0;
+		for (t = 0; t < 3; t++)
+			d += s->amp[r][t] * sin(2 * M_PI * (s->freq[r][t][0] * u0[0] + s->freq[r][t][1] * u0[1]
+							     + s->freq[r][t][2] * u0[2]) / 181.0 + s->phase[r][t]);
+		u[r] = a->center[r] + (u0[r] - a->center[r]) / s->scale + d;
+	}
+}
+
+/* Lesion weight at template position u (1 inside, 0 outside, smooth edge), white matter only. */
+static double lesion_weight(const struct subject *s, const double u[3])
+{
+	double w = 0;
+	size_t l;
+
+	for (l = 0; l < s->nles; l++) {
+		const struct lesion *e = &s->les[l];
+		double dx = (u[0] - e->c[0]) / e->r[0], dy = (u[1] - e->c[1]) / e->r[1], dz = (u[2] - e->c[2]) / e->r[2];
+		double d2 = dx * dx + dy * dy + dz * dz;
+		if (d2 < 1.44)
+			w = fmax(w, 1 - smoothstep(0.8, 1.2, sqrt(d2)));
+	}
+	return w;
+}
+
+enum { MOD_T1, MOD_T2, MOD_FLAIR };
+static const char *const mod_names[3] = { "T1w", "T2w", "FLAIR" };
+
+/* One image of one subject on the output grid; ground truth from the T1 pass. */
+static void render(const struct anatomy *a, const struct outgrid *g, const struct subject *s, int mod,
+		   double noise, double bias, struct sul_rng *r, struct sul_volume *img, struct sul_volume *field,
+		   struct sul_volume *lesions, struct sul_volume *lobes, struct sul_volume *brain, struct sul_volume *wm)
+{
+	/* CSF and lesion intensities per modality (white matter = 1 on T1). */
+	static const double csf[3] = { 0.25, 1.00, 0.10 }, les[3] = { 0.45, 0.90, 1.05 };
+	const float *base = mod == MOD_T1 ? a->t1.data : mod == MOD_T2 ? a->t2 : a->flair;
+	double R[3][3], Rinv[3][3], bmax = 0;
+	int64_t i, j, k, n = img->nx * img->ny * img->nz;
+	double *logb = sul_xmalloc((size_t)n * sizeof(double));
+	int x, y;
+
+	rotation(s->rot, R);
+	for (x = 0; x < 3; x++)
+		for (y = 0; y < 3; y++)
+			Rinv[x][y] = R[y][x];
+	for (k = 0; k < img->nz; k++)
+		for (j = 0; j < img->ny; j++)
+			for (i = 0; i < img->nx; i++) {
+				int64_t v = i + img->nx * (j + img->ny * k), near;
+				double u[3], val, w, xn = 2.0 * (double)i / (double)(img->nx - 1) - 1,
+				       yn = 2.0 * (double)j / (double)(img->ny - 1) - 1, zn = 2.0 * (double)k / (double)(img->nz - 1) - 1;
+				const double *c = s->bias[mod];
+
+				locate_template(a, g, s, mod == MOD_T1 ? NULL : Rinv, s->trans, i, j, k, u);
+				val = trilinear(base, a, u);
+				near = nearest(a, u);
+				if (near >= 0 && a->tissue[near]) {
+					if (s->vent_enlarge > 0) {
+						w = smoothstep(s->vent_enlarge + 0.5, s->vent_enlarge - 0.5, a->vent_dist[near]);
+						val = val * (1 - w) + csf[mod] * w;
+					}
+					w = a->tissue[near] == WM ? lesion_weight(s, u) : 0;
+					val = val * (1 - w) + les[mod] * w;
+					if (mod == MOD_T1) {
+						lesions->data[v] = w > 0.5f;
+						lobes->data[v] = a->lobe[near];
+						brain->data[v] = 1;
+						wm->data[v] = a->tissue[near] == WM && w <= 0.5
+							      && !(s->vent_enlarge > 0 && a->vent_dist[near] <= s->vent_enlarge);
+					}
+				}
+				img->data[v] = (float)val;
+				logb[v] = c[0] * xn + c[1] * yn + c[2] * zn + c[3] * xn * yn + c[4] * yn * zn + c[5] * xn * zn
+					  + c[6] * (xn * xn - 1.0 / 3) + c[7] * (yn * yn - 1.0 / 3) + c[8] * (zn * zn - 1.0 / 3);
+				bmax = fmax(bmax, fabs(logb[v]));
+			}
+	for (i = 0; i < n; i++) {
+		double f = exp(bmax > 0 ? logb[i] * bias / bmax : 0), s1, s2, val;
+		/* Rician noise: the magnitude of a complex signal with Gaussian noise on both parts. */
+		val = img->data[i] * f;
+		s1 = val + noise * sul_rng_normal(r);
+		s2 = noise * sul_rng_normal(r);
+		img->data[i] = (float)(1000.0 * sqrt(s1 * s1 + s2 * s2));
+		field->data[i] = (float)f;
+	}
+	free(logb);
+}
+
+static int parse_matrix(const char *s, int64_t n[3], struct sul_err *err)
+{
+	long long a, b, c;
+	char tail;
+
+	if (sscanf(s, "%lldx%lldx%lld%c", &a, &b, &c, &tail) != 3 || a < 8 || b < 8 || c < 8 || a > 1024 || b > 1024
+	    || c > 1024)
+		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'matrix': expected XxYxZ with 8 to 1024 each, got '%s'", s);
+	n[0] = a;
+	n[1] = b;
+	n[2] = c;
+	return 0;
+}
+
+/* The output grid covers the template's field of view with the requested matrix. */
+static void make_grid(const struct anatomy *a, const int64_t n[3], struct outgrid *g)
+{
+	const int64_t nt[3] = { a->nx, a->ny, a->nz };
+	double s[3];
+	int r, c;
+
+	memset(g, 0, sizeof(*g));
+	g->geo = a->t1;
+	g->geo.data = NULL;
+	g->geo.nx = n[0];
+	g->geo.ny = n[1];
+	g->geo.nz = n[2];
+	for (c = 0; c < 3; c++) {
+		s[c] = (double)nt[c] / (double)n[c];
+		g->geo.pixdim[c] = a->t1.pixdim[c] * s[c];
+	}
+	/* template voxel u = s (i + 0.5) - 0.5, composed with the template's affine */
+	for (r = 0; r < 3; r++) {
+		g->geo.ijk_to_xyz[r][3] = a->t1.ijk_to_xyz[r][3];
+		for (c = 0; c < 3; c++) {
+			g->geo.ijk_to_xyz[r][c] = a->t1.ijk_to_xyz[r][c] * s[c];
+			g->geo.ijk_to_xyz[r][3] += a->t1.ijk_to_xyz[r][c] * (0.5 * s[c] - 0.5);
+		}
+	}
+	invert_affine(a->t1.ijk_to_xyz, g->t_inv);
+	for (r = 0; r < 3; r++)
+		g->center[r] = g->geo.ijk_to_xyz[r][0] * (double)(n[0] - 1) / 2 + g->geo.ijk_to_xyz[r][1] * (double)(n[1] - 1) / 2
+			       + g->geo.ijk_to_xyz[r][2] * (double)(n[2] - 1) / 2 + g->geo.ijk_to_xyz[r][3];
+}
+
+static int write_vol(const char *dir, const char *sub, const char *what, const struct sul_volume *v,
+		     enum sul_volume_type t, struct sul_err *err)
+{
+	char *path = sul_xasprintf("%s/%s_%s.nii.gz", dir, sub, what);
+	int r = sul_volume_write(path, v, t, err);
+	free(path);
+	return r;
+}
+
+static int synth_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
+{
+	const int counts[3] = { (int)sul_ctx_int(ctx, "rrms"), (int)sul_ctx_int(ctx, "spms"), (int)sul_ctx_int(ctx, "hc") };
+	char *templates = sul_ctx_path(ctx, "templates");
+	struct sul_buf participants = SUL_BUF_INIT, transforms = SUL_BUF_INIT;
+	struct anatomy a;
+	struct outgrid g;
+	struct sul_rng rng;
+	int64_t n[3];
+	int group, index = 0, ret = -1;
+	char *path = NULL;
+
+	memset(&a, 0, sizeof(a));
+	if (counts[0] + counts[1] + counts[2] == 0) {
+		sul_err_set(err, SUL_ERR_INPUT, "parameters 'rrms', 'spms', 'hc': expected at least one subject");
+		goto out;
+	}
+	if (parse_matrix(sul_ctx_str(ctx, "matrix"), n, err) || load_anatomy(templates, &a, err))
+		goto out;
+	make_grid(&a, n, &g);
+	sul_rng_seed(&rng, (uint64_t)sul_ctx_int(ctx, "seed"));
+	sul_buf_adds(&participants, "participant_id\tgroup\tlesions\tlesion_ml\n");
+	sul_buf_adds(&transforms, "subject\tmodality\trx_deg\try_deg\trz_deg\ttx_mm\tty_mm\ttz_mm\tcx\tcy\tcz\n");
+	for (group = 0; group < 3; group++) {
+		int s;
+		for (s = 0; s < counts[group]; s++) {
+			struct subject sub;
+			struct sul_volume img, field, lesions, lobes, brain, wm;
+			char *anat, *deriv;
+			int mod, ok = 1;
+			double voxel_ml = g.geo.pixdim[0] * g.geo.pixdim[1] * g.geo.pixdim[2] / 1000, lesion_ml = 0;
+			int64_t v, nv = n[0] * n[1] * n[2];
+
+			make_subject(&sub, &a, group, ++index, sul_ctx_float(ctx, "lesion_load"), sul_ctx_float(ctx, "deform_mm"),
+				     sul_ctx_float(ctx, "misalign_deg"), sul_ctx_float(ctx, "misalign_mm"), &rng);
+			anat = sul_xasprintf("%s/%s/anat", ctx->out, sub.id);
+			deriv = sul_xasprintf("%s/derivatives/synth/%s", ctx->out, sub.id);
+			sul_volume_like(&img, &g.geo);
+			sul_volume_like(&field, &g.geo);
+			sul_volume_like(&lesions, &g.geo);
+			sul_volume_like(&lobes, &g.geo);
+			sul_volume_like(&brain, &g.geo);
+			sul_volume_like(&wm, &g.geo);
+			if (sul_mkdirs(anat, err) || sul_mkdirs(deriv, err))
+				ok = 0;
+			for (mod = 0; ok && mod < 3; mod++) {
+				char what[64];
+				render(&a, &g, &sub, mod, sul_ctx_float(ctx, "noise"), sul_ctx_float(ctx, "bias"), &rng, &img,
+				       &field, &lesions, &lobes, &brain, &wm);
+				snprintf(what, sizeof(what), "%s_biasfield", mod_names[mod]);
+				ok = !write_vol(anat, sub.id, mod_names[mod], &img, SUL_VOL_INT16, err)
+				     && !write_vol(deriv, sub.id, what, &field, SUL_VOL_FLOAT32, err);
+				if (ok && mod != MOD_T1)
+					sul_buf_addf(&transforms, "%s\t%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.4f\t%.4f\t%.4f\n",
+						     sub.id, mod_names[mod], sub.rot[0], sub.rot[1], sub.rot[2], sub.trans[0],
+						     sub.trans[1], sub.trans[2], g.center[0], g.center[1], g.center[2]);
+			}
+			if (ok)
+				ok = !write_vol(deriv, sub.id, "lesions", &lesions, SUL_VOL_UINT8, err)
+				     && !write_vol(deriv, sub.id, "lobes", &lobes, SUL_VOL_UINT8, err)
+				     && !write_vol(deriv, sub.id, "brain", &brain, SUL_VOL_UINT8, err)
+				     && !write_vol(deriv, sub.id, "wm", &wm, SUL_VOL_UINT8, err);
+			for (v = 0; v < nv; v++)
+				lesion_ml += lesions.data[v] > 0 ? voxel_ml : 0;
+			sul_buf_addf(&participants, "%s\t%s\t%zu\t%.3f\n", sub.id, group_names[group], sub.nles, lesion_ml);
+			sul_volume_release(&img);
+			sul_volume_release(&field);
+			sul_volume_release(&lesions);
+			sul_volume_release(&lobes);
+			sul_volume_release(&brain);
+			sul_volume_release(&wm);
+			free(sub.les);
+			free(anat);
+			free(deriv);
+			if (!ok) {
+				sul_err_prefix(err, "subject '%s'", sub.id);
+				goto out;
+			}
+		}
+	}
+	path = sul_xasprintf("%s/participants.tsv", ctx->out);
+	if (sul_write_file_atomic(path, participants.buf, participants.len, err))
+		goto out;
+	free(path);
+	path = sul_xasprintf("%s/derivatives/synth/transforms.tsv", ctx->out);
+	if (sul_write_file_atomic(path, transforms.buf, transforms.len, err))
+		goto out;
+	free(path);
+	path = sul_xasprintf("%s/dataset_description.json", ctx->out);
+	{
+		static const char desc[] = "{\n  \"Name\": \"sulcus synthetic MS cohort (not patient data)\",\n"
+					   "  \"BIDSVersion\": \"1.8.0\",\n  \"DatasetType\": \"raw\",\n"
+					   "  \"GeneratedBy\": [{\"Name\": \"sulcus synth\"}]\n}\n";
+		if (sul_write_file_atomic(path, desc, sizeof(desc) - 1, err))
+			goto out;
+	}
+	if (sul_ctx_metric(ctx, "subjects", -1, index, err))
+		goto out;
+	ret = 0;
+out:
+	anatomy_release(&a);
+	sul_buf_release(&participants);
+	sul_buf_release(&transforms);
+	free(path);
+	free(templates);
+	return ret;
+}
+
+const struct sul_kind sul_kind_synth = {
+	.name = "synth",
+	.version = 1,
+	.doc = "a synthetic MS cohort (RRMS, SPMS, HC) on the Colin27 brain, as BIDS with ground truth",
+	.params = synth_params,
+	.run = synth_run,
+};

@@ -1,0 +1,148 @@
+/* check_synth.c - the synthetic cohort: layout, contrasts, group differences, determinism. */
+#include "check_util.h"
+#include "../engine/fsutil.h"
+#include "../engine/kind.h"
+#include "../engine/strbuf.h"
+#include "../stages/tsv.h"
+#include "../stages/volume.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const struct sul_kind sul_kind_synth;
+
+#define TEMPLATES "/usr/share/mricron/templates"
+
+static int run_synth(const char *out, long long seed, struct sul_err *err)
+{
+	struct sul_param p[12];
+	const char *names[12] = { "bias", "deform_mm", "hc", "lesion_load", "matrix", "misalign_deg", "misalign_mm",
+				  "noise", "rrms", "seed", "spms", "templates" };
+	struct sul_stage_ctx ctx;
+	int k;
+
+	memset(p, 0, sizeof(p));
+	for (k = 0; k < 12; k++)
+		p[k].name = (char *)names[k];
+	p[0].v.type = SUL_T_FLOAT, p[0].v.f = 0.2;
+	p[1].v.type = SUL_T_FLOAT, p[1].v.f = 2;
+	p[2].v.type = SUL_T_INT, p[2].v.i = 1;
+	p[3].v.type = SUL_T_FLOAT, p[3].v.f = 1;
+	p[4].v.type = SUL_T_STRING, p[4].v.s = (char *)"60x72x52";
+	p[5].v.type = SUL_T_FLOAT, p[5].v.f = 3;
+	p[6].v.type = SUL_T_FLOAT, p[6].v.f = 3;
+	p[7].v.type = SUL_T_FLOAT, p[7].v.f = 0.03;
+	p[8].v.type = SUL_T_INT, p[8].v.i = 1;
+	p[9].v.type = SUL_T_INT, p[9].v.i = seed;
+	p[10].v.type = SUL_T_INT, p[10].v.i = 1;
+	p[11].v.type = SUL_T_PATH, p[11].v.s = (char *)TEMPLATES;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.id = "synth";
+	ctx.out = out;
+	ctx.workdir = "/";
+	ctx.params = p;
+	ctx.nparams = 12;
+	if (sul_mkdirs(out, err))
+		return -1;
+	return sul_kind_synth.run(&ctx, err);
+}
+
+static struct sul_volume load(const char *dir, const char *rel)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume v;
+	char *p = sul_xasprintf("%s/%s", dir, rel);
+
+	ck_assert_msg(sul_volume_read(p, &v, &err) == 0, "%s", err.msg);
+	free(p);
+	return v;
+}
+
+/* Mean of img over mask > 0 (and optional second mask). */
+static double mean_in(const struct sul_volume *img, const struct sul_volume *mask, int want)
+{
+	double s = 0;
+	long n = 0, i;
+
+	for (i = 0; i < img->nx * img->ny * img->nz; i++)
+		if ((mask->data[i] > 0.5) == want && (want || 1)) {
+			s += img->data[i];
+			n++;
+		}
+	return n ? s / n : 0;
+}
+
+START_TEST(cohort_has_the_contrasts_and_differences_it_promises)
+{
+	char *dir = tu_tmpdir(), *out = sul_xasprintf("%s/a", dir), *out2 = sul_xasprintf("%s/b", dir);
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume t1, t2, fl, les, wm, t1b;
+	struct sul_tsv t;
+	char *tsv;
+	double les_ml[3];
+	int s;
+
+	if (!sul_path_exists(TEMPLATES "/ch2.nii.gz")) {
+		fprintf(stderr, "check_synth: SKIPPED: %s not installed (make deps installs mricron-data)\n", TEMPLATES);
+		return;
+	}
+	ck_assert_msg(run_synth(out, 11, &err) == 0, "%s", err.msg);
+	tsv = sul_xasprintf("%s/participants.tsv", out);
+	ck_assert_int_eq(sul_tsv_read(tsv, &t, &err), 0);
+	ck_assert_uint_eq(t.nrows, 4);
+	ck_assert_str_eq(sul_tsv_at(&t, 1, 1), "RRMS");
+	ck_assert_str_eq(sul_tsv_at(&t, 2, 1), "SPMS");
+	ck_assert_str_eq(sul_tsv_at(&t, 3, 1), "HC");
+	for (s = 0; s < 3; s++)
+		les_ml[s] = strtod(sul_tsv_at(&t, (size_t)s + 1, 3), NULL);
+	/* SPMS carries the most lesion load, controls the least. */
+	ck_assert_msg(les_ml[1] > les_ml[0] && les_ml[0] > les_ml[2], "lesion ml %g %g %g", les_ml[0], les_ml[1], les_ml[2]);
+	sul_tsv_release(&t);
+
+	/* The SPMS subject: lesions dark on T1, bright on T2 and FLAIR, against white matter. */
+	t1 = load(out, "sub-02/anat/sub-02_T1w.nii.gz");
+	t2 = load(out, "sub-02/anat/sub-02_T2w.nii.gz");
+	fl = load(out, "sub-02/anat/sub-02_FLAIR.nii.gz");
+	les = load(out, "derivatives/synth/sub-02/sub-02_lesions.nii.gz");
+	wm = load(out, "derivatives/synth/sub-02/sub-02_wm.nii.gz");
+	ck_assert_int_eq(t1.nz, 52);
+	ck_assert_int_eq(les.nx, t1.nx);
+	ck_assert_msg(mean_in(&t1, &les, 1) < 0.8 * mean_in(&t1, &wm, 1), "T1 lesion %g vs wm %g", mean_in(&t1, &les, 1),
+		      mean_in(&t1, &wm, 1));
+	/* T2 and FLAIR are misaligned against the T1 masks, so compare with margin. */
+	ck_assert_msg(mean_in(&fl, &les, 1) > 1.3 * mean_in(&fl, &wm, 1), "FLAIR lesion %g vs wm %g",
+		      mean_in(&fl, &les, 1), mean_in(&fl, &wm, 1));
+	ck_assert_msg(mean_in(&t2, &les, 1) > 1.3 * mean_in(&t2, &wm, 1), "T2 lesion %g vs wm %g", mean_in(&t2, &les, 1),
+		      mean_in(&t2, &wm, 1));
+	ck_assert(sul_path_exists(sul_xasprintf("%s/derivatives/synth/transforms.tsv", out)));
+	ck_assert(sul_path_exists(sul_xasprintf("%s/derivatives/synth/sub-03/sub-03_lobes.nii.gz", out)));
+
+	/* Deterministic for a seed. */
+	ck_assert_msg(run_synth(out2, 11, &err) == 0, "%s", err.msg);
+	t1b = load(out2, "sub-02/anat/sub-02_T1w.nii.gz");
+	ck_assert_int_eq(memcmp(t1.data, t1b.data, (size_t)(t1.nx * t1.ny * t1.nz) * sizeof(float)), 0);
+	sul_volume_release(&t1);
+	sul_volume_release(&t2);
+	sul_volume_release(&fl);
+	sul_volume_release(&les);
+	sul_volume_release(&wm);
+	sul_volume_release(&t1b);
+	free(tsv);
+	free(out);
+	free(out2);
+	tu_cleanup();
+}
+END_TEST
+
+Suite *suite_synth(void)
+{
+	Suite *s = suite_create("synth");
+	TCase *tc = tcase_create("synth");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, cohort_has_the_contrasts_and_differences_it_promises);
+	suite_add_tcase(s, tc);
+	return s;
+}
