@@ -222,3 +222,16 @@ int sul_path_exists(const char *path)
 	struct stat st;
 	return stat(path, &st) == 0;
 }
+
+int sul_copy_file(const char *src, const char *dst, struct sul_err *err)
+{
+	struct sul_buf b = SUL_BUF_INIT;
+	char *dir = sul_path_dirname(dst);
+	int ret = -1;
+
+	if (!sul_mkdirs(dir, err) && !sul_read_file(src, &b, err))
+		ret = sul_write_file_atomic(dst, b.buf, b.len, err);
+	sul_buf_release(&b);
+	free(dir);
+	return ret;
+}

@@ -573,25 +573,18 @@ static int bias_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 					goto out;
 				}
 				cell = rel.buf;
-			} else if (row > 0 && ((long)c == mask_col || (long)c == wm_col)) {
-				/* Masks are carried along: copy them next to the images. */
-				char *src = sul_xasprintf("%s/%s", in_dir, cell), *dst = sul_xasprintf("%s/%s", ctx->out, cell);
-				char *dir = sul_path_dirname(dst);
-				struct sul_volume mv;
-				int r;
-				memset(&mv, 0, sizeof(mv));
-				r = sul_mkdirs(dir, err) || sul_volume_read(src, &mv, err)
-				    || sul_volume_write(dst, &mv, SUL_VOL_UINT8, err);
-				sul_volume_release(&mv);
-				free(src);
-				free(dst);
-				free(dir);
-				if (r)
-					goto out;
 			}
 			sul_buf_addf(&out, "%s%s", c ? "\t" : "", cell);
 		}
 		sul_buf_addc(&out, '\n');
+	}
+	{
+		/* Masks and other files come along unchanged. */
+		const char *skip[MAX_MODS + 3] = { "subject", "group", "class" };
+		for (m = 0; m < nmods; m++)
+			skip[3 + m] = mods[m];
+		if (sul_tsv_carry(&t, skip, 3 + nmods, in_dir, ctx->out, err))
+			goto out;
 	}
 	path = sul_xasprintf("%s/subjects.tsv", ctx->out);
 	if (sul_write_file_atomic(path, out.buf, out.len, err))

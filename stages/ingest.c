@@ -40,31 +40,6 @@ static const struct sul_param_spec ingest_params[] = {
 
 #define MAX_ITEMS 16
 
-static int copy_file(const char *from, const char *to, struct sul_err *err)
-{
-	struct sul_buf b = SUL_BUF_INIT;
-	FILE *f;
-	int ret = -1;
-
-	if (sul_read_file(from, &b, err))
-		return -1;
-	f = fopen(to, "we");
-	if (!f || fwrite(b.buf, 1, b.len, f) != b.len) {
-		sul_err_sys(err, "cannot write '%s'", to);
-		if (f)
-			fclose(f);
-		goto out;
-	}
-	if (fclose(f)) {
-		sul_err_sys(err, "cannot write '%s'", to);
-		goto out;
-	}
-	ret = 0;
-out:
-	sul_buf_release(&b);
-	return ret;
-}
-
 /* Finds sub-X_MOD.nii.gz or .nii; validates it; copies it into out. */
 static int ingest_image(const char *bids, const char *out, const char *sub, const char *mod,
 			struct sul_buf *rel, struct sul_err *err)
@@ -93,7 +68,7 @@ static int ingest_image(const char *bids, const char *out, const char *sub, cons
 	sul_buf_addf(rel, "%s/anat/%s_%s%s", sub, sub, mod, exts[e]);
 	dst_dir = sul_xasprintf("%s/%s/anat", out, sub);
 	dst = sul_xasprintf("%s/%s", out, rel->buf);
-	if (sul_mkdirs(dst_dir, err) || copy_file(src, dst, err))
+	if (sul_mkdirs(dst_dir, err) || sul_copy_file(src, dst, err))
 		goto out;
 	ret = 0;
 out:
@@ -118,7 +93,7 @@ static int ingest_truth(const char *bids, const char *out, const char *sub, cons
 		sul_buf_reset(rel);
 		sul_buf_addf(rel, "derivatives/synth/%s/%s_%s.nii.gz", sub, sub, what);
 		dst = sul_xasprintf("%s/%s", out, rel->buf);
-		ret = sul_mkdirs(dir, err) || copy_file(src, dst, err) ? -1 : 1;
+		ret = sul_mkdirs(dir, err) || sul_copy_file(src, dst, err) ? -1 : 1;
 	}
 	free(src);
 	free(dir);

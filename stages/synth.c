@@ -358,7 +358,7 @@ struct subject {
 	double vent_enlarge;        /* voxels of ventricle growth (SPMS) */
 	struct lesion *les;
 	size_t nles;
-	double rot[3], trans[3];    /* T2/FLAIR misalignment: degrees, mm */
+	double rot[2][3], trans[2][3];  /* T2 and FLAIR misalignment: degrees, mm */
 	double bias[3][9];          /* log bias field coefficients per modality */
 };
 
@@ -423,10 +423,11 @@ static void make_subject(struct subject *s, const struct anatomy *a, int group, 
 		s->vent_enlarge = uniform(r, 2, 4);
 	} else if (sul_rng_uniform(r) < 0.5)
 		add_lesions(s, a, r, (size_t)lrint(load * uniform(r, 1, 2.5)), 1.2, 2.0, 0);
-	for (d = 0; d < 3; d++) {
-		s->rot[d] = uniform(r, -deg, deg);
-		s->trans[d] = uniform(r, -mm, mm);
-	}
+	for (i = 0; i < 2; i++)
+		for (d = 0; d < 3; d++) {
+			s->rot[i][d] = uniform(r, -deg, deg);
+			s->trans[i][d] = uniform(r, -mm, mm);
+		}
 	for (i = 0; i < 3; i++)
 		for (t = 0; t < 9; t++)
 			s->bias[i][t] = uniform(r, -1, 1) / (t < 3 ? 1.0 : 2.0);
@@ -594,7 +595,7 @@ static void render(const struct anatomy *a, const struct outgrid *g, const struc
 	double *logb = sul_xmalloc((size_t)n * sizeof(double));
 	int x, y;
 
-	rotation(s->rot, R);
+	rotation(s->rot[mod == MOD_FLAIR], R);
 	for (x = 0; x < 3; x++)
 		for (y = 0; y < 3; y++)
 			Rinv[x][y] = R[y][x];
@@ -606,7 +607,7 @@ static void render(const struct anatomy *a, const struct outgrid *g, const struc
 				       yn = 2.0 * (double)j / (double)(img->ny - 1) - 1, zn = 2.0 * (double)k / (double)(img->nz - 1) - 1;
 				const double *c = s->bias[mod];
 
-				locate_template(a, g, s, mod == MOD_T1 ? NULL : Rinv, s->trans, i, j, k, u);
+				locate_template(a, g, s, mod == MOD_T1 ? NULL : Rinv, s->trans[mod == MOD_FLAIR], i, j, k, u);
 				val = trilinear(base, a, u);
 				near = nearest(a, u);
 				if (near >= 0 && a->tissue[near]) {
@@ -749,8 +750,9 @@ static int synth_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 				     && !write_vol(deriv, sub.id, what, &field, SUL_VOL_FLOAT32, err);
 				if (ok && mod != MOD_T1)
 					sul_buf_addf(&transforms, "%s\t%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.4f\t%.4f\t%.4f\n",
-						     sub.id, mod_names[mod], sub.rot[0], sub.rot[1], sub.rot[2], sub.trans[0],
-						     sub.trans[1], sub.trans[2], g.center[0], g.center[1], g.center[2]);
+						     sub.id, mod_names[mod], sub.rot[mod - 1][0], sub.rot[mod - 1][1], sub.rot[mod - 1][2],
+						     sub.trans[mod - 1][0], sub.trans[mod - 1][1], sub.trans[mod - 1][2], g.center[0],
+						     g.center[1], g.center[2]);
 			}
 			if (ok)
 				ok = !write_vol(deriv, sub.id, "lesions", &lesions, SUL_VOL_UINT8, err)

@@ -2,6 +2,8 @@
 #include "tsv.h"
 #include "../engine/fsutil.h"
 
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,4 +95,35 @@ size_t sul_split_list(char *buf, char **items, size_t max)
 		p = comma ? comma + 1 : NULL;
 	}
 	return n;
+}
+
+int sul_tsv_carry(const struct sul_tsv *t, const char *const *skip, size_t nskip, const char *in_dir,
+		  const char *out_dir, struct sul_err *err)
+{
+	size_t row, c, k;
+
+	for (c = 0; c < t->ncols; c++) {
+		for (k = 0; k < nskip && strcmp(skip[k], sul_tsv_at(t, 0, c)); k++)
+			;
+		if (k < nskip)
+			continue;
+		for (row = 1; row < t->nrows; row++) {
+			const char *cell = sul_tsv_at(t, row, c);
+			char *src, *dst;
+			struct stat st;
+			int r = 0;
+
+			if (!*cell || cell[0] == '/' || strstr(cell, ".."))
+				continue;
+			src = sul_xasprintf("%s/%s", in_dir, cell);
+			dst = sul_xasprintf("%s/%s", out_dir, cell);
+			if (!stat(src, &st) && S_ISREG(st.st_mode) && !sul_path_exists(dst))
+				r = sul_copy_file(src, dst, err);
+			free(src);
+			free(dst);
+			if (r)
+				return -1;
+		}
+	}
+	return 0;
 }

@@ -27,6 +27,16 @@ static inline const char *sul_tsv_at(const struct sul_tsv *t, size_t row, size_t
 }
 void sul_tsv_release(struct sul_tsv *t);
 
+/*
+ * Stages that rewrite a table (bias_correct, coregister) pass the files of
+ * the columns they do not process along unchanged: every cell of a column
+ * not in skip[0..nskip) that names a file in in_dir is copied to the same
+ * relative path in out_dir (unless already there), so that paths in the
+ * output table stay valid.
+ */
+int sul_tsv_carry(const struct sul_tsv *t, const char *const *skip, size_t nskip, const char *in_dir,
+		  const char *out_dir, struct sul_err *err);
+
 /* Splits a comma-separated parameter ("T1w, T2w") in place into at most max
  * trimmed, non-empty items; returns how many. */
 size_t sul_split_list(char *buf, char **items, size_t max);

@@ -20,5 +20,6 @@ Suite *suite_stages(void);
 Suite *suite_bias(void);
 Suite *suite_synth(void);
 Suite *suite_slices(void);
+Suite *suite_coregister(void);
 
 #endif

@@ -1,0 +1,529 @@
+/*
+ * check_coregister.c - rigid registration (stages/rigid.c) on a synthetic
+ * head with a known motion, and the `coregister` kind run directly.
+ *
+ * The phantom is analytic (smooth-edged ellipsoids), so the moving image is
+ * the phantom evaluated through the inverse of the true transform on its own
+ * grid: no resampling error is baked into the truth.  Its T2 contrast is a
+ * non-monotonic remapping of the T1 one, which correlation cannot align.
+ */
+#include "check_util.h"
+#include "../engine/fsutil.h"
+#include "../engine/kind.h"
+#include "../engine/strbuf.h"
+#include "../stages/rigid.h"
+#include "../stages/tsv.h"
+#include "../stages/volume.h"
+
+#include <math.h>
+#include <nifti2_io.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern const struct sul_kind sul_kind_coregister;
+
+
+enum { T1, T2, FLAIR };
+
+struct blob {
+	double c[3], a[3];
+	double v[3];  /* T1, T2, FLAIR */
+};
+
+/* Painted in order: scalp, CSF, gray matter, white matter, ventricles, and
+ * two off-center structures so that no rotation is a symmetry. */
+static const struct blob blobs[] = {
+	{ { 0, 0, 0 }, { 52, 56, 47 }, { 60, 50, 40 } },
+	{ { 0, 0, 0 }, { 47, 51, 42 }, { 15, 95, 20 } },
+	{ { 0, -2, 2 }, { 43, 47, 38 }, { 75, 70, 80 } },
+	{ { 0, 0, 4 }, { 33, 38, 27 }, { 110, 40, 60 } },
+	{ { -8, 4, 6 }, { 5, 14, 7 }, { 25, 120, 15 } },
+	{ { 9, 3, 5 }, { 4, 12, 6 }, { 25, 120, 15 } },
+	{ { 16, -22, -8 }, { 8, 6, 5 }, { 85, 60, 100 } },
+	{ { -20, 18, 10 }, { 6, 9, 5 }, { 50, 90, 110 } },
+};
+
+static double phantom(const double x[3], int contrast)
+{
+	const double width = 1.5;  /* mm: edges a voxel or so wide */
+	double v = 0;
+	size_t b;
+
+	for (b = 0; b < sizeof(blobs) / sizeof(blobs[0]); b++) {
+		const struct blob *e = &blobs[b];
+		double s = 0, mean_a = cbrt(e->a[0] * e->a[1] * e->a[2]), w;
+		int a;
+		for (a = 0; a < 3; a++)
+			s += (x[a] - e->c[a]) * (x[a] - e->c[a]) / (e->a[a] * e->a[a]);
+		s = sqrt(s);
+		w = 0.5 * (1 - tanh((s - 1) * mean_a / width));
+		if (b == 0 && w < 1e-3)
+			return 0;  /* a true zero background, as after skull-stripping tools' padding */
+		v = v * (1 - w) + e->v[contrast] * w;
+	}
+	return v;
+}
+
+/* An axis-aligned grid of n^3 voxels of size vox, centered on offset. */
+static void make_grid(struct sul_volume *v, int64_t n, double vox, const double offset[3])
+{
+	int a;
+
+	memset(v, 0, sizeof(*v));
+	v->nx = v->ny = v->nz = n;
+	v->data = sul_xcalloc((size_t)(n * n * n), sizeof(float));
+	for (a = 0; a < 3; a++) {
+		v->pixdim[a] = vox;
+		v->ijk_to_xyz[a][a] = vox;
+		v->ijk_to_xyz[a][3] = -(double)(n - 1) / 2 * vox + offset[a];
+	}
+	v->ijk_to_xyz[3][3] = 1;
+	v->xform_code = NIFTI_XFORM_SCANNER_ANAT;
+}
+
+static void voxel_world(const struct sul_volume *v, int64_t i, double x[3])
+{
+	double ijk[3] = { (double)(i % v->nx), (double)((i / v->nx) % v->ny), (double)(i / v->nx / v->ny) };
+	int a;
+
+	for (a = 0; a < 3; a++)
+		x[a] = v->ijk_to_xyz[a][0] * ijk[0] + v->ijk_to_xyz[a][1] * ijk[1] + v->ijk_to_xyz[a][2] * ijk[2]
+		       + v->ijk_to_xyz[a][3];
+}
+
+/* v(y) = phantom(T^-1(y)): the anatomy moved by T (NULL: not moved). */
+static void fill(struct sul_volume *v, int contrast, const struct sul_rigid *t)
+{
+	double r[3][3];
+	int64_t i;
+
+	if (t)
+		sul_rigid_matrix(t->p, r);
+	for (i = 0; i < v->nx * v->ny * v->nz; i++) {
+		double y[3], x[3], d[3];
+		int a;
+		voxel_world(v, i, y);
+		if (t) {
+			for (a = 0; a < 3; a++)
+				d[a] = y[a] - t->center[a] - t->p[3 + a];
+			for (a = 0; a < 3; a++)  /* R^T d + c */
+				x[a] = r[0][a] * d[0] + r[1][a] * d[1] + r[2][a] * d[2] + t->center[a];
+		} else {
+			memcpy(x, y, sizeof(x));
+		}
+		v->data[i] = (float)phantom(x, contrast);
+	}
+}
+
+/* Mean |T_est(x) - T_true(x)| over the reference's nonzero voxels, mm. */
+static double residual(const struct sul_volume *ref, const struct sul_rigid *est, const struct sul_rigid *truth)
+{
+	double sum = 0;
+	int64_t i, n = 0;
+
+	for (i = 0; i < ref->nx * ref->ny * ref->nz; i++) {
+		double x[3], a[3], b[3];
+		if (ref->data[i] == 0)
+			continue;
+		voxel_world(ref, i, x);
+		sul_rigid_apply(est, x, a);
+		sul_rigid_apply(truth, x, b);
+		sum += sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]));
+		n++;
+	}
+	return sum / (double)n;
+}
+
+static double seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static const double no_offset[3] = { 0, 0, 0 };
+
+/* Mean |a - b| over a's nonzero voxels. */
+static double mean_abs_diff(const struct sul_volume *a, const struct sul_volume *b)
+{
+	double sum = 0;
+	int64_t i, n = 0;
+
+	for (i = 0; i < a->nx * a->ny * a->nz; i++)
+		if (a->data[i] != 0) {
+			sum += fabs(a->data[i] - b->data[i]);
+			n++;
+		}
+	return sum / (double)n;
+}
+
+START_TEST(recovers_a_known_motion_across_grids)
+{
+	/* T1 on 2 mm voxels; T2 on 2.5 mm voxels with another origin, moved
+	 * by 3-5 degrees about each axis and 2-4 mm along each. */
+	const double offset[3] = { 1.3, -0.7, 0.9 };
+	struct sul_rigid_opts opts = SUL_RIGID_OPTS_INIT;
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume t1, t2, t2_on_t1, resampled, unmoved;
+	struct sul_rigid truth, est;
+	double t0, elapsed, res, err_est, err_none;
+
+	make_grid(&t1, 64, 2.0, no_offset);
+	fill(&t1, T1, NULL);
+	make_grid(&t2, 52, 2.5, offset);
+	sul_rigid_identity(&truth, &t1);
+	truth.p[0] = 4 * M_PI / 180;
+	truth.p[1] = -3 * M_PI / 180;
+	truth.p[2] = 5 * M_PI / 180;
+	truth.p[3] = 3;
+	truth.p[4] = -2.5;
+	truth.p[5] = 3.5;
+	fill(&t2, T2, &truth);
+	opts.samples = 4000;
+	t0 = seconds();
+	ck_assert_msg(sul_rigid_register(&t1, &t2, &opts, &est, &err) == 0, "%s", err.msg);
+	elapsed = seconds() - t0;
+	res = residual(&t1, &est, &truth);
+	printf("coregister: 64^3 2 mm T1 <- 52^3 2.5 mm T2: residual %.4f mm (%.4f voxel), %.2f s, %d iterations, "
+	       "MI %.4f, rotation %.3f %.3f %.3f deg, translation %.3f %.3f %.3f mm\n",
+	       res, res / 2, elapsed, est.iterations, est.mi, est.p[0] * 180 / M_PI, est.p[1] * 180 / M_PI,
+	       est.p[2] * 180 / M_PI, est.p[3], est.p[4], est.p[5]);
+	fflush(stdout);
+	ck_assert_msg(res < 0.1, "residual %.4f mm: expected below 0.1 mm at 2 mm voxels", res);
+	ck_assert_double_gt(est.mi, sul_rigid_mi(&t1, &t2, &truth, 32) - 1e-3);
+
+	/* Resampled through the estimate, the T2 lies on the T1's anatomy. */
+	make_grid(&t2_on_t1, 64, 2.0, no_offset);
+	fill(&t2_on_t1, T2, NULL);
+	sul_rigid_resample(&t1, &t2, &est, &resampled);
+	ck_assert_int_eq(resampled.nx, 64);
+	ck_assert_double_eq(resampled.ijk_to_xyz[0][3], t1.ijk_to_xyz[0][3]);
+	err_est = mean_abs_diff(&t2_on_t1, &resampled);
+	sul_volume_release(&resampled);
+	sul_rigid_identity(&est, &t1);
+	sul_rigid_resample(&t1, &t2, &est, &unmoved);
+	err_none = mean_abs_diff(&t2_on_t1, &unmoved);
+	printf("coregister: resampled T2 vs true T2 on the T1 grid: mean |diff| %.3f (unregistered: %.3f)\n", err_est,
+	       err_none);
+	fflush(stdout);
+	ck_assert_msg(err_est < 0.3 * err_none, "resampled error %.3f vs %.3f unregistered", err_est, err_none);
+	sul_volume_release(&unmoved);
+	sul_volume_release(&t2_on_t1);
+	sul_volume_release(&t1);
+	sul_volume_release(&t2);
+}
+END_TEST
+
+START_TEST(unmoved_images_stay_put)
+{
+	struct sul_rigid_opts opts = SUL_RIGID_OPTS_INIT;
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume t1, flair;
+	struct sul_rigid truth, est;
+	double res;
+
+	make_grid(&t1, 48, 2.5, no_offset);
+	fill(&t1, T1, NULL);
+	make_grid(&flair, 48, 2.5, no_offset);
+	fill(&flair, FLAIR, NULL);
+	opts.samples = 3000;
+	ck_assert_msg(sul_rigid_register(&t1, &flair, &opts, &est, &err) == 0, "%s", err.msg);
+	sul_rigid_identity(&truth, &t1);
+	res = residual(&t1, &est, &truth);
+	printf("coregister: identity, 48^3 2.5 mm: residual %.5f mm\n", res);
+	fflush(stdout);
+	ck_assert_msg(res < 0.02, "residual %.5f mm: expected below 0.02 mm", res);
+	sul_volume_release(&t1);
+	sul_volume_release(&flair);
+}
+END_TEST
+
+START_TEST(same_seed_same_transform)
+{
+	struct sul_rigid_opts opts = SUL_RIGID_OPTS_INIT;
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume t1, t2;
+	struct sul_rigid truth, a, b, c;
+
+	make_grid(&t1, 40, 3.0, no_offset);
+	fill(&t1, T1, NULL);
+	make_grid(&t2, 40, 3.0, no_offset);
+	sul_rigid_identity(&truth, &t1);
+	truth.p[2] = 3 * M_PI / 180;
+	truth.p[3] = 2;
+	fill(&t2, T2, &truth);
+	opts.samples = 1000;
+	opts.levels = 2;
+	ck_assert_int_eq(sul_rigid_register(&t1, &t2, &opts, &a, &err), 0);
+	ck_assert_int_eq(sul_rigid_register(&t1, &t2, &opts, &b, &err), 0);
+	ck_assert_int_eq(memcmp(a.p, b.p, sizeof(a.p)), 0);
+	ck_assert_int_eq(a.iterations, b.iterations);
+	/* The seed is used: another one takes another path. */
+	opts.seed = 2;
+	ck_assert_int_eq(sul_rigid_register(&t1, &t2, &opts, &c, &err), 0);
+	ck_assert_int_ne(memcmp(a.p, c.p, sizeof(a.p)), 0);
+	sul_volume_release(&t1);
+	sul_volume_release(&t2);
+}
+END_TEST
+
+START_TEST(empty_or_disjoint_images_fail)
+{
+	struct sul_rigid_opts opts = SUL_RIGID_OPTS_INIT;
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume t1, zero, far;
+	const double away[3] = { 500, 0, 0 };
+	struct sul_rigid est;
+
+	make_grid(&t1, 32, 4.0, no_offset);
+	fill(&t1, T1, NULL);
+	make_grid(&zero, 32, 4.0, no_offset);
+	ck_assert_int_eq(sul_rigid_register(&t1, &zero, &opts, &est, &err), -1);
+	ck_assert_str_eq(err.msg, "moving image is empty: expected nonzero voxels of more than one value");
+	ck_assert_int_eq(sul_rigid_register(&zero, &t1, &opts, &est, &err), -1);
+	ck_assert_str_eq(err.msg, "reference image is empty: expected nonzero voxels of more than one value");
+	make_grid(&far, 32, 4.0, away);
+	fill(&far, T2, NULL);
+	for (int64_t i = 0; i < 32 * 32 * 32; i++)
+		far.data[i] = (float)(i % 7);
+	ck_assert_int_eq(sul_rigid_register(&t1, &far, &opts, &est, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "the images do not overlap"));
+	sul_volume_release(&t1);
+	sul_volume_release(&zero);
+	sul_volume_release(&far);
+}
+END_TEST
+
+/* --- the kind ---------------------------------------------------------------- */
+
+struct run {
+	struct sul_param params[8];
+	size_t nparams;
+	struct sul_input inputs[1];
+	struct sul_stage_ctx ctx;
+};
+
+static void add(struct run *r, const char *name, enum sul_type t, const char *s, long long i)
+{
+	struct sul_param *p = &r->params[r->nparams++];
+
+	memset(p, 0, sizeof(*p));
+	p->name = (char *)name;
+	p->v.type = t;
+	p->v.s = (char *)s;
+	p->v.i = i;
+}
+
+/* The kind's parameters, sorted by name as the engine passes them. */
+static void start_run(struct run *r, const char *in, const char *out, const char *moving)
+{
+	memset(r, 0, sizeof(*r));
+	add(r, "bins", SUL_T_INT, NULL, 32);
+	add(r, "iterations", SUL_T_INT, NULL, 100);
+	add(r, "levels", SUL_T_INT, NULL, 2);
+	add(r, "moving", SUL_T_STRING, moving, 0);
+	add(r, "reference", SUL_T_STRING, "T1w", 0);
+	add(r, "samples", SUL_T_INT, NULL, 2000);
+	add(r, "seed", SUL_T_INT, NULL, 1);
+	add(r, "table", SUL_T_STRING, "subjects.tsv", 0);
+	r->inputs[0].id = "ingest";
+	r->inputs[0].dir = in;
+	r->ctx.id = "coreg";
+	r->ctx.out = out;
+	r->ctx.workdir = in;
+	r->ctx.params = r->params;
+	r->ctx.nparams = r->nparams;
+	r->ctx.inputs = r->inputs;
+	r->ctx.ninputs = 1;
+}
+
+static void write_image(const char *dir, const char *sub, const char *mod, int contrast, const struct sul_rigid *t,
+			double vox, int64_t n)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	char *anat = sul_xasprintf("%s/%s/anat", dir, sub);
+	char *path = sul_xasprintf("%s/%s_%s.nii.gz", anat, sub, mod);
+	struct sul_volume v;
+
+	ck_assert_int_eq(sul_mkdirs(anat, &err), 0);
+	make_grid(&v, n, vox, no_offset);
+	fill(&v, contrast, t);
+	ck_assert_int_eq(sul_volume_write(path, &v, SUL_VOL_INT16, &err), 0);
+	sul_volume_release(&v);
+	free(path);
+	free(anat);
+}
+
+static char *in_dir;
+
+/* Two subjects in ingest's layout: sub-01's T2 moved, sub-02's not. */
+static void kind_setup(void)
+{
+	struct sul_rigid moved;
+	struct sul_volume grid;
+
+	in_dir = tu_tmpdir();
+	make_grid(&grid, 40, 3.0, no_offset);
+	sul_rigid_identity(&moved, &grid);
+	sul_volume_release(&grid);
+	moved.p[0] = 3 * M_PI / 180;
+	moved.p[4] = 3;
+	write_image(in_dir, "sub-01", "T1w", T1, NULL, 3.0, 40);
+	write_image(in_dir, "sub-01", "T2w", T2, &moved, 3.5, 36);
+	write_image(in_dir, "sub-01", "FLAIR", FLAIR, NULL, 3.0, 40);
+	write_image(in_dir, "sub-02", "T1w", T1, NULL, 3.0, 40);
+	write_image(in_dir, "sub-02", "T2w", T2, NULL, 3.0, 40);
+	write_image(in_dir, "sub-02", "FLAIR", FLAIR, &moved, 3.0, 40);
+	tu_write(in_dir, "subjects.tsv",
+		 "subject\tgroup\tclass\tT1w\tT2w\tFLAIR\n"
+		 "sub-01\tRRMS\t0\tsub-01/anat/sub-01_T1w.nii.gz\tsub-01/anat/sub-01_T2w.nii.gz\tsub-01/anat/sub-01_FLAIR.nii.gz\n"
+		 "sub-02\tHC\t2\tsub-02/anat/sub-02_T1w.nii.gz\tsub-02/anat/sub-02_T2w.nii.gz\tsub-02/anat/sub-02_FLAIR.nii.gz\n");
+}
+
+static void kind_teardown(void)
+{
+	tu_cleanup();
+}
+
+static char *out_dir(const char *name)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	char *d = sul_xasprintf("%s/%s", in_dir, name);
+
+	ck_assert_int_eq(sul_mkdirs(d, &err), 0);
+	return d;
+}
+
+START_TEST(kind_writes_resampled_images_and_transforms)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	char *out = out_dir("out"), *path;
+	struct sul_buf metrics = SUL_BUF_INIT, in_table = SUL_BUF_INIT, out_table = SUL_BUF_INIT;
+	struct sul_volume ref, img;
+	struct sul_tsv t;
+	struct run r;
+	size_t row, col;
+	int a, b;
+
+	start_run(&r, in_dir, out, "T2w,FLAIR");
+	ck_assert_msg(sul_kind_coregister.run(&r.ctx, &err) == 0, "%s", err.msg);
+
+	/* The same table, and every image it names on its T1w's grid. */
+	path = sul_xasprintf("%s/subjects.tsv", out);
+	ck_assert_int_eq(sul_read_file(path, &out_table, &err), 0);
+	free(path);
+	path = sul_xasprintf("%s/subjects.tsv", in_dir);
+	ck_assert_int_eq(sul_read_file(path, &in_table, &err), 0);
+	free(path);
+	ck_assert_str_eq(out_table.buf, in_table.buf);
+	path = sul_xasprintf("%s/subjects.tsv", out);
+	ck_assert_int_eq(sul_tsv_read(path, &t, &err), 0);
+	free(path);
+	for (row = 1; row < t.nrows; row++) {
+		path = sul_xasprintf("%s/%s", out, sul_tsv_at(&t, row, 3));
+		ck_assert_msg(sul_volume_read(path, &ref, &err) == 0, "%s", err.msg);
+		free(path);
+		for (col = 4; col < 6; col++) {
+			path = sul_xasprintf("%s/%s", out, sul_tsv_at(&t, row, col));
+			ck_assert_msg(sul_volume_read(path, &img, &err) == 0, "%s", err.msg);
+			free(path);
+			ck_assert_int_eq(img.nx, ref.nx);
+			ck_assert_int_eq(img.ny, ref.ny);
+			ck_assert_int_eq(img.nz, ref.nz);
+			for (a = 0; a < 4; a++)
+				for (b = 0; b < 4; b++)
+					ck_assert_double_eq_tol(img.ijk_to_xyz[a][b], ref.ijk_to_xyz[a][b], 1e-5);
+			sul_volume_release(&img);
+		}
+		sul_volume_release(&ref);
+	}
+	sul_tsv_release(&t);
+
+	/* One transform per subject and moving image; the moved ones found. */
+	path = sul_xasprintf("%s/transforms.tsv", out);
+	ck_assert_int_eq(sul_tsv_read(path, &t, &err), 0);
+	free(path);
+	ck_assert_uint_eq(t.nrows, 5);
+	ck_assert_uint_eq(t.ncols, 12);
+	ck_assert_str_eq(sul_tsv_at(&t, 0, 2), "rx_deg");
+	ck_assert_str_eq(sul_tsv_at(&t, 1, 0), "sub-01");
+	ck_assert_str_eq(sul_tsv_at(&t, 1, 1), "T2w");
+	ck_assert_double_eq_tol(strtod(sul_tsv_at(&t, 1, 2), NULL), 3, 0.1);  /* rx of sub-01's T2w */
+	ck_assert_double_eq_tol(strtod(sul_tsv_at(&t, 1, 6), NULL), 3, 0.1);  /* ty */
+	ck_assert_double_eq_tol(strtod(sul_tsv_at(&t, 2, 2), NULL), 0, 0.1);  /* sub-01's FLAIR: not moved */
+	ck_assert_str_eq(sul_tsv_at(&t, 4, 1), "FLAIR");
+	ck_assert_double_eq_tol(strtod(sul_tsv_at(&t, 4, 6), NULL), 3, 0.1);
+	ck_assert_double_gt(strtod(sul_tsv_at(&t, 4, 11), NULL), 0.3);        /* MI */
+	sul_tsv_release(&t);
+
+	path = sul_xasprintf("%s/metrics.tsv", out);
+	ck_assert_int_eq(sul_read_file(path, &metrics, &err), 0);
+	free(path);
+	ck_assert_ptr_nonnull(strstr(metrics.buf, "mi_sub-01_T2w\t\t"));
+	ck_assert_ptr_nonnull(strstr(metrics.buf, "mi_sub-02_FLAIR\t\t"));
+	ck_assert_ptr_nonnull(strstr(metrics.buf, "rotation_deg_max\t\t"));
+	ck_assert_ptr_nonnull(strstr(metrics.buf, "translation_mm_mean\t\t"));
+	sul_buf_release(&metrics);
+	sul_buf_release(&in_table);
+	sul_buf_release(&out_table);
+	free(out);
+}
+END_TEST
+
+START_TEST(kind_errors_name_the_problem)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	char *out = out_dir("bad"), *out2 = out_dir("bad2"), *out3 = out_dir("bad3"), *img;
+	char expect[4096];
+	struct sul_volume zero;
+	struct run r;
+
+	start_run(&r, in_dir, out, "T2w,PD");
+	ck_assert_int_eq(sul_kind_coregister.run(&r.ctx, &err), -1);
+	snprintf(expect, sizeof(expect), "%s/subjects.tsv: parameter 'moving': expected columns of the table other "
+		 "than the reference, got 'PD'", in_dir);
+	ck_assert_str_eq(err.msg, expect);
+
+	img = sul_xasprintf("%s/sub-02/anat/sub-02_T2w.nii.gz", in_dir);
+	tu_write(in_dir, "sub-02/anat/sub-02_T2w.nii.gz", "not a nifti");
+	start_run(&r, in_dir, out2, "T2w");
+	ck_assert_int_eq(sul_kind_coregister.run(&r.ctx, &err), -1);
+	snprintf(expect, sizeof(expect), "'%s': not a readable NIfTI image (corrupt or truncated?)", img);
+	ck_assert_str_eq(err.msg, expect);
+
+	make_grid(&zero, 40, 3.0, no_offset);
+	ck_assert_int_eq(sul_volume_write(img, &zero, SUL_VOL_INT16, &err), 0);
+	sul_volume_release(&zero);
+	start_run(&r, in_dir, out3, "T2w");
+	ck_assert_int_eq(sul_kind_coregister.run(&r.ctx, &err), -1);
+	snprintf(expect, sizeof(expect), "subject 'sub-02': registering '%s' to '%s/sub-02/anat/sub-02_T1w.nii.gz': "
+		 "moving image is empty: expected nonzero voxels of more than one value", img, in_dir);
+	ck_assert_str_eq(err.msg, expect);
+	free(img);
+	free(out);
+	free(out2);
+	free(out3);
+}
+END_TEST
+
+Suite *suite_coregister(void)
+{
+	Suite *s = suite_create("coregister");
+	TCase *reg = tcase_create("rigid");
+	TCase *kind = tcase_create("kind");
+
+	tcase_set_timeout(reg, 120);
+	tcase_add_test(reg, recovers_a_known_motion_across_grids);
+	tcase_add_test(reg, unmoved_images_stay_put);
+	tcase_add_test(reg, same_seed_same_transform);
+	tcase_add_test(reg, empty_or_disjoint_images_fail);
+	tcase_set_timeout(kind, 120);
+	tcase_add_checked_fixture(kind, kind_setup, kind_teardown);
+	tcase_add_test(kind, kind_writes_resampled_images_and_transforms);
+	tcase_add_test(kind, kind_errors_name_the_problem);
+	suite_add_tcase(s, reg);
+	suite_add_tcase(s, kind);
+	return s;
+}
