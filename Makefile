@@ -18,7 +18,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I/usr/include/nifti $(WARN) $(if $(CI),-Wer
 LDLIBS    := -lconfig -lsqlite3 -lcrypto -lnifti2 -lznz -lpng -lz -lm
 
 # The Debian packages the project needs to build and test.
-DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev check libnifti2-dev libpng-dev mricron-data \
+DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev check libnifti2-dev libpng-dev mricron-data nifti-bin \
                 sqlite3 ninja-build hyperfine time procps iproute2 \
                 slurm-wlm munge
 
