@@ -114,8 +114,14 @@ START_TEST(cohort_has_the_contrasts_and_differences_it_promises)
 		      mean_in(&fl, &les, 1), mean_in(&fl, &wm, 1));
 	ck_assert_msg(mean_in(&t2, &les, 1) > 1.5 * mean_in(&t2, &wm, 1), "T2 lesion %g vs wm %g", mean_in(&t2, &les, 1),
 		      mean_in(&t2, &wm, 1));
-	ck_assert(sul_path_exists(sul_xasprintf("%s/derivatives/synth/transforms.tsv", out)));
-	ck_assert(sul_path_exists(sul_xasprintf("%s/derivatives/synth/sub-03/sub-03_lobes.nii.gz", out)));
+	{
+		char *tr = sul_xasprintf("%s/derivatives/synth/transforms.tsv", out);
+		char *lobes = sul_xasprintf("%s/derivatives/synth/sub-03/sub-03_lobes.nii.gz", out);
+		ck_assert(sul_path_exists(tr));
+		ck_assert(sul_path_exists(lobes));
+		free(tr);
+		free(lobes);
+	}
 
 	/* Deterministic for a seed. */
 	ck_assert_msg(run_synth(out2, 11, &err) == 0, "%s", err.msg);
