@@ -553,7 +553,7 @@ static int neg_mi(const struct optim *o, const double q[6], double *f, double g[
 }
 
 /*
- * BFGS with a backtracking (Armijo) line search on every masked voxel:
+ * BFGS with a backtracking (Armijo) line search on a fixed voxel subsample:
  * the final polish.  Regular-step descent halves its step at every zigzag
  * across a valley of the metric and so stops short of the optimum along the
  * valley's floor (by ~0.1 degree on the synthetic head of the tests); a

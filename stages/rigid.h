@@ -16,8 +16,9 @@
  * moving image) gives the gradient.  Optimisation is regular-step gradient
  * ascent over a Gaussian pyramid, on random voxel samples drawn afresh each
  * iteration (seeded: deterministic), then a quasi-Newton (BFGS) polish on
- * every masked voxel of the finest level, so that the result is limited
- * neither by sampling noise nor by the zigzags of a fixed-step method.
+ * a fixed, regular subsample of up to 400,000 masked voxels of the finest
+ * level, so that the result is limited neither by sampling noise nor by the
+ * zigzags of a fixed-step method.
  *
  * It deliberately does not do affine or deformable registration, does not
  * search for a coarse initial alignment (the images are assumed to come
