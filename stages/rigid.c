@@ -470,7 +470,7 @@ static size_t evaluate(const struct level *l, const struct metric *m, const doub
 /* --- the optimiser -------------------------------------------------------- */
 
 /* The most voxels the final BFGS polish evaluates (see sul_rigid_register). */
-#define POLISH_VOXELS 400000
+#define POLISH_VOXELS 100000
 
 struct optim {
 	const struct level *l;
@@ -720,8 +720,8 @@ int sul_rigid_register(const struct sul_volume *fixed, const struct sul_volume *
 		if (it >= 0 && l == 0) {
 			/* The polish sees a regular subsample of at most POLISH_VOXELS voxels:
 			 * fixed (so BFGS sees one smooth objective) and spread over the whole
-			 * anatomy.  On 1 mm heads this is 3x faster than every voxel for the
-			 * same accuracy (bench/preprocess.sh). */
+			 * anatomy.  On 1 mm heads this takes a third of the time of every
+			 * voxel for the same residual (bench/preprocess.sh). */
 			size_t stride = lev[0].nmask > POLISH_VOXELS ? (lev[0].nmask + POLISH_VOXELS - 1) / POLISH_VOXELS : 1;
 			size_t k;
 			polish_mask = sul_xmalloc((lev[0].nmask / stride + 1) * sizeof(*polish_mask));

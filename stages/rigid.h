@@ -16,7 +16,7 @@
  * moving image) gives the gradient.  Optimisation is regular-step gradient
  * ascent over a Gaussian pyramid, on random voxel samples drawn afresh each
  * iteration (seeded: deterministic), then a quasi-Newton (BFGS) polish on
- * a fixed, regular subsample of up to 400,000 masked voxels of the finest
+ * a fixed, regular subsample of up to 100,000 masked voxels of the finest
  * level, so that the result is limited neither by sampling noise nor by the
  * zigzags of a fixed-step method.
  *
