@@ -36,30 +36,6 @@ struct metric {
 
 /* --- geometry ------------------------------------------------------------- */
 
-/* The inverse of an affine 3x4 (the 4th row is 0 0 0 1).  The geometry of a
- * NIfTI volume is never singular once read, so no check. */
-static void affine_inverse(const double a[4][4], double inv[3][4])
-{
-	double det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
-		     + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
-	int r, c;
-
-	inv[0][0] = (a[1][1] * a[2][2] - a[1][2] * a[2][1]) / det;
-	inv[0][1] = (a[0][2] * a[2][1] - a[0][1] * a[2][2]) / det;
-	inv[0][2] = (a[0][1] * a[1][2] - a[0][2] * a[1][1]) / det;
-	inv[1][0] = (a[1][2] * a[2][0] - a[1][0] * a[2][2]) / det;
-	inv[1][1] = (a[0][0] * a[2][2] - a[0][2] * a[2][0]) / det;
-	inv[1][2] = (a[0][2] * a[1][0] - a[0][0] * a[1][2]) / det;
-	inv[2][0] = (a[1][0] * a[2][1] - a[1][1] * a[2][0]) / det;
-	inv[2][1] = (a[0][1] * a[2][0] - a[0][0] * a[2][1]) / det;
-	inv[2][2] = (a[0][0] * a[1][1] - a[0][1] * a[1][0]) / det;
-	for (r = 0; r < 3; r++) {
-		inv[r][3] = 0;
-		for (c = 0; c < 3; c++)
-			inv[r][3] -= inv[r][c] * a[c][3];
-	}
-}
-
 static void matmul3(const double a[3][3], const double b[3][3], double out[3][3])
 {
 	int r, c;
@@ -263,7 +239,7 @@ static void level_prepare(struct level *l)
 	for (a = 0; a < 3; a++)
 		for (b = 0; b < 4; b++)
 			l->fix_a[a][b] = l->fix.ijk_to_xyz[a][b];
-	affine_inverse(l->mov.ijk_to_xyz, l->mov_inv);
+	sul_affine_inverse(l->mov.ijk_to_xyz, l->mov_inv);
 	l->vox = cbrt(l->fix.pixdim[0] * l->fix.pixdim[1] * l->fix.pixdim[2]);
 	l->mask = sul_xmalloc((size_t)nf * sizeof(uint32_t));
 	l->nmask = 0;
@@ -786,7 +762,7 @@ void sul_rigid_resample(const struct sul_volume *fixed, const struct sul_volume 
 	int a, b;
 
 	/* ijk_moving = inv (R (A ijk_fixed + a - c) + c + t): one affine map. */
-	affine_inverse(moving->ijk_to_xyz, inv);
+	sul_affine_inverse(moving->ijk_to_xyz, inv);
 	rotation(t->p, r, NULL);
 	for (a = 0; a < 3; a++) {
 		double rt[4], off;

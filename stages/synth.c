@@ -29,6 +29,7 @@
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
+#include "rigid.h"
 #include "rng.h"
 #include "tsv.h"
 #include "volume.h"
@@ -433,23 +434,6 @@ static void make_subject(struct subject *s, const struct anatomy *a, int group, 
 			s->bias[i][t] = uniform(r, -1, 1) / (t < 3 ? 1.0 : 2.0);
 }
 
-/* R = Rz Ry Rx (x rotation applied first), angles in degrees. */
-static void rotation(const double deg[3], double R[3][3])
-{
-	double a = deg[0] * M_PI / 180, b = deg[1] * M_PI / 180, c = deg[2] * M_PI / 180;
-	double ca = cos(a), sa = sin(a), cb = cos(b), sb = sin(b), cc = cos(c), sc = sin(c);
-
-	R[0][0] = cc * cb;
-	R[0][1] = cc * sb * sa - sc * ca;
-	R[0][2] = cc * sb * ca + sc * sa;
-	R[1][0] = sc * cb;
-	R[1][1] = sc * sb * sa + cc * ca;
-	R[1][2] = sc * sb * ca - cc * sa;
-	R[2][0] = -sb;
-	R[2][1] = cb * sa;
-	R[2][2] = cb * ca;
-}
-
 static double trilinear(const float *img, const struct anatomy *a, const double u[3])
 {
 	double x = u[0], y = u[1], z = u[2], fx, fy, fz, v = 0;
@@ -496,37 +480,9 @@ static double smoothstep(double edge0, double edge1, double x)
 
 struct outgrid {
 	struct sul_volume geo;   /* the output grid: size and ijk_to_xyz */
-	double t_inv[4][4];      /* template world -> template voxel */
+	double t_inv[3][4];      /* template world -> template voxel */
 	double center[3];        /* world centre of the output grid */
 };
-
-static void invert_affine(const double m[4][4], double inv[4][4])
-{
-	double det, a[3][3];
-	int i, j;
-
-	for (i = 0; i < 3; i++)
-		for (j = 0; j < 3; j++)
-			a[i][j] = m[i][j];
-	det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
-	      + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
-	inv[0][0] = (a[1][1] * a[2][2] - a[1][2] * a[2][1]) / det;
-	inv[0][1] = (a[0][2] * a[2][1] - a[0][1] * a[2][2]) / det;
-	inv[0][2] = (a[0][1] * a[1][2] - a[0][2] * a[1][1]) / det;
-	inv[1][0] = (a[1][2] * a[2][0] - a[1][0] * a[2][2]) / det;
-	inv[1][1] = (a[0][0] * a[2][2] - a[0][2] * a[2][0]) / det;
-	inv[1][2] = (a[0][2] * a[1][0] - a[0][0] * a[1][2]) / det;
-	inv[2][0] = (a[1][0] * a[2][1] - a[1][1] * a[2][0]) / det;
-	inv[2][1] = (a[0][1] * a[2][0] - a[0][0] * a[2][1]) / det;
-	inv[2][2] = (a[0][0] * a[1][1] - a[0][1] * a[1][0]) / det;
-	for (i = 0; i < 3; i++) {
-		inv[i][3] = 0;
-		for (j = 0; j < 3; j++)
-			inv[i][3] -= inv[i][j] * m[j][3];
-	}
-	inv[3][0] = inv[3][1] = inv[3][2] = 0;
-	inv[3][3] = 1;
-}
 
 /*
  * Where output voxel (i, j, k) of an image looks in the template: through the
@@ -595,7 +551,12 @@ static void render(const struct anatomy *a, const struct outgrid *g, const struc
 	double *logb = sul_xmalloc((size_t)n * sizeof(double));
 	int x, y;
 
-	rotation(s->rot[mod == MOD_FLAIR], R);
+	{
+		/* The same convention as coregister's: R = Rz Ry Rx, radians there. */
+		const double *deg = s->rot[mod == MOD_FLAIR];
+		double p[6] = { deg[0] * M_PI / 180, deg[1] * M_PI / 180, deg[2] * M_PI / 180, 0, 0, 0 };
+		sul_rigid_matrix(p, R);
+	}
 	for (x = 0; x < 3; x++)
 		for (y = 0; y < 3; y++)
 			Rinv[x][y] = R[y][x];
@@ -681,7 +642,7 @@ static void make_grid(const struct anatomy *a, const int64_t n[3], struct outgri
 			g->geo.ijk_to_xyz[r][3] += a->t1.ijk_to_xyz[r][c] * (0.5 * s[c] - 0.5);
 		}
 	}
-	invert_affine(a->t1.ijk_to_xyz, g->t_inv);
+	sul_affine_inverse(a->t1.ijk_to_xyz, g->t_inv);
 	for (r = 0; r < 3; r++)
 		g->center[r] = g->geo.ijk_to_xyz[r][0] * (double)(n[0] - 1) / 2 + g->geo.ijk_to_xyz[r][1] * (double)(n[1] - 1) / 2
 			       + g->geo.ijk_to_xyz[r][2] * (double)(n[2] - 1) / 2 + g->geo.ijk_to_xyz[r][3];
