@@ -97,11 +97,7 @@ static int local_wait(struct sul_executor *ex, struct sul_job_end *end, int *sig
 	struct local *l = (struct local *)ex;
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	sul_run_signals(&set);
 	for (;;) {
 		int sig;
 

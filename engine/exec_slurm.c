@@ -351,10 +351,9 @@ static int slurm_wait(struct sul_executor *ex, struct sul_job_end *end, int *sig
 	struct slurm *s = (struct slurm *)ex;
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	/* Not SIGCHLD: the squeue and scontrol children we reap ourselves raise it. */
+	sul_run_signals(&set);
+	sigdelset(&set, SIGCHLD);
 	for (;;) {
 		double idle, interval;
 		struct timespec ts;

@@ -12,10 +12,21 @@
 #ifndef SUL_EXECUTOR_H
 #define SUL_EXECUTOR_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "err.h"
 #include "resources.h"
+
+/* The signals the scheduler blocks while it runs and waits for (see above). */
+static inline void sul_run_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGCHLD);
+}
 
 struct sul_job {
 	size_t tag;              /* the scheduler's handle, returned in sul_job_end */

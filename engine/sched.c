@@ -735,11 +735,7 @@ static int loop(struct sched *s, struct sul_err *err)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
+	sul_run_signals(&set);
 	for (;;) {
 		struct sul_job_end end;
 		int sig = 0, r;
@@ -818,11 +814,7 @@ int sul_sched_run(struct sul_workspace *ws, const struct sul_workflow *wf, struc
 	if (sul_prov_run_begin(ws->db, wf, o->argv_json, ex->name, &sum->run_id, err))
 		goto out;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
+	sul_run_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
 	ret = loop(&s, err);
 	if (ret) {
