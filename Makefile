@@ -19,8 +19,20 @@ LDLIBS    := -lconfig -lsqlite3 -lcrypto -lnifti2 -lznz -lpng -lz -lm
 
 # The Debian packages the project needs to build and test.
 DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev check libnifti2-dev libpng-dev mricron-data nifti-bin \
+                darknet libopenblas-dev \
                 sqlite3 ninja-build hyperfine time procps iproute2 \
                 slurm-wlm munge
+
+# The Darknet stages' library (stages/dn.h): links libdarknet and OpenBLAS,
+# loaded only inside stage processes.  It carries its own copy of the two
+# engine modules it uses.
+DARKNET_DIR := /usr/lib/darknet
+OPENBLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-pthread
+DN_SRC     := $(wildcard stages/dn/*.c) engine/err.c engine/strbuf.c
+DN_OBJ     := $(patsubst %.c,$(BUILD)/pic/%.o,$(DN_SRC))
+DN_CFLAGS  := -fPIC -fvisibility=hidden -fopenmp -isystem $(DARKNET_DIR)/include -I/usr/include/x86_64-linux-gnu/openblas-pthread
+DN_LDLIBS  := -fopenmp -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) \
+              -lopenblas -lcrypto -lm
 
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
 STAGES_SRC := $(wildcard stages/*.c)
@@ -32,10 +44,21 @@ MIGRATIONS := db/schema.sql $(sort $(wildcard db/migrate-*.sql))
 .PHONY: all deps test unit integration asan demo bench clean
 .DELETE_ON_ERROR:
 
-all: sulcus
+all: sulcus sulcus-darknet.so
 
 sulcus: $(BUILD)/sulcus
 	cp $< $@
+
+# Beside ./sulcus, where stages/dn.c looks for it.
+sulcus-darknet.so: $(BUILD)/sulcus-darknet.so
+	cp $< $@
+
+$(BUILD)/sulcus-darknet.so: $(DN_OBJ)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -o $@ $^ $(DN_LDLIBS)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(DN_CFLAGS) -c -o $@ $<
 
 $(BUILD)/sulcus: $(BUILD)/engine/main.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -73,10 +96,10 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-unit: $(BUILD)/check_sulcus $(BUILD)/sulcus
+unit: $(BUILD)/check_sulcus $(BUILD)/sulcus $(BUILD)/sulcus-darknet.so
 	SULCUS_TEST_BIN=$(abspath $(BUILD)/sulcus) $(BUILD)/check_sulcus
 
-integration: $(BUILD)/sulcus
+integration: $(BUILD)/sulcus $(BUILD)/sulcus-darknet.so
 	SULCUS=$(abspath $(BUILD)/sulcus) sh tests/run-integration.sh
 
 test: deps
@@ -95,6 +118,6 @@ bench: all
 	sh bench/plan.sh
 
 clean:
-	rm -rf build sulcus
+	rm -rf build sulcus sulcus-darknet.so
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -524,6 +524,7 @@ static int build_stage(struct loader *ld, const config_setting_t *g, const struc
 	st.kind = kind;
 	st.file = l.file;
 	st.line = l.line;
+	st.dir = wf->dir;
 	sb.where = config_setting_get_member(g, "id");
 	st.id = expand_id(&sb, id_tmpl);
 	if (!st.id)

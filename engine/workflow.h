@@ -45,6 +45,7 @@ struct sul_stage {
 	struct sul_resources resources;  /* kind defaults < workflow's < stage's (resources.h) */
 	const char *file;       /* where the stage was written */
 	int line;
+	const char *dir;        /* the workflow's folder (wf->dir): relative paths resolve here */
 };
 
 struct sul_workflow {

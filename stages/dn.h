@@ -1,0 +1,108 @@
+/*
+ * dn.h - the network operations that the Darknet stage kinds (train,
+ * evaluate, cam) need, behind a table of function pointers.
+ *
+ * The table lives in a shared library of ours, sulcus-darknet.so (built from
+ * stages/dn/), which links libdarknet.  The sulcus binary never links
+ * Darknet: loading it pulls in ~250 libraries (OpenCV, Qt) and starts
+ * threads, which `sulcus plan` must not pay and a forking parent must not
+ * have.  A kind calls sul_dn_load() inside its stage process; a crash,
+ * exit() or assert inside Darknet then fails that stage only.
+ *
+ * Everything here is plain C data: images are planar CHW floats in [0, 1]
+ * (Darknet's layout), probabilities are per image and class.  The same
+ * table is built against Darknet's CPU build and, with GPU=1, its CUDA
+ * build (sulcus-darknet-gpu.so); callers do not see the difference.
+ * Errors follow err.h; the library never prints except Darknet's own
+ * messages on stderr, which end up in the stage's log.
+ */
+#ifndef SUL_DN_H
+#define SUL_DN_H
+
+#include <stddef.h>
+
+#include "../engine/err.h"
+
+/* Bumped whenever struct sul_dn_api or the structs below change. */
+#define SUL_DN_ABI 3
+
+struct sul_dn_net;
+
+struct sul_dn_open {
+	const char *cfg;        /* a Darknet network file */
+	const char *weights;    /* NULL: fresh initialization from seed */
+	int load_layers;        /* with weights: load the first N layers only; 0: all */
+	int batch;              /* images per forward/backward; the cfg's [net] batch must equal it */
+	unsigned long seed;     /* Darknet's rand(): initialization and dropout masks */
+	int threads;            /* OpenBLAS and our loops; 0: all cores */
+	int gpu;                /* -1: CPU; >= 0: that CUDA device (GPU build only) */
+};
+
+/* One layer, as Darknet parsed it. */
+struct sul_dn_layer {
+	char type[16];          /* Darknet's name: "convolutional", "avgpool", "connected", ... */
+	int w, h, c;            /* input */
+	int out_w, out_h, out_c;
+	int size, stride, filters;
+	int batch_normalize;
+	long params;            /* learnable numbers (weights + biases + scales) */
+};
+
+struct sul_dn_info {
+	int w, h, c;            /* network input */
+	int classes;            /* outputs of the last layer */
+	int batch;
+	int nlayers;
+	int softmax_last;       /* the last layer is [softmax] */
+	/* CAM needs the head "spatial layer -> [avgpool] -> [connected] -> [softmax]":
+	 * the index of that spatial layer, or -1 when the head is something else. */
+	int gap_layer;
+	/* The last layer with spatial feature maps (out_w, out_h > 1) before the
+	 * global pool or the first fully connected layer: Grad-CAM's default. */
+	int last_spatial;
+	long params;
+	size_t weights_bytes;   /* size of a complete .weights file for this cfg */
+};
+
+struct sul_dn_api {
+	int abi;                /* SUL_DN_ABI of the library */
+	const char *build;      /* "cpu (OpenBLAS)", "cuda" */
+
+	/* Parses cfg (after checking what Darknet would exit on), initializes
+	 * or loads weights (checking the file's size against the cfg first). */
+	int (*open)(const struct sul_dn_open *o, struct sul_dn_net **out, struct sul_err *err);
+	void (*close)(struct sul_dn_net *net);
+	void (*info)(const struct sul_dn_net *net, struct sul_dn_info *info);
+	void (*layer)(const struct sul_dn_net *net, int i, struct sul_dn_layer *out);
+
+	/* One optimization step on batch images x with labels: forward, backward
+	 * scaled per image by weight (NULL: 1), update with learning rate lr.
+	 * probs (batch x classes) receives the training-mode outputs.  Returns 0
+	 * or -1 (err: a non-finite loss, say). */
+	int (*train_step)(struct sul_dn_net *net, const float *x, const int *labels, const float *weight,
+			  float lr, float *probs, struct sul_err *err);
+	/* Inference (batchnorm with rolling statistics, no dropout) on n <= batch
+	 * images; probs gets n x classes. */
+	int (*predict)(struct sul_dn_net *net, const float *x, int n, float *probs, struct sul_err *err);
+	/* Writes the weights in Darknet's format (atomically, via a temporary file). */
+	int (*save)(struct sul_dn_net *net, const char *path, struct sul_err *err);
+	/* A digest of all learnable parameters and batchnorm statistics (hex
+	 * SHA-256), for determinism checks. */
+	void (*digest)(const struct sul_dn_net *net, char hex[65]);
+
+	/* Raw GEMM entry points, so tests can compare ours with Darknet's:
+	 * C = alpha op(A) op(B) + beta C, row-major, Darknet's gemm() signature. */
+	void (*gemm_ours)(int ta, int tb, int m, int n, int k, float alpha, float *a, int lda, float *b,
+			  int ldb, float beta, float *c, int ldc);
+	void (*gemm_darknet)(int ta, int tb, int m, int n, int k, float alpha, float *a, int lda,
+			     float *b, int ldb, float beta, float *c, int ldc);
+};
+
+/*
+ * Loads the library once per process and returns its table.  It is looked
+ * for in $SULCUS_DARKNET (a file), else beside the running executable; gpu
+ * asks for the CUDA build.  Fails with a message naming what was tried.
+ */
+const struct sul_dn_api *sul_dn_load(int gpu, struct sul_err *err);
+
+#endif

@@ -1,0 +1,343 @@
+/*
+ * blas.c - faster versions of Darknet's CPU math, replacing Darknet's own
+ * by symbol interposition.  The one place in sulcus that does this.
+ *
+ * libdarknet calls gemm(), im2col_cpu() and the other functions below
+ * through its PLT.  sulcus-darknet.so, loaded with RTLD_LOCAL, is first in
+ * its own lookup scope and libdarknet is a dependency of it, so Darknet's
+ * calls land here (stages/dn.c).  Each definition keeps Darknet's exact
+ * signature (darknet_internal.h) and, except gemm, Darknet's arithmetic
+ * element by element: the same operations in the same order per output,
+ * so results are bit-identical, only spread over threads (OpenMP, one
+ * output channel or image plane per iteration, never splitting a sum) and
+ * with the bounds checks hoisted out of the inner loops.  gemm goes to
+ * OpenBLAS, whose summation order differs: its results match Darknet's to
+ * float rounding (tests/check_darknet.c pins both).
+ *
+ * Deliberately not replaced: anything whose speed does not matter in our
+ * profiles (fill_cpu, copy_cpu, axpy_cpu on small vectors, softmax).
+ */
+#include "darknet_internal.h"
+#include "shim.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stddef.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* OpenBLAS and OpenMP thread counts; threads <= 0: every core. */
+void sul_dn_set_threads(int threads)
+{
+	if (threads <= 0)
+		threads = omp_get_num_procs();
+	omp_set_num_threads(threads);
+	openblas_set_num_threads(threads);
+}
+
+/* C = ALPHA op(A) op(B) + BETA C, row-major: Darknet's gemm() contract. */
+EXPORT void gemm(int ta, int tb, int m, int n, int k, float alpha, float *a, int lda, float *b, int ldb,
+		 float beta, float *c, int ldc)
+{
+	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a,
+		    lda, b, ldb, beta, c, ldc);
+}
+
+/* Row col of the column matrix (channel c_im, kernel offset h_off, w_off). */
+EXPORT void im2col_cpu(float *im, int channels, int height, int width, int ksize, int stride, int pad,
+		       float *col)
+{
+	const int height_col = (height + 2 * pad - ksize) / stride + 1;
+	const int width_col = (width + 2 * pad - ksize) / stride + 1;
+	const int channels_col = channels * ksize * ksize;
+	int c;
+
+#pragma omp parallel for schedule(static) if (channels_col * height_col * width_col > 32768)
+	for (c = 0; c < channels_col; ++c) {
+		const int w_off = c % ksize, h_off = (c / ksize) % ksize, c_im = c / ksize / ksize;
+		const float *plane = im + (size_t)c_im * height * width;
+		float *out = col + (size_t)c * height_col * width_col;
+		/* Output columns w whose input column w_off + w*stride - pad is inside. */
+		int w_lo = 0, w_hi = width_col, h, w;
+
+		while (w_lo < width_col && w_off + w_lo * stride - pad < 0)
+			w_lo++;
+		while (w_hi > w_lo && w_off + (w_hi - 1) * stride - pad >= width)
+			w_hi--;
+		for (h = 0; h < height_col; ++h) {
+			const int row = h_off + h * stride - pad;
+			float *o = out + (size_t)h * width_col;
+			if (row < 0 || row >= height) {
+				for (w = 0; w < width_col; ++w)
+					o[w] = 0;
+				continue;
+			}
+			const float *src = plane + (size_t)row * width + w_off - pad;
+			for (w = 0; w < w_lo; ++w)
+				o[w] = 0;
+			if (stride == 1)
+				for (w = w_lo; w < w_hi; ++w)
+					o[w] = src[w];
+			else
+				for (w = w_lo; w < w_hi; ++w)
+					o[w] = src[w * stride];
+			for (w = w_hi; w < width_col; ++w)
+				o[w] = 0;
+		}
+	}
+}
+
+/*
+ * Adds the column matrix back into the image.  A pixel receives one value
+ * per kernel offset of its channel, in increasing column-row order, each
+ * added in double and rounded to float as Darknet does; one thread owns a
+ * whole image channel, so that order is kept.
+ */
+EXPORT void col2im_cpu(float *col, int channels, int height, int width, int ksize, int stride, int pad, float *im)
+{
+	const int height_col = (height + 2 * pad - ksize) / stride + 1;
+	const int width_col = (width + 2 * pad - ksize) / stride + 1;
+	int c_im;
+
+#pragma omp parallel for schedule(static) if (channels * ksize * ksize * height_col * width_col > 32768)
+	for (c_im = 0; c_im < channels; ++c_im) {
+		float *plane = im + (size_t)c_im * height * width;
+		int k;
+		for (k = 0; k < ksize * ksize; ++k) {
+			const int c = c_im * ksize * ksize + k;
+			const int w_off = k % ksize, h_off = k / ksize;
+			const float *in = col + (size_t)c * height_col * width_col;
+			int w_lo = 0, w_hi = width_col, h, w;
+
+			while (w_lo < width_col && w_off + w_lo * stride - pad < 0)
+				w_lo++;
+			while (w_hi > w_lo && w_off + (w_hi - 1) * stride - pad >= width)
+				w_hi--;
+			for (h = 0; h < height_col; ++h) {
+				const int row = h_off + h * stride - pad;
+				if (row < 0 || row >= height)
+					continue;
+				float *dst = plane + (size_t)row * width + w_off - pad;
+				const float *src = in + (size_t)h * width_col;
+				for (w = w_lo; w < w_hi; ++w) {
+					double val = src[w];
+					dst[w * stride] += val;
+				}
+			}
+		}
+	}
+}
+
+EXPORT void add_bias(float *output, float *biases, int batch, int n, int size)
+{
+	int bi;
+
+#pragma omp parallel for schedule(static) if ((long)batch * n * size > 65536)
+	for (bi = 0; bi < batch * n; ++bi) {
+		float *o = output + (size_t)bi * size, v = biases[bi % n];
+		int j;
+		for (j = 0; j < size; ++j)
+			o[j] += v;
+	}
+}
+
+EXPORT void scale_bias(float *output, float *scales, int batch, int n, int size)
+{
+	int bi;
+
+#pragma omp parallel for schedule(static) if ((long)batch * n * size > 65536)
+	for (bi = 0; bi < batch * n; ++bi) {
+		float *o = output + (size_t)bi * size, v = scales[bi % n];
+		int j;
+		for (j = 0; j < size; ++j)
+			o[j] *= v;
+	}
+}
+
+/* Darknet: bias_updates[i] += sum_array(delta of image b, channel i), b ascending. */
+EXPORT void backward_bias(float *bias_updates, float *delta, int batch, int n, int size)
+{
+	int i;
+
+#pragma omp parallel for schedule(static) if ((long)batch * n * size > 65536)
+	for (i = 0; i < n; ++i) {
+		int b, j;
+		for (b = 0; b < batch; ++b) {
+			const float *d = delta + (size_t)size * (i + b * n);
+			float sum = 0;
+			for (j = 0; j < size; ++j)
+				sum += d[j];
+			bias_updates[i] += sum;
+		}
+	}
+}
+
+static inline float act_leaky(float x)
+{
+	return (x > 0) ? x : .1 * x;
+}
+
+EXPORT void activate_array(float *x, const int n, const ACTIVATION a)
+{
+	int i;
+
+	if (a == LINEAR)
+		return;
+#pragma omp parallel for schedule(static) if (n > 65536)
+	for (i = 0; i < n; ++i) {
+		switch (a) {
+		case RELU:
+			x[i] = x[i] * (x[i] > 0);
+			break;
+		case LEAKY:
+			x[i] = act_leaky(x[i]);
+			break;
+		default:
+			x[i] = activate(x[i], a);
+		}
+	}
+}
+
+EXPORT void gradient_array(const float *x, const int n, const ACTIVATION a, float *delta)
+{
+	int i;
+
+	if (a == LINEAR)
+		return;
+#pragma omp parallel for schedule(static) if (n > 65536)
+	for (i = 0; i < n; ++i) {
+		switch (a) {
+		case RELU:
+			delta[i] *= (x[i] > 0);
+			break;
+		case LEAKY:
+			delta[i] *= (x[i] > 0) ? 1.0f : (float).1; /* leaky_gradient() returns float */
+			break;
+		default:
+			delta[i] *= gradient(x[i], a);
+		}
+	}
+}
+
+EXPORT void mean_cpu(float *x, int batch, int filters, int spatial, float *mean)
+{
+	float scale = 1. / (batch * spatial);
+	int i;
+
+#pragma omp parallel for schedule(static) if ((long)batch * filters * spatial > 65536)
+	for (i = 0; i < filters; ++i) {
+		int j, k;
+		mean[i] = 0;
+		for (j = 0; j < batch; ++j) {
+			const float *p = x + (size_t)j * filters * spatial + (size_t)i * spatial;
+			for (k = 0; k < spatial; ++k)
+				mean[i] += p[k];
+		}
+		mean[i] *= scale;
+	}
+}
+
+EXPORT void variance_cpu(float *x, float *mean, int batch, int filters, int spatial, float *variance)
+{
+	float scale = 1. / (batch * spatial - 1);
+	int i;
+
+#pragma omp parallel for schedule(static) if ((long)batch * filters * spatial > 65536)
+	for (i = 0; i < filters; ++i) {
+		float v = 0;
+		int j, k;
+		for (j = 0; j < batch; ++j) {
+			const float *p = x + (size_t)j * filters * spatial + (size_t)i * spatial;
+			for (k = 0; k < spatial; ++k) {
+				/* Darknet: variance[i] += pow(x - mean, 2), in double. */
+				double d = p[k] - mean[i];
+				v += d * d;
+			}
+		}
+		variance[i] = v * scale;
+	}
+}
+
+EXPORT void normalize_cpu(float *x, float *mean, float *variance, int batch, int filters, int spatial)
+{
+	int bf;
+
+#pragma omp parallel for schedule(static) if ((long)batch * filters * spatial > 65536)
+	for (bf = 0; bf < batch * filters; ++bf) {
+		const int f = bf % filters;
+		float *p = x + (size_t)bf * spatial;
+		int i;
+		for (i = 0; i < spatial; ++i)
+			p[i] = (p[i] - mean[f]) / (sqrt(variance[f]) + .000001f);
+	}
+}
+
+EXPORT void backward_scale_cpu(float *x_norm, float *delta, int batch, int n, int size, float *scale_updates)
+{
+	int f;
+
+#pragma omp parallel for schedule(static) if ((long)batch * n * size > 65536)
+	for (f = 0; f < n; ++f) {
+		float sum = 0;
+		int b, i;
+		for (b = 0; b < batch; ++b) {
+			const size_t o = (size_t)size * (f + n * b);
+			for (i = 0; i < size; ++i)
+				sum += delta[o + i] * x_norm[o + i];
+		}
+		scale_updates[f] += sum;
+	}
+}
+
+EXPORT void mean_delta_cpu(float *delta, float *variance, int batch, int filters, int spatial, float *mean_delta)
+{
+	int i;
+
+#pragma omp parallel for schedule(static) if ((long)batch * filters * spatial > 65536)
+	for (i = 0; i < filters; ++i) {
+		int j, k;
+		mean_delta[i] = 0;
+		for (j = 0; j < batch; ++j) {
+			const float *p = delta + (size_t)j * filters * spatial + (size_t)i * spatial;
+			for (k = 0; k < spatial; ++k)
+				mean_delta[i] += p[k];
+		}
+		mean_delta[i] *= (-1. / sqrt(variance[i] + .00001f));
+	}
+}
+
+EXPORT void variance_delta_cpu(float *x, float *delta, float *mean, float *variance, int batch, int filters,
+			       int spatial, float *variance_delta)
+{
+	int i;
+
+#pragma omp parallel for schedule(static) if ((long)batch * filters * spatial > 65536)
+	for (i = 0; i < filters; ++i) {
+		int j, k;
+		variance_delta[i] = 0;
+		for (j = 0; j < batch; ++j) {
+			const size_t o = (size_t)j * filters * spatial + (size_t)i * spatial;
+			for (k = 0; k < spatial; ++k)
+				variance_delta[i] += delta[o + k] * (x[o + k] - mean[i]);
+		}
+		variance_delta[i] *= -.5 * pow(variance[i] + .00001f, (float)(-3. / 2.));
+	}
+}
+
+EXPORT void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_delta, float *variance_delta,
+				int batch, int filters, int spatial, float *delta)
+{
+	int jf;
+
+#pragma omp parallel for schedule(static) if ((long)batch * filters * spatial > 65536)
+	for (jf = 0; jf < batch * filters; ++jf) {
+		const int f = jf % filters;
+		const size_t o = (size_t)jf * spatial;
+		int k;
+		for (k = 0; k < spatial; ++k)
+			delta[o + k] = delta[o + k] * 1. / (sqrt(variance[f] + .00001f))
+				       + variance_delta[f] * 2. * (x[o + k] - mean[f]) / (spatial * batch)
+				       + mean_delta[f] / (spatial * batch);
+	}
+}

@@ -1,0 +1,141 @@
+/*
+ * layers.c - corrected forward/backward functions for Darknet layers,
+ * installed on each parsed network by reassigning the layer's function
+ * pointers (Darknet's own vtable), so nothing of Darknet is rewritten.
+ *
+ * Convolutional (same arithmetic as Darknet's, except):
+ *  - a 1x1 convolution with stride > 1 (or padding) runs im2col; Darknet
+ *    feeds the raw input to GEMM there, which is wrong (AlexeyAB#6471);
+ *  - a 1x1 convolution's backward ADDS its input gradient to the previous
+ *    layer's delta, as every other layer does; Darknet overwrites it (GEMM
+ *    with beta 0, pjreddie#1229), which in a ResNet bottleneck erases the
+ *    gradient that the shortcut already put there;
+ *  - at inference (net.train == 0: Grad-CAM) the batchnorm Jacobian is the
+ *    per-channel factor scale / (sqrt(rolling variance) + 1e-6) of the
+ *    inference forward; Darknet applies the batch-statistics formula.  No
+ *    weight gradients are accumulated then: nothing will be updated.
+ * Dropout: identity backward at inference (Darknet multiplies by a mask
+ *    that only training fills).
+ */
+#include "darknet_internal.h"
+#include "shim.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+static void conv_forward(layer l, network net)
+{
+	const int m = l.n / l.groups, k = l.size * l.size * l.c / l.groups, n = l.out_w * l.out_h;
+	const int direct = l.size == 1 && l.stride == 1 && l.pad == 0;
+	int i, j;
+
+	memset(l.output, 0, sizeof(float) * (size_t)l.outputs * l.batch);
+	for (i = 0; i < l.batch; ++i)
+		for (j = 0; j < l.groups; ++j) {
+			float *a = l.weights + j * l.nweights / l.groups;
+			float *b = net.workspace;
+			float *c = l.output + (size_t)(i * l.groups + j) * n * m;
+			float *im = net.input + (size_t)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
+
+			if (direct)
+				b = im;
+			else
+				im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
+			gemm(0, 0, m, n, k, 1, a, k, b, n, 1, c, n);
+		}
+	if (l.batch_normalize)
+		forward_batchnorm_layer(l, net);
+	else
+		add_bias(l.output, l.biases, l.batch, l.n, l.out_h * l.out_w);
+	activate_array(l.output, l.outputs * l.batch, l.activation);
+}
+
+/* delta *= dBN/dx at inference: per channel, scale / (sqrt(rolling var) + 1e-6). */
+static void batchnorm_inference_backward(layer l)
+{
+	const int spatial = l.out_w * l.out_h;
+	int bf;
+
+#pragma omp parallel for schedule(static)
+	for (bf = 0; bf < l.batch * l.out_c; ++bf) {
+		const int f = bf % l.out_c;
+		const float g = l.scales[f] / (sqrtf(l.rolling_variance[f]) + .000001f);
+		float *d = l.delta + (size_t)bf * spatial;
+		int s;
+		for (s = 0; s < spatial; ++s)
+			d[s] *= g;
+	}
+}
+
+static void conv_backward(layer l, network net)
+{
+	const int m = l.n / l.groups, n = l.size * l.size * l.c / l.groups, k = l.out_w * l.out_h;
+	const int direct = l.size == 1 && l.stride == 1 && l.pad == 0;
+	int i, j;
+
+	gradient_array(l.output, l.outputs * l.batch, l.activation, l.delta);
+	if (!net.train) {
+		if (l.batch_normalize)
+			batchnorm_inference_backward(l);
+	} else if (l.batch_normalize) {
+		backward_batchnorm_layer(l, net);
+	} else {
+		backward_bias(l.bias_updates, l.delta, l.batch, l.n, k);
+	}
+	for (i = 0; i < l.batch; ++i)
+		for (j = 0; j < l.groups; ++j) {
+			float *a = l.delta + (size_t)(i * l.groups + j) * m * k;
+			float *b = net.workspace;
+			float *im = net.input + (size_t)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
+			float *imd = net.delta ? net.delta + (size_t)(i * l.groups + j) * l.c / l.groups * l.h * l.w
+					       : NULL;
+
+			if (net.train) {
+				float *c = l.weight_updates + j * l.nweights / l.groups;
+				if (direct)
+					b = im;
+				else
+					im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
+				gemm(0, 1, m, n, k, 1, a, k, b, k, 1, c, n);
+			}
+			if (imd) {
+				float *w = l.weights + j * l.nweights / l.groups;
+				if (direct) {
+					gemm(1, 0, n, k, m, 1, w, n, a, k, 1, imd, k);
+				} else {
+					gemm(1, 0, n, k, m, 1, w, n, a, k, 0, net.workspace, k);
+					col2im_cpu(net.workspace, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, imd);
+				}
+			}
+		}
+}
+
+static void dropout_backward(layer l, network net)
+{
+	int i;
+
+	if (!net.delta || !net.train)
+		return;
+	for (i = 0; i < l.batch * l.inputs; ++i) {
+		if (l.rand[i] < l.probability)
+			net.delta[i] = 0;
+		else
+			net.delta[i] *= l.scale;
+	}
+}
+
+void sul_dn_fix_layers(network *net)
+{
+	int i;
+
+	for (i = 0; i < net->n; i++) {
+		layer *l = &net->layers[i];
+		if (l->type == CONVOLUTIONAL && !l->xnor && !l->binary) {
+			l->forward = conv_forward;
+			l->backward = conv_backward;
+		} else if (l->type == DROPOUT) {
+			l->backward = dropout_backward;
+		}
+	}
+}

@@ -1,0 +1,375 @@
+/*
+ * net.c - the table of dn.h over libdarknet: open a network (parse, fix the
+ * layers, initialize or load weights), train one step, predict, save.
+ *
+ * What Darknet does not check, we check first: the weights file's size
+ * against the cfg (Darknet reads whatever is there), that the saving folder
+ * is writable (Darknet exit(0)s), that batch sizes match (a larger batch
+ * than parsed overflows the heap).  The cfg itself has been validated by
+ * the caller (stages/netcfg.c) before it reaches parse_network_cfg().
+ * Darknet's rand() drives initialization and dropout: open() seeds it, so
+ * a run is deterministic for a seed.
+ */
+#include "../../engine/err.h"
+#include "../../engine/strbuf.h"
+#include "../dn.h"
+#include "darknet_internal.h"
+#include "shim.h"
+
+#include <errno.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct sul_dn_net {
+	network *net;
+	int classes;
+};
+
+/* Bytes that layer l occupies in a .weights file (0: none); -1: a layer
+ * type whose weights we do not account for. */
+static long layer_weight_floats(const layer *l)
+{
+	switch (l->type) {
+	case CONVOLUTIONAL:
+		return (long)l->n + (l->batch_normalize ? 3L * l->n : 0) + l->nweights;
+	case CONNECTED:
+		return (long)l->outputs + (long)l->outputs * l->inputs + (l->batch_normalize ? 3L * l->outputs : 0);
+	case BATCHNORM:
+		return 3L * l->c;
+	case DECONVOLUTIONAL: case RNN: case GRU: case LSTM: case CRNN: case LOCAL:
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+#define HEADER_BYTES (3 * sizeof(int) + sizeof(size_t))
+
+/* Size of a weights file holding the first upto layers (0: all). */
+static int weights_bytes(network *net, int upto, size_t *bytes, struct sul_err *err)
+{
+	size_t floats = 0;
+	int i;
+
+	for (i = 0; i < net->n && (!upto || i < upto); i++) {
+		long f = layer_weight_floats(&net->layers[i]);
+		if (f < 0)
+			return sul_err_set(err, SUL_ERR_INPUT, "layer %d: weights of [%s] layers are not supported", i,
+					   get_layer_string(net->layers[i].type));
+		floats += (size_t)f;
+	}
+	*bytes = HEADER_BYTES + floats * sizeof(float);
+	return 0;
+}
+
+static int check_weights_file(network *net, const char *path, int upto, struct sul_err *err)
+{
+	size_t need, full;
+	struct stat st;
+	int header[3];
+	FILE *f;
+
+	if (weights_bytes(net, upto, &need, err) || weights_bytes(net, 0, &full, err))
+		return -1;
+	f = fopen(path, "rb");
+	if (!f)
+		return sul_err_sys(err, "%s", path);
+	if (fstat(fileno(f), &st) || fread(header, sizeof(int), 3, f) != 3) {
+		fclose(f);
+		return sul_err_set(err, SUL_ERR_INPUT, "%s: not a Darknet weights file (shorter than its header)",
+				   path);
+	}
+	fclose(f);
+	if (header[0] * 10 + header[1] < 2 || header[0] >= 1000 || header[1] >= 1000)
+		return sul_err_set(err, SUL_ERR_INPUT,
+				   "%s: weights format version %d.%d; expected 0.2 or later (as Darknet writes since 2017)",
+				   path, header[0], header[1]);
+	if (upto && (size_t)st.st_size < need)
+		return sul_err_set(err, SUL_ERR_INPUT,
+				   "%s: %lld bytes, but the weights of this network's first %d layers take %zu bytes: "
+				   "weights for another network?",
+				   path, (long long)st.st_size, upto, need);
+	if (!upto && (size_t)st.st_size != full)
+		return sul_err_set(err, SUL_ERR_INPUT,
+				   "%s: %lld bytes, but the weights of this network take %zu bytes: weights for another "
+				   "network? (load_layers loads only the first layers)",
+				   path, (long long)st.st_size, full);
+	return 0;
+}
+
+static int dn_open(const struct sul_dn_open *o, struct sul_dn_net **out, struct sul_err *err)
+{
+	struct sul_dn_net *h;
+	network *net;
+	int i;
+
+	*out = NULL;
+	if (o->gpu >= 0)
+		return sul_err_set(err, SUL_ERR_INPUT, "this is the CPU build of sulcus-darknet.so; gpu = %d needs the "
+				   "CUDA build (make GPU=1)", o->gpu);
+	sul_dn_set_threads(o->threads);
+	srand((unsigned)o->seed);
+	net = parse_network_cfg((char *)o->cfg);
+	if (!net)
+		return sul_err_set(err, SUL_ERR_INPUT, "%s: Darknet could not parse it", o->cfg);
+	if (net->batch != o->batch) {
+		free_network(net);
+		return sul_err_set(err, SUL_ERR_INPUT, "%s: [net] batch=%d, expected %d", o->cfg, net->batch, o->batch);
+	}
+	sul_dn_fix_layers(net);
+	/* Fresh batchnorm layers have rolling_variance 0: inference would divide by
+	 * ~1e-6.  Start them at 1, as other frameworks do. */
+	for (i = 0; i < net->n; i++) {
+		layer *l = &net->layers[i];
+		if (l->batch_normalize && l->rolling_variance)
+			fill_cpu(l->type == CONNECTED ? l->outputs : l->n, 1, l->rolling_variance, 1);
+	}
+	if (o->weights) {
+		if (check_weights_file(net, o->weights, o->load_layers, err)) {
+			free_network(net);
+			return -1;
+		}
+		load_weights_upto(net, (char *)o->weights, 0, o->load_layers ? o->load_layers : net->n);
+	}
+	*net->seen = 0;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		free_network(net);
+		return sul_err_set(err, SUL_ERR_FAIL, "out of memory");
+	}
+	h->net = net;
+	h->classes = net->outputs;
+	*out = h;
+	return 0;
+}
+
+static void dn_close(struct sul_dn_net *h)
+{
+	if (!h)
+		return;
+	free_network(h->net);
+	free(h);
+}
+
+static void dn_layer(const struct sul_dn_net *h, int i, struct sul_dn_layer *out)
+{
+	const layer *l = &h->net->layers[i];
+	long p = layer_weight_floats(l);
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->type, sizeof(out->type), "%s", get_layer_string(l->type));
+	out->w = l->w, out->h = l->h, out->c = l->c;
+	out->out_w = l->out_w, out->out_h = l->out_h, out->out_c = l->out_c;
+	out->size = l->size, out->stride = l->stride, out->filters = l->n;
+	out->batch_normalize = l->batch_normalize;
+	/* Rolling statistics are state, not learnable parameters. */
+	if (p > 0 && l->batch_normalize)
+		p -= 2L * (l->type == CONNECTED ? l->outputs : l->n);
+	out->params = p > 0 ? p : 0;
+}
+
+static void dn_info(const struct sul_dn_net *h, struct sul_dn_info *info)
+{
+	network *net = h->net;
+	int i, n = net->n;
+
+	memset(info, 0, sizeof(*info));
+	info->w = net->w, info->h = net->h, info->c = net->c;
+	info->classes = net->outputs;
+	info->batch = net->batch;
+	info->nlayers = n;
+	info->softmax_last = n > 0 && net->layers[n - 1].type == SOFTMAX;
+	info->gap_layer = -1;
+	if (n >= 4 && net->layers[n - 1].type == SOFTMAX && net->layers[n - 2].type == CONNECTED
+	    && !net->layers[n - 2].batch_normalize && net->layers[n - 3].type == AVGPOOL
+	    && net->layers[n - 4].out_w * net->layers[n - 4].out_h > 1)
+		info->gap_layer = n - 4;
+	info->last_spatial = -1;
+	for (i = 0; i < n; i++) {
+		const layer *l = &net->layers[i];
+		if (l->type == AVGPOOL || l->type == CONNECTED || l->type == SOFTMAX)
+			break;
+		if (l->out_w * l->out_h > 1 && l->type != DROPOUT)
+			info->last_spatial = i;
+	}
+	for (i = 0; i < n; i++) {
+		struct sul_dn_layer li;
+		dn_layer(h, i, &li);
+		info->params += li.params;
+	}
+	weights_bytes(net, 0, &info->weights_bytes, NULL);
+}
+
+static int finite_all(const float *x, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return 0;
+	return 1;
+}
+
+static int dn_train_step(struct sul_dn_net *h, const float *x, const int *labels, const float *weight, float lr,
+			 float *probs, struct sul_err *err)
+{
+	network *net = h->net;
+	const int b = net->batch, k = h->classes;
+	layer *last = &net->layers[net->n - 1];
+	int i, j;
+
+	memcpy(net->input, x, sizeof(float) * (size_t)b * net->inputs);
+	memset(net->truth, 0, sizeof(float) * (size_t)b * net->truths);
+	for (i = 0; i < b; i++) {
+		if (labels[i] < 0 || labels[i] >= k)
+			return sul_err_set(err, SUL_ERR_FAIL, "label %d outside 0..%d", labels[i], k - 1);
+		net->truth[i * net->truths + labels[i]] = 1;
+	}
+	/* train_network_datum(), with per-image weights on the loss gradient and
+	 * our learning rate (policy constant, no burn-in: the caller schedules). */
+	*net->seen += b;
+	net->train = 1;
+	forward_network(net);
+	memcpy(probs, net->output, sizeof(float) * (size_t)b * k);
+	if (!finite_all(probs, (size_t)b * k))
+		return sul_err_set(err, SUL_ERR_FAIL, "the network's output is not finite (NaN or inf): the learning "
+				   "rate may be too high");
+	if (weight)
+		for (i = 0; i < b; i++)
+			for (j = 0; j < k; j++)
+				last->delta[i * k + j] *= weight[i];
+	backward_network(net);
+	net->learning_rate = lr;
+	net->policy = CONSTANT;
+	net->burn_in = 0;
+	update_network(net);
+	return 0;
+}
+
+static int dn_predict(struct sul_dn_net *h, const float *x, int n, float *probs, struct sul_err *err)
+{
+	network *net = h->net;
+	float *truth = net->truth, *delta = net->delta;
+
+	if (n < 1 || n > net->batch)
+		return sul_err_set(err, SUL_ERR_FAIL, "predict: %d images, batch is %d", n, net->batch);
+	memcpy(net->input, x, sizeof(float) * (size_t)n * net->inputs);
+	if (n < net->batch)
+		memset(net->input + (size_t)n * net->inputs, 0, sizeof(float) * (size_t)(net->batch - n) * net->inputs);
+	net->truth = NULL;
+	net->delta = NULL;
+	net->train = 0;
+	forward_network(net);
+	net->truth = truth;
+	net->delta = delta;
+	memcpy(probs, net->output, sizeof(float) * (size_t)n * h->classes);
+	if (!finite_all(probs, (size_t)n * h->classes))
+		return sul_err_set(err, SUL_ERR_FAIL, "the network's output is not finite (NaN or inf)");
+	return 0;
+}
+
+static int dn_save(struct sul_dn_net *h, const char *path, struct sul_err *err)
+{
+	char *tmp = sul_xasprintf("%s.tmp%ld", path, (long)getpid());
+	size_t want = 0;
+	struct stat st;
+	FILE *f;
+	int ret = -1;
+
+	/* Darknet exit(0)s when fopen fails: find out first, with a message. */
+	f = fopen(tmp, "wb");
+	if (!f) {
+		sul_err_sys(err, "%s", tmp);
+		goto out;
+	}
+	fclose(f);
+	save_weights(h->net, tmp);
+	weights_bytes(h->net, 0, &want, NULL);
+	if (stat(tmp, &st) || (size_t)st.st_size != want) {
+		sul_err_set(err, SUL_ERR_FAIL, "%s: Darknet wrote %lld bytes, expected %zu (disk full?)", tmp,
+			    (long long)st.st_size, want);
+		goto out;
+	}
+	f = fopen(tmp, "rb+");
+	if (!f || fsync(fileno(f)) || fclose(f)) {
+		sul_err_sys(err, "%s", tmp);
+		goto out;
+	}
+	if (rename(tmp, path)) {
+		sul_err_sys(err, "rename %s", path);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
+static void digest_floats(EVP_MD_CTX *md, const float *x, long n)
+{
+	if (x && n > 0)
+		EVP_DigestUpdate(md, x, sizeof(float) * (size_t)n);
+}
+
+static void dn_digest(const struct sul_dn_net *h, char hex[65])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char d[32];
+	unsigned int len = 0;
+	int i;
+
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (i = 0; i < h->net->n; i++) {
+		const layer *l = &h->net->layers[i];
+		long nch = l->type == CONNECTED ? l->outputs : l->n;
+		if (layer_weight_floats(l) <= 0)
+			continue;
+		digest_floats(md, l->biases, l->type == CONNECTED ? l->outputs : l->n);
+		digest_floats(md, l->weights, l->nweights);
+		if (l->batch_normalize) {
+			digest_floats(md, l->scales, nch);
+			digest_floats(md, l->rolling_mean, nch);
+			digest_floats(md, l->rolling_variance, nch);
+		}
+	}
+	EVP_DigestFinal_ex(md, d, &len);
+	EVP_MD_CTX_free(md);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Darknet's own gemm, whichever object defines it beside ours. */
+static void gemm_darknet(int ta, int tb, int m, int n, int k, float alpha, float *a, int lda, float *b, int ldb,
+			 float beta, float *c, int ldc)
+{
+	gemm_cpu(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+static const struct sul_dn_api api = {
+	.abi = SUL_DN_ABI,
+	.build = "cpu (OpenBLAS)",
+	.open = dn_open,
+	.close = dn_close,
+	.info = dn_info,
+	.layer = dn_layer,
+	.train_step = dn_train_step,
+	.predict = dn_predict,
+	.save = dn_save,
+	.digest = dn_digest,
+	.gemm_ours = gemm,
+	.gemm_darknet = gemm_darknet,
+};
+
+__attribute__((visibility("default"))) const struct sul_dn_api *sul_dn_api_get(void);
+
+const struct sul_dn_api *sul_dn_api_get(void)
+{
+	return &api;
+}

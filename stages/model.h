@@ -1,0 +1,41 @@
+/*
+ * model.h - a trained model as stages hand it on: a folder holding
+ * model.cfg (the Darknet cfg the weights belong to), best.weights and
+ * last.weights (Darknet's format) and classes.tsv (index, name).  `train`
+ * writes one; `evaluate` and `rank` pass it along (hard links); `cam` and
+ * `evaluate` open one for inference.  Not a kind.
+ */
+#ifndef SUL_MODEL_H
+#define SUL_MODEL_H
+
+#include "../engine/err.h"
+#include "../engine/kind.h"
+#include "dn.h"
+
+struct sul_model {
+	const struct sul_dn_api *api;
+	struct sul_dn_net *net;
+	struct sul_dn_info info;
+	char **class_names;
+	int classes;
+};
+
+/* The model folder among ctx's inputs: the first input that holds
+ * model.cfg (directly, or under rank's top/<pick>/ when pick > 0). */
+char *sul_model_find(const struct sul_stage_ctx *ctx, int pick, struct sul_err *err);
+
+/* Opens dir's model for inference with `batch` images per pass: the cfg is
+ * rewritten to that batch under scratch (a folder the caller owns). */
+int sul_model_open(const char *dir, const char *weights, int batch, int threads, int gpu, const char *scratch,
+		   struct sul_model *m, struct sul_err *err);
+void sul_model_close(struct sul_model *m);
+
+/* Links (or copies, across file systems) the model files of src into dst. */
+int sul_model_link(const char *src, const char *dst, struct sul_err *err);
+
+/* Rewrites cfg_in's [net] for `batch` images of w x h (0: keep the cfg's)
+ * and writes it to cfg_out; *classes gets the network's class count. */
+int sul_model_write_cfg(const char *cfg_in, const char *cfg_out, int batch, int size, const char *header,
+			int *classes, struct sul_err *err);
+
+#endif
