@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "fsutil.h"
 #include "metrics.h"
+#include "tables.h"
 #include "workspace.h"
 
 #include <errno.h>
@@ -248,6 +249,11 @@ int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char 
 	sul_tree_release(&tree);
 	if (!r)
 		r = record_metrics(db, cache_dir, key, err);
+	if (!r) {
+		char *out = sul_xasprintf("%s/%s/out", cache_dir, key);
+		r = sul_tables_import(db, out, key, err);
+		free(out);
+	}
 	return r;
 }
 

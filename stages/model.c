@@ -18,17 +18,25 @@ static const char *const model_files[] = { "model.cfg", "best.weights", "last.we
 
 char *sul_model_find(const struct sul_stage_ctx *ctx, int pick, struct sul_err *err)
 {
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < ctx->ninputs; i++) {
-		char *dir = pick > 0 ? sul_xasprintf("%s/top/%d", ctx->inputs[i].dir, pick)
-				     : sul_xstrdup(ctx->inputs[i].dir);
-		char *cfg = sul_xasprintf("%s/model.cfg", dir);
-		int found = sul_path_exists(cfg);
-		free(cfg);
-		if (found)
-			return dir;
-		free(dir);
+		/* train writes the model at the top of its output, evaluate under
+		 * model/, rank under top/<N>/. */
+		char *cands[2];
+		cands[0] = pick > 0 ? sul_xasprintf("%s/top/%d", ctx->inputs[i].dir, pick) : sul_xstrdup(ctx->inputs[i].dir);
+		cands[1] = pick > 0 ? NULL : sul_xasprintf("%s/model", ctx->inputs[i].dir);
+		for (j = 0; j < 2; j++) {
+			char *cfg = cands[j] ? sul_xasprintf("%s/model.cfg", cands[j]) : NULL;
+			int found = cfg && sul_path_exists(cfg);
+			free(cfg);
+			if (found) {
+				free(cands[1 - j]);
+				return cands[j];
+			}
+		}
+		free(cands[0]);
+		free(cands[1]);
 	}
 	if (pick > 0)
 		sul_err_set(err, SUL_ERR_INPUT, "no input holds top/%d/model.cfg (expected a rank stage with at least "
