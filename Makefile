@@ -99,8 +99,13 @@ deps:
 unit: $(BUILD)/check_sulcus $(BUILD)/sulcus $(BUILD)/sulcus-darknet.so
 	SULCUS_TEST_BIN=$(abspath $(BUILD)/sulcus) $(BUILD)/check_sulcus
 
-integration: $(BUILD)/sulcus $(BUILD)/sulcus-darknet.so
-	SULCUS=$(abspath $(BUILD)/sulcus) sh tests/run-integration.sh
+integration: $(BUILD)/sulcus $(BUILD)/sulcus-darknet.so $(BUILD)/mkslices
+	SULCUS=$(abspath $(BUILD)/sulcus) MKSLICES=$(abspath $(BUILD)/mkslices) sh tests/run-integration.sh
+
+# Test data for the Darknet stages (tests/mkslices.c).
+$(BUILD)/mkslices: $(BUILD)/tests/mkslices.o $(BUILD)/stages/pngio.o $(BUILD)/stages/rng.o $(BUILD)/engine/err.o \
+                   $(BUILD)/engine/strbuf.o $(BUILD)/engine/fsutil.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lpng -lz -lm
 
 test: deps
 	$(MAKE) all

@@ -22,7 +22,7 @@ CREATE INDEX predictions_by_key ON predictions (cache_key, subject);
 CREATE TABLE rankings (
   cache_key TEXT NOT NULL,            -- the rank stage's output
   position  INTEGER NOT NULL,         -- 1 = best
-  stage     TEXT NOT NULL,            -- the input stage (an evaluate stage) holding the model
+  model     TEXT NOT NULL,            -- the input stage (an evaluate stage) holding the model
   metric    TEXT NOT NULL,            -- what it was ranked by ("loss, then -accuracy")
   loss      REAL,
   accuracy  REAL,

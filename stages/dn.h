@@ -24,7 +24,7 @@
 #include "../engine/err.h"
 
 /* Bumped whenever struct sul_dn_api or the structs below change. */
-#define SUL_DN_ABI 3
+#define SUL_DN_ABI 4
 
 struct sul_dn_net;
 
@@ -36,6 +36,8 @@ struct sul_dn_open {
 	unsigned long seed;     /* Darknet's rand(): initialization and dropout masks */
 	int threads;            /* OpenBLAS and our loops; 0: all cores */
 	int gpu;                /* -1: CPU; >= 0: that CUDA device (GPU build only) */
+	float bn_momentum;      /* training: weight of a batch in batchnorm's rolling statistics
+				   (after the first 1/momentum steps, which are averaged); 0: Darknet's 0.01 */
 };
 
 /* One layer, as Darknet parsed it. */

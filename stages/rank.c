@@ -137,7 +137,7 @@ static int rank_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	}
 	qsort(e, n, sizeof(*e), cmp_entry);
 	sul_buf_adds(&rt, "position\tstage\tloss\taccuracy\tmacro_auc\tselected\n");
-	sul_buf_adds(&tt, "position\tstage\tmetric\tloss\taccuracy\tmacro_auc\tselected\n");
+	sul_buf_adds(&tt, "position\tmodel\tmetric\tloss\taccuracy\tmacro_auc\tselected\n");
 	for (i = 0; i < n; i++) {
 		sul_buf_addf(&rt, "%zu\t%s\t%.6g\t%.6g\t%.6g\t%d\n", i + 1, e[i].id, e[i].loss, e[i].accuracy, e[i].auc,
 			     i < top);

@@ -68,6 +68,8 @@ static const struct sul_param_spec train_params[] = {
 	  "class as often as the largest" },
 	{ "patience", SUL_T_INT, "0", 0, 100000, NULL, "stop after this many epochs without a lower val_loss; 0: "
 	  "never" },
+	{ "bn_momentum", SUL_T_FLOAT, "0.1", 0.001, 1, NULL,
+	  "weight of each batch in batchnorm's rolling statistics (Darknet: 0.01, too slow for short trainings)" },
 	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "random seed (order, augmentation, initialization)" },
 	{ "pretrained", SUL_T_PATH, "", 0, 0, NULL, "Darknet .weights to start from (transfer learning)" },
 	{ "pretrained_from", SUL_T_STRING, "", 0, 0, NULL,
@@ -369,6 +371,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	o.seed = (unsigned long)sul_ctx_int(ctx, "seed");
 	o.threads = (int)sul_ctx_int(ctx, "threads");
 	o.gpu = (int)sul_ctx_int(ctx, "gpu");
+	o.bn_momentum = (float)sul_ctx_float(ctx, "bn_momentum");
 	if (api->open(&o, &net, err)) {
 		sul_err_prefix(err, "%s", cfg_in);
 		goto out;

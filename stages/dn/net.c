@@ -28,7 +28,57 @@
 struct sul_dn_net {
 	network *net;
 	int classes;
+	long steps;          /* training steps taken */
+	float bn_momentum;
+	float **prev_mean;   /* per layer: rolling statistics before the step */
+	float **prev_var;
 };
+
+static int bn_channels(const layer *l)
+{
+	return l->type == CONNECTED ? l->outputs : l->n;
+}
+
+/*
+ * Darknet moves batchnorm's rolling statistics 1% toward each batch's, from
+ * mean 0 and variance 1 (as we start them).  In a short training the
+ * weights change faster than that average follows, and inference
+ * (validation after an epoch, say) normalizes with stale statistics: a
+ * tiny network that is 99% right in training mode can be at chance in
+ * inference.  So step t moves them by max(1/t, momentum): the plain average
+ * of the first batches, then an exponential average (momentum 0.1 is
+ * PyTorch's default; 0.01 reproduces Darknet).
+ */
+static void bn_save(struct sul_dn_net *h)
+{
+	int i;
+
+	for (i = 0; i < h->net->n; i++) {
+		const layer *l = &h->net->layers[i];
+		if (!h->prev_mean[i])
+			continue;
+		memcpy(h->prev_mean[i], l->rolling_mean, sizeof(float) * (size_t)bn_channels(l));
+		memcpy(h->prev_var[i], l->rolling_variance, sizeof(float) * (size_t)bn_channels(l));
+	}
+}
+
+static void bn_average(struct sul_dn_net *h)
+{
+	const float t = 1.0f / (float)h->steps, a = t > h->bn_momentum ? t : h->bn_momentum;
+	int i, c;
+
+	if (a == 0.01f)
+		return;  /* Darknet's own update is this one */
+	for (i = 0; i < h->net->n; i++) {
+		const layer *l = &h->net->layers[i];
+		if (!h->prev_mean[i])
+			continue;
+		for (c = 0; c < bn_channels(l); c++) {
+			l->rolling_mean[c] = h->prev_mean[i][c] + a * (l->mean[c] - h->prev_mean[i][c]);
+			l->rolling_variance[c] = h->prev_var[i][c] + a * (l->variance[c] - h->prev_var[i][c]);
+		}
+	}
+}
 
 /* Bytes that layer l occupies in a .weights file (0: none); -1: a layer
  * type whose weights we do not account for. */
@@ -144,14 +194,32 @@ static int dn_open(const struct sul_dn_open *o, struct sul_dn_net **out, struct 
 	}
 	h->net = net;
 	h->classes = net->outputs;
+	h->bn_momentum = o->bn_momentum > 0 ? o->bn_momentum : 0.01f;
+	h->prev_mean = calloc((size_t)net->n, sizeof(float *));
+	h->prev_var = calloc((size_t)net->n, sizeof(float *));
+	for (i = 0; i < net->n; i++) {
+		const layer *l = &net->layers[i];
+		if (l->batch_normalize && l->rolling_mean && l->mean && l->variance) {
+			h->prev_mean[i] = calloc((size_t)bn_channels(l), sizeof(float));
+			h->prev_var[i] = calloc((size_t)bn_channels(l), sizeof(float));
+		}
+	}
 	*out = h;
 	return 0;
 }
 
 static void dn_close(struct sul_dn_net *h)
 {
+	int i;
+
 	if (!h)
 		return;
+	for (i = 0; i < h->net->n; i++) {
+		free(h->prev_mean[i]);
+		free(h->prev_var[i]);
+	}
+	free(h->prev_mean);
+	free(h->prev_var);
 	free_network(h->net);
 	free(h);
 }
@@ -234,7 +302,10 @@ static int dn_train_step(struct sul_dn_net *h, const float *x, const int *labels
 	 * our learning rate (policy constant, no burn-in: the caller schedules). */
 	*net->seen += b;
 	net->train = 1;
+	h->steps++;
+	bn_save(h);
 	forward_network(net);
+	bn_average(h);
 	memcpy(probs, net->output, sizeof(float) * (size_t)b * k);
 	if (!finite_all(probs, (size_t)b * k))
 		return sul_err_set(err, SUL_ERR_FAIL, "the network's output is not finite (NaN or inf): the learning "
