@@ -10,7 +10,8 @@
  * loss and confusion matrix of those.  Metrics go to the database; every
  * slice's probabilities to the `predictions` table (tables/predictions.tsv,
  * see db/migrate-3.sql), and to predictions.tsv beside confusion.tsv and
- * subjects.tsv.  The model files are linked into the output, so that an
+ * subjects.tsv; images_per_s is the inference throughput (the first batch,
+ * which pays for start-up, not counted).  The model files are linked into the output, so that an
  * evaluation carries its model on to `rank` and `cam`.
  */
 #include "../engine/fsutil.h"
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct sul_param_spec evaluate_params[] = {
 	{ "split", SUL_T_STRING, "test", 0, 0, "train|val|test|all", "which slices to evaluate" },
@@ -161,7 +163,8 @@ static int evaluate_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	int *labels = NULL, *slabels = NULL, k, j, ret = -1;
 	char **subjects = NULL;
 	size_t *scount = NULL;
-	double acc;
+	double acc, predict_s = 0;
+	size_t timed = 0;
 
 	memset(&d, 0, sizeof(d));
 	memset(&m, 0, sizeof(m));
@@ -198,11 +201,21 @@ static int evaluate_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	labels = sul_xmalloc(sizeof(int) * n);
 	for (i = 0; i < n; i += (size_t)batch) {
 		int b = (int)(n - i < (size_t)batch ? n - i : (size_t)batch);
+		struct timespec t0, t1;
 		for (j = 0; j < b; j++)
 			sul_slicedata_chw(&d, idx[i + j], x + one * j);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (m.api->predict(m.net, x, b, probs + i * k, err))
 			goto out;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		/* The first batch pays for page faults and thread start-up. */
+		if (i > 0 || n <= (size_t)batch) {
+			predict_s += (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+			timed += (size_t)b;
+		}
 	}
+	if (sul_ctx_metric(ctx, "images_per_s", -1, timed / predict_s, err))
+		goto out;
 	sul_buf_adds(&pred, "subject\tslice\tgroup\tlabel\tpredicted\tcorrect");
 	for (j = 0; j < k; j++)
 		sul_buf_addf(&pred, "\tp_%s", m.class_names[j]);
