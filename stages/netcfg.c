@@ -97,17 +97,26 @@ static int check_key(const char *path, const struct sul_netcfg_section *s, const
 {
 	struct sul_buf all = SUL_BUF_INIT;
 	const char *cands[96];
-	char *words, *w, *save = NULL;
 	const char *best;
+	char *p;
 	size_t n = 0;
 	int r;
 
 	if (has_word(k->keys, o->key) || (strcmp(k->name, "net") && has_word(common_keys, o->key)))
 		return 0;
 	sul_buf_addf(&all, "%s %s", k->keys, strcmp(k->name, "net") ? common_keys : "");
-	words = sul_xstrdup(all.buf);
-	for (w = strtok_r(words, " ", &save); w && n < 96; w = strtok_r(NULL, " ", &save))
-		cands[n++] = w;
+	/* Split a copy of the word list in place. */
+	p = sul_xstrdup(all.buf);
+	cands[0] = p;
+	for (char *q = p; *q && n < 96; q++)
+		if (*q == ' ') {
+			*q = '\0';
+			if (*cands[n])
+				n++;
+			cands[n] = q + 1;
+		}
+	if (n < 96 && *cands[n])
+		n++;
 	best = sul_suggest(o->key, cands, n);
 	if (best)
 		r = sul_err_set(err, SUL_ERR_INPUT, "%s:%d: [%s]: unknown key '%s' (did you mean '%s'?)", path, o->line,
@@ -115,9 +124,40 @@ static int check_key(const char *path, const struct sul_netcfg_section *s, const
 	else
 		r = sul_err_set(err, SUL_ERR_INPUT, "%s:%d: [%s]: unknown key '%s'; Darknet reads: %s", path, o->line,
 				s->type, o->key, all.buf);
-	free(words);
+	free(p);
 	sul_buf_release(&all);
 	return r;
+}
+
+/* Keys whose value Darknet reads with atoi() or atof(): a typo there
+ * silently becomes 0. */
+static const char int_keys[] =
+	"batch subdivisions width height channels max_batches step time_steps max_crop min_crop center random "
+	"inputs notruth adam burn_in filters size stride pad padding groups batch_normalize binary xnor flipped "
+	"output noloss spatial truth onlyforward stopbackward dontsave dontload numload dontloadscales";
+static const char float_keys[] =
+	"learning_rate momentum decay gamma scale power angle aspect exposure saturation hue max_ratio min_ratio "
+	"clip B1 B2 eps probability temperature alpha beta dot smooth";
+
+static int check_value(const char *path, const struct sul_netcfg_section *s, const struct sul_netcfg_opt *o,
+		       struct sul_err *err)
+{
+	char *end;
+
+	if (has_word(int_keys, o->key)) {
+		long v = strtol(o->value, &end, 10);
+		(void)v;
+		if (!*o->value || *end)
+			return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: [%s]: %s='%s': expected an integer", path,
+					   o->line, s->type, o->key, o->value);
+	} else if (has_word(float_keys, o->key)) {
+		double v = strtod(o->value, &end);
+		(void)v;
+		if (!*o->value || *end)
+			return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: [%s]: %s='%s': expected a number", path, o->line,
+					   s->type, o->key, o->value);
+	}
+	return 0;
 }
 
 int sul_netcfg_read(const char *path, struct sul_netcfg *cfg, struct sul_err *err)
@@ -194,7 +234,8 @@ int sul_netcfg_read(const char *path, struct sul_netcfg *cfg, struct sul_err *er
 		s->opts[s->nopts].value = sul_xstrdup(eq + 1);
 		s->opts[s->nopts].line = lineno;
 		s->nopts++;
-		if (check_key(path, s, find_kind(s->type), &s->opts[s->nopts - 1], err))
+		if (check_key(path, s, find_kind(s->type), &s->opts[s->nopts - 1], err)
+		    || check_value(path, s, &s->opts[s->nopts - 1], err))
 			goto fail;
 	}
 	if (cfg->nsec == 0) {
@@ -293,7 +334,7 @@ int sul_netcfg_classes(const struct sul_netcfg *cfg)
 			v = sul_netcfg_get(cfg, i, "filters");
 		else
 			return -1;
-		return v ? atoi(v) : 1;
+		return v ? (int)strtol(v, NULL, 10) : 1;  /* checked by check_value() */
 	}
 	return -1;
 }

@@ -36,26 +36,30 @@ static const struct sul_param_spec rank_params[] = {
 struct entry {
 	const char *id;
 	const char *dir;
+	size_t input;  /* position among the inputs: the last tie-breaker */
 	double key[MAX_KEYS];
 	double loss, accuracy, auc;
 };
 
-static int nkeys;
-static int desc[MAX_KEYS];
+struct order {
+	int nkeys;
+	int desc[MAX_KEYS];  /* 1: higher is better */
+};
 
-static int cmp_entry(const void *a, const void *b)
+static int cmp_entry(const void *a, const void *b, void *vorder)
 {
 	const struct entry *x = a, *y = b;
+	const struct order *o = vorder;
 	int i;
 
-	for (i = 0; i < nkeys; i++) {
-		double u = desc[i] ? -x->key[i] : x->key[i], v = desc[i] ? -y->key[i] : y->key[i];
+	for (i = 0; i < o->nkeys; i++) {
+		double u = o->desc[i] ? -x->key[i] : x->key[i], v = o->desc[i] ? -y->key[i] : y->key[i];
 		if (u < v)
 			return -1;
 		if (u > v)
 			return 1;
 	}
-	return x < y ? -1 : x > y;
+	return (x->input > y->input) - (x->input < y->input);
 }
 
 /* The unstepped metric name of dir/metrics.tsv, or NaN. */
@@ -95,17 +99,18 @@ static int rank_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	const size_t top = (size_t)sul_ctx_int(ctx, "top");
 	struct entry *e = sul_xcalloc(ctx->ninputs ? ctx->ninputs : 1, sizeof(*e));
 	struct sul_buf rt = SUL_BUF_INIT, tt = SUL_BUF_INIT;
+	struct order ord;
 	size_t i, n = 0;
 	int j, ret = -1;
 
-	nkeys = (int)sul_split_list(by, names, MAX_KEYS);
-	if (!nkeys) {
+	ord.nkeys = (int)sul_split_list(by, names, MAX_KEYS);
+	if (!ord.nkeys) {
 		sul_err_set(err, SUL_ERR_INPUT, "parameter 'by': no metric names");
 		goto out;
 	}
-	for (j = 0; j < nkeys; j++) {
-		desc[j] = names[j][0] == '-';
-		if (desc[j])
+	for (j = 0; j < ord.nkeys; j++) {
+		ord.desc[j] = names[j][0] == '-';
+		if (ord.desc[j])
 			names[j]++;
 	}
 	for (i = 0; i < ctx->ninputs; i++) {
@@ -118,7 +123,8 @@ static int rank_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		}
 		e[n].id = ctx->inputs[i].id;
 		e[n].dir = ctx->inputs[i].dir;
-		for (j = 0; j < nkeys; j++) {
+		e[n].input = i;
+		for (j = 0; j < ord.nkeys; j++) {
 			if (read_metric(e[n].dir, names[j], &e[n].key[j], err))
 				goto out;
 			if (isnan(e[n].key[j])) {
@@ -135,7 +141,7 @@ static int rank_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		sul_err_set(err, SUL_ERR_INPUT, "top = %zu, but only %zu models are among the inputs", top, n);
 		goto out;
 	}
-	qsort(e, n, sizeof(*e), cmp_entry);
+	qsort_r(e, n, sizeof(*e), cmp_entry, &ord);
 	sul_buf_adds(&rt, "position\tstage\tloss\taccuracy\tmacro_auc\tselected\n");
 	sul_buf_adds(&tt, "position\tmodel\tmetric\tloss\taccuracy\tmacro_auc\tselected\n");
 	for (i = 0; i < n; i++) {

@@ -80,10 +80,19 @@ int sul_slicedata_read(const struct sul_stage_ctx *ctx, const char *table, struc
 		}
 		s->subject = sul_xstrdup(sul_tsv_at(&t, r, (size_t)cs));
 		s->group = sul_xstrdup(sul_tsv_at(&t, r, (size_t)cg));
+		d->n++;  /* from here on, release() frees this row */
 		s->label = (int)label;
-		s->slice = csl >= 0 ? atoi(sul_tsv_at(&t, r, (size_t)csl)) : -1;
+		s->slice = -1;
+		if (csl >= 0) {
+			const char *v = sul_tsv_at(&t, r, (size_t)csl);
+			long sl = strtol(v, &end, 10);
+			if (!*v || *end || sl < 0 || sl > 1000000) {
+				sul_err_set(err, SUL_ERR_INPUT, "%s:%zu: slice '%s': expected a slice index", path, r + 1, v);
+				goto out;
+			}
+			s->slice = (int)sl;
+		}
 		s->split = SUL_SPLIT_NONE;
-		d->n++;
 		if (csp >= 0) {
 			s->split = sul_split_from_name(sul_tsv_at(&t, r, (size_t)csp));
 			if (s->split < 0) {

@@ -62,6 +62,8 @@ int main(void)
 	srunner_add_suite(sr, suite_synth());
 	srunner_add_suite(sr, suite_slices());
 	srunner_add_suite(sr, suite_coregister());
+	srunner_add_suite(sr, suite_netcfg());
+	srunner_add_suite(sr, suite_darknet());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

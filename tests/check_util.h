@@ -21,5 +21,7 @@ Suite *suite_bias(void);
 Suite *suite_synth(void);
 Suite *suite_slices(void);
 Suite *suite_coregister(void);
+Suite *suite_netcfg(void);
+Suite *suite_darknet(void);
 
 #endif

@@ -168,8 +168,9 @@ static int dn_open(const struct sul_dn_open *o, struct sul_dn_net **out, struct 
 	if (!net)
 		return sul_err_set(err, SUL_ERR_INPUT, "%s: Darknet could not parse it", o->cfg);
 	if (net->batch != o->batch) {
+		int parsed = net->batch;
 		free_network(net);
-		return sul_err_set(err, SUL_ERR_INPUT, "%s: [net] batch=%d, expected %d", o->cfg, net->batch, o->batch);
+		return sul_err_set(err, SUL_ERR_INPUT, "%s: [net] batch=%d, expected %d", o->cfg, parsed, o->batch);
 	}
 	sul_dn_fix_layers(net);
 	/* Fresh batchnorm layers have rolling_variance 0: inference would divide by
