@@ -15,7 +15,7 @@
  * float rounding (tests/check_darknet.c pins both).
  *
  * Deliberately not replaced: anything whose speed does not matter in our
- * profiles (fill_cpu, copy_cpu, axpy_cpu on small vectors, softmax).
+ * profiles (axpy_cpu on small vectors, softmax, pooling).
  */
 #include "darknet_internal.h"
 #include "shim.h"
@@ -24,6 +24,7 @@
 #include <math.h>
 #include <omp.h>
 #include <stddef.h>
+#include <string.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -198,25 +199,29 @@ static inline float act_leaky(float x)
 	return (x > 0) ? x : .1 * x;
 }
 
+/* One loop per activation, so that the common ones vectorize. */
 EXPORT void activate_array(float *x, const int n, const ACTIVATION a)
 {
 	int i;
 
-	if (a == LINEAR)
+	switch (a) {
+	case LINEAR:
 		return;
-#pragma omp parallel for schedule(static) if (n > 65536)
-	for (i = 0; i < n; ++i) {
-		switch (a) {
-		case RELU:
-			/* -Ofast compiled x * (x > 0) as a select: +0 for -0 and NaN. */
+	case RELU:
+		/* -Ofast compiled x * (x > 0) as a select: +0 for -0 and NaN. */
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+		for (i = 0; i < n; ++i)
 			x[i] = x[i] > 0 ? x[i] : 0.0f;
-			break;
-		case LEAKY:
+		return;
+	case LEAKY:
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+		for (i = 0; i < n; ++i)
 			x[i] = act_leaky(x[i]);
-			break;
-		default:
+		return;
+	default:
+#pragma omp parallel for schedule(static) if (n > 65536)
+		for (i = 0; i < n; ++i)
 			x[i] = activate(x[i], a);
-		}
 	}
 }
 
@@ -224,21 +229,51 @@ EXPORT void gradient_array(const float *x, const int n, const ACTIVATION a, floa
 {
 	int i;
 
-	if (a == LINEAR)
+	switch (a) {
+	case LINEAR:
 		return;
-#pragma omp parallel for schedule(static) if (n > 65536)
-	for (i = 0; i < n; ++i) {
-		switch (a) {
-		case RELU:
+	case RELU:
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+		for (i = 0; i < n; ++i)
 			delta[i] *= (x[i] > 0);
-			break;
-		case LEAKY:
-			delta[i] *= (x[i] > 0) ? 1.0f : (float).1; /* leaky_gradient() returns float */
-			break;
-		default:
+		return;
+	case LEAKY:
+		/* leaky_gradient() returns float: 0.1f, not 0.1 */
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+		for (i = 0; i < n; ++i)
+			delta[i] *= (x[i] > 0) ? 1.0f : (float).1;
+		return;
+	default:
+#pragma omp parallel for schedule(static) if (n > 65536)
+		for (i = 0; i < n; ++i)
 			delta[i] *= gradient(x[i], a);
-		}
 	}
+}
+
+/* Darknet's copy and fill are strided scalar loops; the contiguous case is
+ * memcpy / a plain store loop (the same values). */
+EXPORT void copy_cpu(int n, float *x, int incx, float *y, int incy)
+{
+	int i;
+
+	if (incx == 1 && incy == 1) {
+		memcpy(y, x, sizeof(float) * (size_t)(n > 0 ? n : 0));
+		return;
+	}
+	for (i = 0; i < n; ++i)
+		y[i * incy] = x[i * incx];
+}
+
+EXPORT void fill_cpu(int n, float alpha, float *x, int incx)
+{
+	int i;
+
+	if (incx == 1 && alpha == 0 && !signbit(alpha)) {
+		memset(x, 0, sizeof(float) * (size_t)(n > 0 ? n : 0));
+		return;
+	}
+	for (i = 0; i < n; ++i)
+		x[i * incx] = alpha;
 }
 
 EXPORT void mean_cpu(float *x, int batch, int filters, int spatial, float *mean)
