@@ -24,9 +24,11 @@
 #include "../engine/err.h"
 
 /* Bumped whenever struct sul_dn_api or the structs below change. */
-#define SUL_DN_ABI 4
+#define SUL_DN_ABI 5
 
 struct sul_dn_net;
+
+enum { SUL_DN_LOGIT = 0, SUL_DN_PROB = 1 };
 
 struct sul_dn_open {
 	const char *cfg;        /* a Darknet network file */
@@ -86,6 +88,29 @@ struct sul_dn_api {
 	/* Inference (batchnorm with rolling statistics, no dropout) on n <= batch
 	 * images; probs gets n x classes. */
 	int (*predict)(struct sul_dn_net *net, const float *x, int n, float *probs, struct sul_err *err);
+	/*
+	 * Gradients for heatmaps, on n <= batch images, in inference mode:
+	 * forward, then Darknet's own backward pass seeded at the softmax layer
+	 * with the gradient of the target score (score = SUL_DN_LOGIT: the
+	 * pre-softmax class score, one-hot; SUL_DN_PROB: the softmax
+	 * probability), run down to layer `layer` only.  acts gets that
+	 * layer's output A and grads d(score)/dA (each n x out_c x out_h x
+	 * out_w, Darknet's layout); layer = -1 means the input image.  probs
+	 * (n x classes) may be NULL.  Batchnorm layers in between use the
+	 * inference Jacobian and dropout is the identity (stages/dn/layers.c).
+	 */
+	int (*gradients)(struct sul_dn_net *net, const float *x, int n, int layer, const int *target, int score,
+			 float *acts, float *grads, float *probs, struct sul_err *err);
+	/* The class scores before softmax (n x classes), inference mode. */
+	int (*logits)(struct sul_dn_net *net, const float *x, int n, float *out, struct sul_err *err);
+	/* CAM's weights: the [connected] layer after the global pool, classes x
+	 * channels of info.gap_layer.  -1 (err) when the head is not a GAP head. */
+	int (*cam_weights)(const struct sul_dn_net *net, float *w, struct sul_err *err);
+	/* Replaces every learnable parameter with a fresh seeded initialization,
+	 * keeping batchnorm statistics: the randomized model of Adebayo et al.'s
+	 * sanity check. */
+	void (*randomize)(struct sul_dn_net *net, unsigned long seed);
+
 	/* Writes the weights in Darknet's format (atomically, via a temporary file). */
 	int (*save)(struct sul_dn_net *net, const char *path, struct sul_err *err);
 	/* A digest of all learnable parameters and batchnorm statistics (hex

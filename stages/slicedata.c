@@ -38,10 +38,11 @@ static long need_col(const struct sul_tsv *t, const char *name, const char *path
 int sul_slicedata_read(const struct sul_stage_ctx *ctx, const char *table, struct sul_slicedata *d,
 		       struct sul_err *err)
 {
-	long cs, csl, cg, cc, cp, csp;
+	long cs, csl, cg, cc, cp, csp, copt[3];
+	static const char *const opt_cols[3] = { "ref", "lobes", "lesions" };
 	char *path = NULL;
 	struct sul_tsv t;
-	size_t i, r, k;
+	size_t i, r, k, j;
 	int ret = -1;
 
 	memset(d, 0, sizeof(*d));
@@ -62,6 +63,8 @@ int sul_slicedata_read(const struct sul_stage_ctx *ctx, const char *table, struc
 	    || (cc = need_col(&t, "class", path, err)) < 0 || (cp = need_col(&t, "path", path, err)) < 0)
 		goto out;
 	csl = sul_tsv_col(&t, "slice");
+	for (k = 0; k < 3; k++)
+		copt[k] = sul_tsv_col(&t, opt_cols[k]);
 	csp = sul_tsv_col(&t, "split");
 	if (t.nrows < 2) {
 		sul_err_set(err, SUL_ERR_INPUT, "%s: no rows", path);
@@ -112,6 +115,17 @@ int sul_slicedata_read(const struct sul_stage_ctx *ctx, const char *table, struc
 			sul_err_set(err, SUL_ERR_INPUT, "%s:%zu: image '%s' is in none of the inputs (list the slices "
 				    "stage among the inputs)", path, r + 1, rel);
 			goto out;
+		}
+		for (j = 0; j < 3; j++) {
+			const char *v = copt[j] >= 0 ? sul_tsv_at(&t, r, (size_t)copt[j]) : "";
+			char **dst = j == 0 ? &s->ref : j == 1 ? &s->lobes : &s->lesions;
+			for (k = 0; k < ctx->ninputs && *v && !*dst; k++) {
+				char *p = sul_path_resolve(ctx->inputs[k].dir, v);
+				if (sul_path_exists(p))
+					*dst = p;
+				else
+					free(p);
+			}
 		}
 		if (s->label >= d->classes) {
 			d->class_names = sul_xrealloc(d->class_names, (size_t)(s->label + 1) * sizeof(char *));
@@ -211,6 +225,9 @@ void sul_slicedata_release(struct sul_slicedata *d)
 		free(d->rows[i].subject);
 		free(d->rows[i].group);
 		free(d->rows[i].path);
+		free(d->rows[i].ref);
+		free(d->rows[i].lobes);
+		free(d->rows[i].lesions);
 	}
 	for (i = 0; i < (size_t)d->classes && d->class_names; i++)
 		free(d->class_names[i]);

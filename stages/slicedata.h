@@ -24,6 +24,9 @@ enum { SUL_SPLIT_TRAIN, SUL_SPLIT_VAL, SUL_SPLIT_TEST, SUL_SPLIT_NONE };
 
 struct sul_slice {
 	char *subject, *group, *path;  /* path: absolute */
+	/* Optional columns of the slices index (NULL when absent): the subject's
+	 * reference volume and this slice's lobe and lesion label images. */
+	char *ref, *lobes, *lesions;
 	int slice;                     /* index in the volume (-1 if the table has none) */
 	int label;                     /* class index */
 	int split;                     /* SUL_SPLIT_* */

@@ -34,6 +34,7 @@ void normalize_delta_cpu(float *x, float *mean, float *variance, float *mean_del
 			 int batch, int filters, int spatial, float *delta);
 void forward_batchnorm_layer(layer l, network net);
 void backward_batchnorm_layer(layer l, network net);
+void backward_connected_layer(layer l, network net);
 char *get_layer_string(LAYER_TYPE a);
 
 #endif

@@ -14,6 +14,9 @@
  *    per-channel factor scale / (sqrt(rolling variance) + 1e-6) of the
  *    inference forward; Darknet applies the batch-statistics formula.  No
  *    weight gradients are accumulated then: nothing will be updated.
+ * Connected: at inference, only the input gradient (Darknet's also
+ *    accumulates weight gradients: the 4096 x 25088 GEMM of a VGG head,
+ *    for nothing); batchnorm as for convolutions.
  * Dropout: identity backward at inference (Darknet multiplies by a mask
  *    that only training fills).
  */
@@ -111,6 +114,25 @@ static void conv_backward(layer l, network net)
 		}
 }
 
+static void connected_backward(layer l, network net)
+{
+	if (net.train) {
+		backward_connected_layer(l, net);
+		return;
+	}
+	gradient_array(l.output, l.outputs * l.batch, l.activation, l.delta);
+	if (l.batch_normalize) {
+		int bo;
+		for (bo = 0; bo < l.batch * l.outputs; bo++) {
+			const int f = bo % l.outputs;
+			l.delta[bo] *= l.scales[f] / (sqrtf(l.rolling_variance[f]) + .000001f);
+		}
+	}
+	if (net.delta)
+		gemm(0, 0, l.batch, l.inputs, l.outputs, 1, l.delta, l.outputs, l.weights, l.inputs, 1, net.delta,
+		     l.inputs);
+}
+
 static void dropout_backward(layer l, network net)
 {
 	int i;
@@ -134,6 +156,8 @@ void sul_dn_fix_layers(network *net)
 		if (l->type == CONVOLUTIONAL && !l->xnor && !l->binary) {
 			l->forward = conv_forward;
 			l->backward = conv_backward;
+		} else if (l->type == CONNECTED) {
+			l->backward = connected_backward;
 		} else if (l->type == DROPOUT) {
 			l->backward = dropout_backward;
 		}

@@ -30,6 +30,7 @@ struct sul_dn_net {
 	int classes;
 	long steps;          /* training steps taken */
 	float bn_momentum;
+	float *input_delta;  /* gradients(): d(score)/d(input), batch x inputs */
 	float **prev_mean;   /* per layer: rolling statistics before the step */
 	float **prev_var;
 };
@@ -221,6 +222,7 @@ static void dn_close(struct sul_dn_net *h)
 	}
 	free(h->prev_mean);
 	free(h->prev_var);
+	free(h->input_delta);
 	free_network(h->net);
 	free(h);
 }
@@ -323,13 +325,11 @@ static int dn_train_step(struct sul_dn_net *h, const float *x, const int *labels
 	return 0;
 }
 
-static int dn_predict(struct sul_dn_net *h, const float *x, int n, float *probs, struct sul_err *err)
+/* Input of n images into the batch, the rest zero; inference forward. */
+static void forward_inference(network *net, const float *x, int n)
 {
-	network *net = h->net;
 	float *truth = net->truth, *delta = net->delta;
 
-	if (n < 1 || n > net->batch)
-		return sul_err_set(err, SUL_ERR_FAIL, "predict: %d images, batch is %d", n, net->batch);
 	memcpy(net->input, x, sizeof(float) * (size_t)n * net->inputs);
 	if (n < net->batch)
 		memset(net->input + (size_t)n * net->inputs, 0, sizeof(float) * (size_t)(net->batch - n) * net->inputs);
@@ -339,10 +339,147 @@ static int dn_predict(struct sul_dn_net *h, const float *x, int n, float *probs,
 	forward_network(net);
 	net->truth = truth;
 	net->delta = delta;
+}
+
+static int dn_predict(struct sul_dn_net *h, const float *x, int n, float *probs, struct sul_err *err)
+{
+	network *net = h->net;
+
+	if (n < 1 || n > net->batch)
+		return sul_err_set(err, SUL_ERR_FAIL, "predict: %d images, batch is %d", n, net->batch);
+	forward_inference(net, x, n);
 	memcpy(probs, net->output, sizeof(float) * (size_t)n * h->classes);
 	if (!finite_all(probs, (size_t)n * h->classes))
 		return sul_err_set(err, SUL_ERR_FAIL, "the network's output is not finite (NaN or inf)");
 	return 0;
+}
+
+static int dn_logits(struct sul_dn_net *h, const float *x, int n, float *out, struct sul_err *err)
+{
+	network *net = h->net;
+	const layer *pre;
+
+	if (n < 1 || n > net->batch)
+		return sul_err_set(err, SUL_ERR_FAIL, "logits: %d images, batch is %d", n, net->batch);
+	if (net->n < 2 || net->layers[net->n - 1].type != SOFTMAX)
+		return sul_err_set(err, SUL_ERR_INPUT, "the network does not end in [softmax]");
+	forward_inference(net, x, n);
+	pre = &net->layers[net->n - 2];
+	memcpy(out, pre->output, sizeof(float) * (size_t)n * h->classes);
+	return 0;
+}
+
+static int dn_gradients(struct sul_dn_net *h, const float *x, int n, int target_layer, const int *target, int score,
+			float *acts, float *grads, float *probs, struct sul_err *err)
+{
+	network *net = h->net;
+	const int k = h->classes, last = net->n - 1;
+	layer *soft = &net->layers[last];
+	size_t count;
+	int b, i, j;
+
+	if (n < 1 || n > net->batch)
+		return sul_err_set(err, SUL_ERR_FAIL, "gradients: %d images, batch is %d", n, net->batch);
+	if (soft->type != SOFTMAX)
+		return sul_err_set(err, SUL_ERR_INPUT, "the network does not end in [softmax]");
+	if (target_layer < -1 || target_layer >= last)
+		return sul_err_set(err, SUL_ERR_INPUT, "layer %d: expected -1 (the input) to %d", target_layer, last - 1);
+	for (b = 0; b < n; b++)
+		if (target[b] < 0 || target[b] >= k)
+			return sul_err_set(err, SUL_ERR_INPUT, "target class %d outside 0..%d", target[b], k - 1);
+	forward_inference(net, x, n);
+	if (probs)
+		memcpy(probs, net->output, sizeof(float) * (size_t)n * k);
+	/* forward_network() zeroed every delta.  Softmax's backward adds its
+	 * delta to the logits' unchanged, so seed it with d(score)/d(logits). */
+	memset(soft->delta, 0, sizeof(float) * (size_t)net->batch * soft->outputs);
+	for (b = 0; b < n; b++) {
+		float *d = soft->delta + (size_t)b * k;
+		const float *p = soft->output + (size_t)b * k;
+		const int c = target[b];
+		if (score == SUL_DN_PROB)
+			for (j = 0; j < k; j++)
+				d[j] = p[c] * ((j == c) - p[j]);
+		else
+			d[c] = 1;
+	}
+	if (target_layer == -1) {
+		count = (size_t)net->batch * net->inputs;
+		if (!h->input_delta)
+			h->input_delta = calloc(count, sizeof(float));
+		if (!h->input_delta)
+			return sul_err_set(err, SUL_ERR_FAIL, "out of memory");
+		memset(h->input_delta, 0, count * sizeof(float));
+	}
+	/* backward_network(), stopping above the target layer, whose delta then
+	 * holds d(score)/d(its output): its own backward would overwrite it. */
+	for (i = last; i > target_layer; i--) {
+		network tmp = *net;
+		layer l = net->layers[i];
+		tmp.index = i;
+		tmp.train = 0;
+		if (i == 0) {
+			tmp.input = net->input;
+			tmp.delta = h->input_delta;
+		} else {
+			tmp.input = net->layers[i - 1].output;
+			tmp.delta = net->layers[i - 1].delta;
+		}
+		l.backward(l, tmp);
+	}
+	if (target_layer == -1) {
+		count = (size_t)n * net->inputs;
+		memcpy(acts, x, count * sizeof(float));
+		memcpy(grads, h->input_delta, count * sizeof(float));
+	} else {
+		const layer *t = &net->layers[target_layer];
+		count = (size_t)n * t->outputs;
+		memcpy(acts, t->output, count * sizeof(float));
+		memcpy(grads, t->delta, count * sizeof(float));
+	}
+	return 0;
+}
+
+static int dn_cam_weights(const struct sul_dn_net *h, float *w, struct sul_err *err)
+{
+	struct sul_dn_info info;
+	const layer *fc;
+
+	dn_info(h, &info);
+	if (info.gap_layer < 0)
+		return sul_err_set(err, SUL_ERR_INPUT, "not a GAP head (spatial layer, [avgpool], [connected], [softmax])");
+	fc = &h->net->layers[info.gap_layer + 2];
+	/* Darknet's connected weights are outputs x inputs, row-major. */
+	memcpy(w, fc->weights, sizeof(float) * (size_t)fc->outputs * fc->inputs);
+	return 0;
+}
+
+static void dn_randomize(struct sul_dn_net *h, unsigned long seed)
+{
+	int i;
+	long j;
+
+	srand((unsigned)seed);
+	for (i = 0; i < h->net->n; i++) {
+		layer *l = &h->net->layers[i];
+		long nw = l->type == CONNECTED ? (long)l->inputs * l->outputs : l->nweights;
+		float scale;
+		if (l->type != CONVOLUTIONAL && l->type != CONNECTED)
+			continue;
+		/* Darknet's own initializations: conv sqrt(2 / (size^2 c)) normal,
+		 * connected sqrt(2 / inputs) uniform. */
+		if (l->type == CONVOLUTIONAL) {
+			scale = sqrtf(2.f / (l->size * l->size * l->c / l->groups));
+			for (j = 0; j < nw; j++)
+				l->weights[j] = scale * rand_normal();
+		} else {
+			scale = sqrtf(2.f / l->inputs);
+			for (j = 0; j < nw; j++)
+				l->weights[j] = scale * rand_uniform(-1, 1);
+		}
+		for (j = 0; j < (l->type == CONNECTED ? l->outputs : l->n); j++)
+			l->biases[j] = 0;
+	}
 }
 
 static int dn_save(struct sul_dn_net *h, const char *path, struct sul_err *err)
@@ -435,6 +572,10 @@ static const struct sul_dn_api api = {
 	.predict = dn_predict,
 	.save = dn_save,
 	.digest = dn_digest,
+	.gradients = dn_gradients,
+	.logits = dn_logits,
+	.cam_weights = dn_cam_weights,
+	.randomize = dn_randomize,
 	.gemm_ours = gemm,
 	.gemm_darknet = gemm_darknet,
 };
