@@ -30,7 +30,7 @@ DARKNET_DIR := /usr/lib/darknet
 OPENBLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-pthread
 DN_SRC     := $(wildcard stages/dn/*.c) engine/err.c engine/strbuf.c
 DN_OBJ     := $(patsubst %.c,$(BUILD)/pic/%.o,$(DN_SRC))
-DN_CFLAGS  := -fPIC -fvisibility=hidden -fopenmp -isystem $(DARKNET_DIR)/include -I/usr/include/x86_64-linux-gnu/openblas-pthread
+DN_CFLAGS  := -O3 -fno-trapping-math -fPIC -fvisibility=hidden -fopenmp -isystem $(DARKNET_DIR)/include -I/usr/include/x86_64-linux-gnu/openblas-pthread
 DN_LDLIBS  := -fopenmp -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) \
               -lopenblas -lcrypto -lm
 

@@ -194,11 +194,6 @@ EXPORT void backward_bias(float *bias_updates, float *delta, int batch, int n, i
 	}
 }
 
-static inline float act_leaky(float x)
-{
-	return (x > 0) ? x : .1 * x;
-}
-
 /* One loop per activation, so that the common ones vectorize. */
 EXPORT void activate_array(float *x, const int n, const ACTIVATION a)
 {
@@ -214,9 +209,13 @@ EXPORT void activate_array(float *x, const int n, const ACTIVATION a)
 			x[i] = x[i] > 0 ? x[i] : 0.0f;
 		return;
 	case LEAKY:
+		/* Both sides computed, then selected: no branch to mispredict on
+		 * signs that are random, and the loop vectorizes. */
 #pragma omp parallel for simd schedule(static) if (n > 65536)
-		for (i = 0; i < n; ++i)
-			x[i] = act_leaky(x[i]);
+		for (i = 0; i < n; ++i) {
+			const float v = x[i], l = (float)(.1 * v);
+			x[i] = v > 0 ? v : l;
+		}
 		return;
 	default:
 #pragma omp parallel for schedule(static) if (n > 65536)
@@ -240,8 +239,10 @@ EXPORT void gradient_array(const float *x, const int n, const ACTIVATION a, floa
 	case LEAKY:
 		/* leaky_gradient() returns float: 0.1f, not 0.1 */
 #pragma omp parallel for simd schedule(static) if (n > 65536)
-		for (i = 0; i < n; ++i)
-			delta[i] *= (x[i] > 0) ? 1.0f : (float).1;
+		for (i = 0; i < n; ++i) {
+			const float g = x[i] > 0 ? 1.0f : (float).1;
+			delta[i] *= g;
+		}
 		return;
 	default:
 #pragma omp parallel for schedule(static) if (n > 65536)
@@ -322,10 +323,11 @@ EXPORT void normalize_cpu(float *x, float *mean, float *variance, int batch, int
 #pragma omp parallel for schedule(static) if ((long)batch * filters * spatial > 65536)
 	for (bf = 0; bf < batch * filters; ++bf) {
 		const int f = bf % filters;
+		const double den = sqrt(variance[f]) + .000001f;  /* Darknet recomputes it per element */
 		float *p = x + (size_t)bf * spatial;
 		int i;
 		for (i = 0; i < spatial; ++i)
-			p[i] = (p[i] - mean[f]) / (sqrt(variance[f]) + .000001f);
+			p[i] = (p[i] - mean[f]) / den;
 	}
 }
 
