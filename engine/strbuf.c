@@ -65,6 +65,8 @@ char *sul_xasprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	len = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
+	if (len < 0)  /* an invalid format or a result over INT_MAX: a programming error */
+		abort();
 	sul_buf_grow(&b, (size_t)len + 1);
 	va_start(ap, fmt);
 	vsnprintf(b.buf, (size_t)len + 1, fmt, ap);

@@ -24,7 +24,7 @@
 #include "../engine/err.h"
 
 /* Bumped whenever struct sul_dn_api or the structs below change. */
-#define SUL_DN_ABI 5
+#define SUL_DN_ABI 6
 
 struct sul_dn_net;
 
@@ -61,8 +61,9 @@ struct sul_dn_info {
 	/* CAM needs the head "spatial layer -> [avgpool] -> [connected] -> [softmax]":
 	 * the index of that spatial layer, or -1 when the head is something else. */
 	int gap_layer;
-	/* The last layer with spatial feature maps (out_w, out_h > 1) before the
-	 * global pool or the first fully connected layer: Grad-CAM's default. */
+	/* The last feature layer (convolutional, shortcut, route) with spatial
+	 * maps before the global pool or the first fully connected layer:
+	 * Grad-CAM's default (a max pool after it is skipped). */
 	int last_spatial;
 	long params;
 	size_t weights_bytes;   /* size of a complete .weights file for this cfg */
@@ -85,6 +86,15 @@ struct sul_dn_api {
 	 * or -1 (err: a non-finite loss, say). */
 	int (*train_step)(struct sul_dn_net *net, const float *x, const int *labels, const float *weight,
 			  float lr, float *probs, struct sul_err *err);
+	/*
+	 * Precise batchnorm statistics: bn_add runs one full batch forward in
+	 * training mode (no backward, no update) and sums each batchnorm
+	 * layer's batch mean and variance (first = 1 starts new sums);
+	 * bn_finish makes their averages the rolling statistics that inference
+	 * uses.  Rolling averages taken during training lag behind the weights.
+	 */
+	int (*bn_add)(struct sul_dn_net *net, const float *x, int first, struct sul_err *err);
+	void (*bn_finish)(struct sul_dn_net *net);
 	/* Inference (batchnorm with rolling statistics, no dropout) on n <= batch
 	 * images; probs gets n x classes. */
 	int (*predict)(struct sul_dn_net *net, const float *x, int n, float *probs, struct sul_err *err);

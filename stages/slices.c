@@ -27,7 +27,8 @@
  *    to the 99.5th percentile to 1..255, clipped.  Non-brain voxels are 0.
  *    A channel constant inside the brain becomes 128.  NaN and infinite
  *    voxels read as 0.
- *  - layout: each slice is padded to a square (centred, zeros) and
+ *  - layout (stages/slicegeom.h, which also maps PNG pixels back to
+ *    voxels): each slice is padded to a square (centred, zeros) and
  *    resampled bilinearly to size x size.  Pixels are voxels: anisotropic
  *    in-plane voxels are not corrected.  The first channel's ijk_to_xyz
  *    orients it in the radiological convention: anterior (+y) at the top,
@@ -35,16 +36,33 @@
  *    closer to x runs along the image's columns, and each is flipped as
  *    needed; k must be the axis closest to z (axially stored images),
  *    otherwise the stage fails rather than write sagittal "axial" slices.
+ *  - label slices: each column of `labels` (default lobes and lesions, the
+ *    synthetic cohort's lobe labels and lesion masks) names integer label
+ *    images on the channels' grid.  Every kept slice of them is laid out
+ *    the same way but resampled to the nearest pixel, so a label PNG holds
+ *    only values of its image (0 to 255; anything else fails, naming the
+ *    file), the same in R, G and B.  They let a later stage (cam) measure
+ *    heatmaps per lobe and against lesions in the PNGs' space.  A listed
+ *    column absent from the table is skipped when it is one of the defaults
+ *    (real BIDS data has no lesion masks); any other is an error.  An
+ *    empty `labels` writes none.
+ *  - reference: the first channel's file, copied unchanged: the grid on
+ *    which heatmaps go back into volumes (slicegeom.h), and over which
+ *    users view them.
  *
- * Output: <group>/<subject>_z<k, 3 digits>.png and index.tsv (subject,
- * slice, group, class, path, brain_fraction).  `darknet classifier` takes a
- * label from an image's path by substring search (data.c fill_truth), so
- * no group name may occur in another group's name or in a subject id: the
- * stage checks both.  It cannot check the absolute cache path the files end
- * up under; group names like "a" would match hex digits there.
+ * Output: <group>/<subject>_z<k, 3 digits>.png, per label column
+ * labels/<column>/<group>/<subject>_z<k>.png, ref/<subject>.nii.gz (.nii
+ * when the first channel's file is), and index.tsv: subject, slice, group,
+ * class, path, brain_fraction, ref, then one column per label column
+ * present, named like it, with the label PNG's path (all paths relative to
+ * the output folder).  `darknet classifier` takes a label from an image's
+ * path by substring search (data.c fill_truth), so no group name may occur
+ * in another group's name or in a subject id: the stage checks both.  It
+ * cannot check the absolute cache path the files end up under; group names
+ * like "a" would match hex digits there.
  *
  * It does not co-register, correct bias fields, skull-strip or split
- * subjects: those are other kinds.  All channels of a subject must already
+ * subjects: those are other kinds.  All images of a subject must already
  * be on one grid (same nx, ny, nz); only the sizes are checked.
  * Deterministic: the same inputs give the same bytes.
  */
@@ -53,6 +71,7 @@
 #include "../engine/strbuf.h"
 #include "../engine/workflow.h"
 #include "pngio.h"
+#include "slicegeom.h"
 #include "tsv.h"
 #include "volume.h"
 
@@ -63,6 +82,9 @@
 #include <string.h>
 
 #define NCHAN 3
+#define MAX_LABELS 16
+/* Label columns skipped when the table lacks them (see the top of the file). */
+#define DEFAULT_LABELS "lobes, lesions"
 
 static const struct sul_param_spec slices_params[] = {
 	{ "table", SUL_T_STRING, "subjects.tsv", 0, 0, NULL, "the input's table, relative to its folder" },
@@ -75,6 +97,9 @@ static const struct sul_param_spec slices_params[] = {
 	{ "size", SUL_T_INT, "224", 16, 1024, NULL, "width and height of the PNG slices in pixels" },
 	{ "equalize", SUL_T_BOOL, "true", 0, 0, NULL,
 	  "histogram-equalize inside the brain; false: linear from the 0.5th to the 99.5th percentile" },
+	{ "labels", SUL_T_STRING, DEFAULT_LABELS, 0, 0, NULL,
+	  "table columns of label images (0-255) sliced by nearest neighbour into labels/COLUMN/; "
+	  "absent default columns are skipped, others are an error; empty: none" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -113,18 +138,70 @@ static int parse_channels(const char *text, char **buf, char *names[NCHAN], stru
 	return 0;
 }
 
+/* index.tsv's own columns, in order; the label columns follow. */
+static const char *const index_cols[] = { "subject", "slice", "group", "class", "path", "brain_fraction", "ref" };
+
+/* Splits `labels` into *n names (none when blank): each becomes a folder
+ * name and a column of index.tsv.  *buf holds them; the caller frees it,
+ * on failure too. */
+static int parse_labels(const char *text, char **buf, char *names[MAX_LABELS], size_t *n, struct sul_err *err)
+{
+	size_t i, q;
+
+	*buf = sul_xstrdup(text);
+	*n = 0;
+	if (!text[strspn(text, " ")])
+		return 0;
+	*n = split_list(*buf, names, MAX_LABELS);
+	if (*n > MAX_LABELS) {
+		*n = 0;
+		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'labels': expected at most %d comma-separated column "
+				   "names, none empty, got '%s'", MAX_LABELS, text);
+	}
+	for (i = 0; i < *n; i++) {
+		if (*names[i] == '.' || strchr(names[i], '/'))
+			return sul_err_set(err, SUL_ERR_INPUT, "parameter 'labels': column '%s': expected a name usable "
+					   "as a folder name (no '/', not starting with '.')", names[i]);
+		for (q = 0; q < sizeof(index_cols) / sizeof(index_cols[0]); q++)
+			if (!strcmp(names[i], index_cols[q]))
+				return sul_err_set(err, SUL_ERR_INPUT, "parameter 'labels': column '%s' is one of "
+						   "index.tsv's own columns", names[i]);
+		for (q = 0; q < i; q++)
+			if (!strcmp(names[i], names[q]))
+				return sul_err_set(err, SUL_ERR_INPUT, "parameter 'labels': column '%s' is listed twice",
+						   names[i]);
+	}
+	return 0;
+}
+
+/* Whether name is one of the default label columns, which may be absent. */
+static int is_default_label(const char *name)
+{
+	char buf[] = DEFAULT_LABELS, *items[MAX_LABELS];
+	size_t i, n = split_list(buf, items, MAX_LABELS);
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(items[i], name))
+			return 1;
+	return 0;
+}
+
 static int slices_check(const struct sul_stage *st, struct sul_err *err)
 {
 	long i = sul_params_find(st->params, st->nparams, "channels");
-	char *names[NCHAN], *buf = NULL;
+	long l = sul_params_find(st->params, st->nparams, "labels");
+	char *names[NCHAN], *labels[MAX_LABELS], *buf = NULL, *lbuf = NULL;
+	size_t nlabels;
 	int ret = 0;
 
 	if (st->ninputs != 1)
 		return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': expected exactly one input (the table's "
 				   "stage), got %zu", st->file, st->line, st->id, st->ninputs);
-	if (i >= 0 && parse_channels(st->params[i].v.s, &buf, names, err))
+	if ((i >= 0 && parse_channels(st->params[i].v.s, &buf, names, err))
+	    || (l >= 0 && parse_labels(st->params[l].v.s, &lbuf, labels, &nlabels, err)))
 		ret = sul_err_prefix(err, "%s:%d: stage '%s'", st->file, st->line, st->id);
 	free(buf);
+	free(lbuf);
 	return ret;
 }
 
@@ -277,93 +354,6 @@ static void map_intensities(struct sul_volume *v, const uint8_t *brain, size_t n
 	free(vals);
 }
 
-/* --- layout ------------------------------------------------------------------ */
-
-/* How a slice of voxels (i, j) lies on the screen (r, c), before resampling. */
-struct layout {
-	int col_axis;              /* 0: i runs along the columns, j down the rows; 1: the reverse */
-	int flip_col, flip_row;
-	int64_t w, h;              /* the slice's columns and rows */
-	int64_t side, off_c, off_r;  /* the padded square and where the slice sits in it */
-};
-
-static int make_layout(const struct sul_volume *v, const char *path, struct layout *l, struct sul_err *err)
-{
-	const double (*m)[4] = (const double (*)[4])v->ijk_to_xyz;
-	double kz = fabs(m[2][2]);
-	int row_axis;
-
-	if (!(kz > fabs(m[0][2]) && kz > fabs(m[1][2])))
-		return sul_err_set(err, SUL_ERR_INPUT, "'%s': the third voxel axis runs along (%g, %g, %g) mm: expected "
-				   "axially stored images (k inferior-superior); reorient them first", path, m[0][2],
-				   m[1][2], m[2][2]);
-	l->col_axis = fabs(m[0][0]) >= fabs(m[0][1]) ? 0 : 1;
-	row_axis = 1 - l->col_axis;
-	/* Radiological: x (towards the subject's right) decreases along the
-	 * columns; anterior at the top: y decreases down the rows. */
-	l->flip_col = m[0][l->col_axis] > 0;
-	l->flip_row = m[1][row_axis] > 0;
-	l->w = l->col_axis == 0 ? v->nx : v->ny;
-	l->h = l->col_axis == 0 ? v->ny : v->nx;
-	l->side = l->w > l->h ? l->w : l->h;
-	l->off_c = (l->side - l->w) / 2;
-	l->off_r = (l->side - l->h) / 2;
-	return 0;
-}
-
-/* Slice k of v laid out in the padded square plane (side * side). */
-static void fill_plane(const struct sul_volume *v, const struct layout *l, int64_t k, float *plane)
-{
-	int64_t r, c;
-
-	memset(plane, 0, (size_t)(l->side * l->side) * sizeof(*plane));
-	for (r = 0; r < l->h; r++)
-		for (c = 0; c < l->w; c++) {
-			int64_t a = l->flip_col ? l->w - 1 - c : c, b = l->flip_row ? l->h - 1 - r : r;
-			int64_t i = l->col_axis == 0 ? a : b, j = l->col_axis == 0 ? b : a;
-			plane[(r + l->off_r) * l->side + c + l->off_c] = v->data[i + v->nx * (j + v->ny * k)];
-		}
-}
-
-/* Where output pixel d samples the side-wide input (pixel centres aligned). */
-struct tap {
-	int64_t a, b;
-	double f;
-};
-
-static void make_taps(int64_t side, int64_t size, struct tap *taps)
-{
-	int64_t d;
-
-	for (d = 0; d < size; d++) {
-		double s = ((double)d + 0.5) * (double)side / (double)size - 0.5;
-		if (s < 0)
-			s = 0;
-		if (s > (double)(side - 1))
-			s = (double)(side - 1);
-		taps[d].a = (int64_t)floor(s);
-		taps[d].b = taps[d].a + 1 < side ? taps[d].a + 1 : taps[d].a;
-		taps[d].f = s - (double)taps[d].a;
-	}
-}
-
-/* Bilinear resampling of plane into channel ch of the RGB image. */
-static void resample(const float *plane, int64_t side, const struct tap *taps, int64_t size, int ch, uint8_t *rgb)
-{
-	int64_t r, c;
-
-	for (r = 0; r < size; r++) {
-		const struct tap *tr = &taps[r];
-		for (c = 0; c < size; c++) {
-			const struct tap *tc = &taps[c];
-			double top = plane[tr->a * side + tc->a] * (1 - tc->f) + plane[tr->a * side + tc->b] * tc->f;
-			double bot = plane[tr->b * side + tc->a] * (1 - tc->f) + plane[tr->b * side + tc->b] * tc->f;
-			double x = top * (1 - tr->f) + bot * tr->f;
-			rgb[(r * size + c) * 3 + ch] = (uint8_t)lrint(x < 0 ? 0 : x > 255 ? 255 : x);
-		}
-	}
-}
-
 /* --- one subject ------------------------------------------------------------ */
 
 struct opts {
@@ -371,6 +361,8 @@ struct opts {
 	int64_t keep, size;
 	double min_fraction;
 	int equalize;
+	char *const *labels;  /* the label columns present in the table */
+	size_t nlabels;
 };
 
 struct totals {
@@ -413,29 +405,111 @@ static void zero_nonfinite(struct sul_volume *v)
 			v->data[i] = 0;
 }
 
+/* A label image holds integers 0..255: one byte of a PNG, and the nearest
+ * neighbour never invents a value between two. */
+static int check_labels(const struct sul_volume *v, const char *path, struct sul_err *err)
+{
+	size_t i, n = nvox(v);
+
+	for (i = 0; i < n; i++) {
+		float x = v->data[i];
+		if (!(x >= 0 && x <= 255 && x == floorf(x)))
+			return sul_err_set(err, SUL_ERR_INPUT, "'%s': voxel (%lld, %lld, %lld) holds %g: expected a "
+					   "label image (integers 0 to 255, one byte of a PNG)", path,
+					   (long long)(i % (size_t)v->nx), (long long)(i / (size_t)v->nx % (size_t)v->ny),
+					   (long long)(i / (size_t)(v->nx * v->ny)), (double)x);
+	}
+	return 0;
+}
+
+/* The extension of the reference copy: the same bytes must stay a valid
+ * file of that name (FSLeyes and nibabel trust ".gz"); NULL: neither. */
+static const char *nifti_ext(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n > 7 && !strcmp(path + n - 7, ".nii.gz"))
+		return ".nii.gz";
+	if (n > 4 && !strcmp(path + n - 4, ".nii"))
+		return ".nii";
+	return NULL;
+}
+
+/* Scratch buffers of one subject's slices. */
+struct scratch {
+	float *plane;   /* side * side */
+	double *px;     /* size * size */
+	float *lab;     /* size * size */
+	uint8_t *rgb;   /* size * size * 3 */
+};
+
 /*
- * Writes the PNG slices of one subject and appends their rows to index.
- * paths: the channels' images; mask: the mask image or NULL.  On failure
- * err names the file and some PNG files may have been written.
+ * Writes the kept slices (kept[k] != 0) of label image `path` of column
+ * `name` as OUT/labels/NAME/GRP/SUB_zNNN.png, the value in R, G and B.  v0
+ * (named v0p) is the first channel: the grid it must share.  On failure err
+ * names the file.
+ */
+static int write_label_slices(const struct opts *o, const struct sul_slicegeom *g, const struct sul_volume *v0,
+			      const char *v0p, const char *name, const char *path, const char *sub, const char *grp,
+			      const uint8_t *kept, struct scratch *sc, struct sul_err *err)
+{
+	struct sul_volume lv;
+	char *dir = NULL, *png = NULL;
+	int64_t k, p, npx = o->size * o->size;
+	int ret = -1;
+
+	memset(&lv, 0, sizeof(lv));
+	if (sul_volume_read(path, &lv, err) || same_grid(v0, v0p, &lv, path, err) || check_labels(&lv, path, err))
+		goto out;
+	dir = sul_xasprintf("%s/labels/%s/%s", o->out, name, grp);
+	if (sul_mkdirs(dir, err))
+		goto out;
+	for (k = 0; k < lv.nz; k++) {
+		if (!kept[k])
+			continue;
+		sul_slicegeom_plane(g, &lv, k, sc->plane);
+		sul_slicegeom_nearest(g, sc->plane, sc->lab);
+		for (p = 0; p < npx; p++)
+			sc->rgb[p * 3] = sc->rgb[p * 3 + 1] = sc->rgb[p * 3 + 2] = (uint8_t)sc->lab[p];
+		free(png);
+		png = sul_xasprintf("%s/%s_z%03lld.png", dir, sub, (long long)k);
+		if (sul_png_write_rgb(png, sc->rgb, (uint32_t)o->size, (uint32_t)o->size, err))
+			goto out;
+	}
+	ret = 0;
+out:
+	sul_volume_release(&lv);
+	free(dir);
+	free(png);
+	return ret;
+}
+
+/*
+ * Writes the PNG slices of one subject, its label slices and reference
+ * copy, and appends their rows to index.  paths: the channels' images;
+ * mask: the mask image or NULL; label_paths: one image per o->labels.  On
+ * failure err names the file and some files may have been written.
  */
 static int slice_subject(const struct opts *o, const char *sub, const char *grp, const char *cls,
-			 char *const paths[NCHAN], const char *mask, struct sul_buf *index, struct totals *tot,
-			 struct sul_err *err)
+			 char *const paths[NCHAN], const char *mask, char *const *label_paths, struct sul_buf *index,
+			 struct totals *tot, struct sul_err *err)
 {
 	struct sul_volume v[NCHAN], mv;
-	struct layout lay;
+	struct sul_slicegeom geom;
+	struct scratch sc = { NULL, NULL, NULL, NULL };
 	struct rank *ranks = NULL;
-	struct tap *taps = NULL;
-	uint8_t *brain = NULL, *kept = NULL, *rgb = NULL;
-	size_t *count = NULL, nbrain = 0, i, n, area;
-	float *plane = NULL;
-	char *dir = NULL, *png = NULL;
-	int64_t k, nkept = 0, want;
+	uint8_t *brain = NULL, *kept = NULL;
+	size_t *count = NULL, nbrain = 0, i, n, area, l;
+	const char *ext = nifti_ext(paths[0]);
+	char *dir = NULL, *png = NULL, *ref = NULL;
+	int64_t k, p, nkept = 0, want;
 	int c, ret = -1;
 
 	memset(v, 0, sizeof(v));
 	memset(&mv, 0, sizeof(mv));
-	memset(&lay, 0, sizeof(lay));
+	if (!ext)
+		return sul_err_set(err, SUL_ERR_INPUT, "'%s': expected a .nii or .nii.gz file (it is copied as the "
+				   "subject's reference volume)", paths[0]);
 	for (c = 0; c < NCHAN; c++) {
 		if (sul_volume_read(paths[c], &v[c], err) || (c && same_grid(&v[0], paths[0], &v[c], paths[c], err)))
 			goto out;
@@ -452,7 +526,7 @@ static int slice_subject(const struct opts *o, const char *sub, const char *grp,
 	} else {
 		otsu_mask(&v[0], brain);
 	}
-	if (make_layout(&v[0], paths[0], &lay, err))
+	if (sul_slicegeom_init(&v[0], paths[0], o->size, &geom, err))
 		goto out;
 
 	/* Which slices. */
@@ -490,28 +564,47 @@ static int slice_subject(const struct opts *o, const char *sub, const char *grp,
 	dir = sul_xasprintf("%s/%s", o->out, grp);
 	if (nkept && sul_mkdirs(dir, err))
 		goto out;
-	plane = sul_xmalloc((size_t)(lay.side * lay.side) * sizeof(*plane));
-	taps = sul_xmalloc((size_t)o->size * sizeof(*taps));
-	rgb = sul_xmalloc((size_t)(o->size * o->size * 3));
-	make_taps(lay.side, o->size, taps);
+	sc.plane = sul_xmalloc((size_t)(geom.side * geom.side) * sizeof(*sc.plane));
+	sc.px = sul_xmalloc((size_t)(o->size * o->size) * sizeof(*sc.px));
+	sc.lab = sul_xmalloc((size_t)(o->size * o->size) * sizeof(*sc.lab));
+	sc.rgb = sul_xmalloc((size_t)(o->size * o->size * 3));
+	ref = sul_xasprintf("ref/%s%s", sub, ext);
 	for (k = 0; k < v[0].nz; k++) {
 		if (!kept[k])
 			continue;
 		for (c = 0; c < NCHAN; c++) {
-			fill_plane(&v[c], &lay, k, plane);
-			resample(plane, lay.side, taps, o->size, c, rgb);
+			sul_slicegeom_plane(&geom, &v[c], k, sc.plane);
+			sul_slicegeom_bilinear(&geom, sc.plane, sc.px);
+			for (p = 0; p < o->size * o->size; p++) {
+				double x = sc.px[p];
+				sc.rgb[p * 3 + c] = (uint8_t)lrint(x < 0 ? 0 : x > 255 ? 255 : x);
+			}
 		}
 		free(png);
 		png = sul_xasprintf("%s/%s_z%03lld.png", grp, sub, (long long)k);
 		{
 			char *abs = sul_xasprintf("%s/%s", o->out, png);
-			int r = sul_png_write_rgb(abs, rgb, (uint32_t)o->size, (uint32_t)o->size, err);
+			int r = sul_png_write_rgb(abs, sc.rgb, (uint32_t)o->size, (uint32_t)o->size, err);
 			free(abs);
 			if (r)
 				goto out;
 		}
-		sul_buf_addf(index, "%s\t%lld\t%s\t%s\t%s\t%.6f\n", sub, (long long)k, grp, cls, png,
-			     (double)count[k] / (double)area);
+		sul_buf_addf(index, "%s\t%lld\t%s\t%s\t%s\t%.6f\t%s", sub, (long long)k, grp, cls, png,
+			     (double)count[k] / (double)area, ref);
+		for (l = 0; l < o->nlabels; l++)
+			sul_buf_addf(index, "\tlabels/%s/%s/%s_z%03lld.png", o->labels[l], grp, sub, (long long)k);
+		sul_buf_addc(index, '\n');
+	}
+	if (nkept) {
+		char *abs = sul_xasprintf("%s/%s", o->out, ref);
+		int r = sul_copy_file(paths[0], abs, err);
+		free(abs);
+		if (r)
+			goto out;
+		for (l = 0; l < o->nlabels; l++)
+			if (write_label_slices(o, &geom, &v[0], paths[0], o->labels[l], label_paths[l], sub, grp, kept,
+					       &sc, err))
+				goto out;
 	}
 	tot->kept += nkept;
 	tot->dropped += v[0].nz - nkept;
@@ -525,11 +618,13 @@ out:
 	free(kept);
 	free(count);
 	free(ranks);
-	free(plane);
-	free(taps);
-	free(rgb);
+	free(sc.plane);
+	free(sc.px);
+	free(sc.lab);
+	free(sc.rgb);
 	free(dir);
 	free(png);
+	free(ref);
 	return ret;
 }
 
@@ -540,12 +635,13 @@ static int slices_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	const char *indir = ctx->ninputs == 1 ? ctx->inputs[0].dir : NULL;
 	char *table;
 	char *names[NCHAN], *chan_buf = NULL, *paths[NCHAN] = { NULL }, *mask = NULL, *ipath = NULL;
+	char *lnames[MAX_LABELS], *labels[MAX_LABELS], *lbuf = NULL, *lpaths[MAX_LABELS] = { NULL };
 	struct sul_buf index = SUL_BUF_INIT;
 	struct totals tot = { 0, 0, 0 };
 	struct opts o;
 	struct sul_tsv t;
-	long scol, gcol, ccol, mcol, chcol[NCHAN];
-	size_t row;
+	long scol, gcol, ccol, mcol, chcol[NCHAN], lcol[MAX_LABELS];
+	size_t row, l, nlnames = 0, nlabels = 0;
 	int c, ret = -1;
 
 	if (!indir)  /* slices_check refuses this before anything runs */
@@ -558,7 +654,10 @@ static int slices_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	o.size = sul_ctx_int(ctx, "size");
 	o.min_fraction = sul_ctx_float(ctx, "min_brain_fraction");
 	o.equalize = sul_ctx_int(ctx, "equalize") != 0;
-	if (parse_channels(sul_ctx_str(ctx, "channels"), &chan_buf, names, err))
+	o.labels = labels;
+	o.nlabels = 0;
+	if (parse_channels(sul_ctx_str(ctx, "channels"), &chan_buf, names, err)
+	    || parse_labels(sul_ctx_str(ctx, "labels"), &lbuf, lnames, &nlnames, err))
 		goto out;
 	if (sul_tsv_read(table, &t, err))
 		goto out;
@@ -578,10 +677,27 @@ static int slices_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			goto out;
 		}
 	}
+	for (l = 0; l < nlnames; l++) {
+		long col = sul_tsv_col(&t, lnames[l]);
+		if (col < 0 && is_default_label(lnames[l]))
+			continue;  /* real data has no lesion masks or lobe labels */
+		if (col < 0) {
+			sul_err_set(err, SUL_ERR_INPUT, "%s: no column '%s' (parameter 'labels': '%s')", table,
+				    lnames[l], sul_ctx_str(ctx, "labels"));
+			goto out;
+		}
+		lcol[nlabels] = col;
+		labels[nlabels++] = lnames[l];
+	}
+	o.nlabels = nlabels;
 	if (check_names(&t, table, scol, gcol, err))
 		goto out;
 
-	sul_buf_adds(&index, "subject\tslice\tgroup\tclass\tpath\tbrain_fraction\n");
+	for (c = 0; c < (int)(sizeof(index_cols) / sizeof(index_cols[0])); c++)
+		sul_buf_addf(&index, "%s%s", c ? "\t" : "", index_cols[c]);
+	for (l = 0; l < nlabels; l++)
+		sul_buf_addf(&index, "\t%s", labels[l]);
+	sul_buf_addc(&index, '\n');
 	for (row = 1; row < t.nrows; row++) {
 		const char *sub = sul_tsv_at(&t, row, (size_t)scol);
 		for (c = 0; c < NCHAN; c++) {
@@ -590,8 +706,18 @@ static int slices_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		}
 		free(mask);
 		mask = mcol >= 0 ? sul_path_resolve(indir, sul_tsv_at(&t, row, (size_t)mcol)) : NULL;
+		for (l = 0; l < nlabels; l++) {
+			const char *cell = sul_tsv_at(&t, row, (size_t)lcol[l]);
+			if (!*cell) {
+				sul_err_set(err, SUL_ERR_INPUT, "%s:%zu: subject '%s': no image in column '%s' (parameter "
+					    "'labels')", table, row + 1, sub, labels[l]);
+				goto out;
+			}
+			free(lpaths[l]);
+			lpaths[l] = sul_path_resolve(indir, cell);
+		}
 		if (slice_subject(&o, sub, sul_tsv_at(&t, row, (size_t)gcol), sul_tsv_at(&t, row, (size_t)ccol), paths,
-				  mask, &index, &tot, err)) {
+				  mask, lpaths, &index, &tot, err)) {
 			if (strncmp(err->msg, "subject '", 9))
 				sul_err_prefix(err, "subject '%s'", sub);
 			goto out;
@@ -610,17 +736,21 @@ out:
 	sul_buf_release(&index);
 	for (c = 0; c < NCHAN; c++)
 		free(paths[c]);
+	for (l = 0; l < MAX_LABELS; l++)
+		free(lpaths[l]);
 	free(mask);
 	free(ipath);
 	free(chan_buf);
+	free(lbuf);
 	free(table);
 	return ret;
 }
 
 const struct sul_kind sul_kind_slices = {
 	.name = "slices",
-	.version = 1,
-	.doc = "axial slices with the most brain as 8-bit RGB PNG (T1, T2, FLAIR as R, G, B) and index.tsv",
+	.version = 2,
+	.doc = "axial slices with the most brain as 8-bit RGB PNG (T1, T2, FLAIR as R, G, B), their label slices "
+	       "(lobes, lesions), each subject's reference volume and index.tsv",
 	.params = slices_params,
 	.check = slices_check,
 	.run = slices_run,

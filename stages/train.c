@@ -70,6 +70,9 @@ static const struct sul_param_spec train_params[] = {
 	  "never" },
 	{ "bn_momentum", SUL_T_FLOAT, "0.1", 0.001, 1, NULL,
 	  "weight of each batch in batchnorm's rolling statistics (Darknet: 0.01, too slow for short trainings)" },
+	{ "bn_batches", SUL_T_INT, "8", 0, 100000, NULL,
+	  "after each epoch, batchnorm statistics are recomputed on this many batches of training slices "
+	  "(precise batchnorm); 0: keep the rolling averages of training" },
 	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "random seed (order, augmentation, initialization)" },
 	{ "pretrained", SUL_T_PATH, "", 0, 0, NULL, "Darknet .weights to start from (transfer learning)" },
 	{ "pretrained_from", SUL_T_STRING, "", 0, 0, NULL,
@@ -200,6 +203,31 @@ out:
 	free(x);
 	free(p);
 	return ret;
+}
+
+/*
+ * Precise batchnorm (Wu and Johnson 2021): the statistics that inference
+ * uses, recomputed with the epoch's final weights over up to nb batches of
+ * training slices as they are (not augmented), in the epoch's order.  The
+ * rolling averages of training mix in statistics of older weights; on
+ * small networks trained briefly that alone can put inference at chance.
+ */
+static int precise_bn(const struct sul_dn_api *api, struct sul_dn_net *net, const struct sul_slicedata *d,
+		      const size_t *order, size_t n, int batch, int nb, float *x, struct sul_err *err)
+{
+	const size_t one = (size_t)3 * d->w * d->h;
+	int b, j;
+
+	if (nb <= 0 || n < (size_t)batch)
+		return 0;
+	for (b = 0; b < nb && (size_t)(b + 1) * batch <= n; b++) {
+		for (j = 0; j < batch; j++)
+			sul_slicedata_chw(d, order[(size_t)b * batch + j], x + one * j);
+		if (api->bn_add(net, x, b == 0, err))
+			return -1;
+	}
+	api->bn_finish(net);
+	return 0;
 }
 
 static void fmt_eta(double s, char *buf, size_t n)
@@ -448,6 +476,10 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		}
 		secs = now_s() - t0;
 		rate = seen / secs;
+		if (precise_bn(api, net, &d, order, n, batch, (int)sul_ctx_int(ctx, "bn_batches"), x, err)) {
+			sul_err_prefix(err, "epoch %d: batchnorm statistics", epoch);
+			goto out;
+		}
 		if (nva && validate(api, net, &d, va, nva, batch, classes, &val_loss, &val_acc, err)) {
 			sul_err_prefix(err, "epoch %d: validation", epoch);
 			goto out;

@@ -64,6 +64,9 @@ int main(void)
 	srunner_add_suite(sr, suite_coregister());
 	srunner_add_suite(sr, suite_netcfg());
 	srunner_add_suite(sr, suite_darknet());
+	srunner_add_suite(sr, suite_heatmap());
+	srunner_add_suite(sr, suite_gradcam());
+
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -7,7 +7,12 @@
  * in three contrasts, plus a 3x3x3 lesion that is bright only in FLAIR at
  * low x (the subject's left), high y (anterior).  Sizes equal to the padded
  * slice (48) make resampling the identity, so pixels can be compared with
- * voxels exactly.
+ * voxels exactly.  Label images: lobes, one code per in-plane quadrant of
+ * the brain (codes far apart, so that any blending shows), and lesions,
+ * the lesion's mask.
+ *
+ * The slice geometry (stages/slicegeom.h) is tested on its own too: voxels
+ * that go forward into a PNG and come back through voxel_pixel.
  */
 #include "check_util.h"
 #include "../engine/fsutil.h"
@@ -16,6 +21,7 @@
 #include "../engine/workflow.h"
 #include "../stages/pngio.h"
 #include "../stages/rng.h"
+#include "../stages/slicegeom.h"
 #include "../stages/tsv.h"
 #include "../stages/volume.h"
 
@@ -45,6 +51,14 @@ static int in_lesion(int64_t i, int64_t j, int64_t k)
 	return llabs(i - 12) <= 1 && llabs(j - 32) <= 1 && llabs(k - 14) <= 1;
 }
 
+/* The lobes image: a code per quadrant of the brain, 0 outside. */
+static const int lobe_codes[4] = { 10, 60, 130, 255 };
+
+static int lobe(int64_t i, int64_t j, int64_t k)
+{
+	return tissue(i, j, k) ? lobe_codes[(i >= 20) + 2 * (j >= 24)] : 0;
+}
+
 static size_t brain_in_slice(int64_t k)
 {
 	size_t n = 0;
@@ -62,12 +76,13 @@ struct subject {
 	int64_t t2_nz;     /* 0: NZ */
 };
 
-/* Writes DIR/ID/{T1w,T2w,FLAIR,mask}.nii.gz; mask keeps i < 20 of the brain. */
+/* Writes DIR/ID/{T1w,T2w,FLAIR,mask,lobes,lesions}.nii.gz; mask keeps i < 20
+ * of the brain. */
 static void write_subject(const char *dir, const struct subject *s, uint64_t seed)
 {
 	/* grey, white, lesion per modality */
 	static const float level[3][3] = { { 100, 200, 100 }, { 150, 80, 150 }, { 120, 90, 400 } };
-	static const char *const mods[4] = { "T1w", "T2w", "FLAIR", "mask" };
+	static const char *const mods[6] = { "T1w", "T2w", "FLAIR", "mask", "lobes", "lesions" };
 	struct sul_err err = SUL_ERR_INIT;
 	struct sul_rng rng;
 	char *sub = sul_xasprintf("%s/%s", dir, s->id);
@@ -75,7 +90,7 @@ static void write_subject(const char *dir, const struct subject *s, uint64_t see
 
 	sul_rng_seed(&rng, seed);
 	ck_assert_int_eq(sul_mkdirs(sub, &err), 0);
-	for (m = 0; m < 4; m++) {
+	for (m = 0; m < 6; m++) {
 		struct sul_volume v;
 		int64_t i, j, k, nz = m == 1 && s->t2_nz ? s->t2_nz : NZ;
 		char *p = sul_xasprintf("%s/%s.nii.gz", sub, mods[m]);
@@ -100,12 +115,16 @@ static void write_subject(const char *dir, const struct subject *s, uint64_t see
 					float *x = &v.data[i + NX * (j + NY * k)];
 					if (m == 3)
 						*x = t && i < 20;
+					else if (m == 4)
+						*x = (float)lobe(i, j, k);
+					else if (m == 5)
+						*x = t && in_lesion(i, j, k);
 					else if (t && in_lesion(i, j, k))
 						*x = level[m][2];
 					else if (t)
 						*x = level[m][t - 1] + (float)(4 * sul_rng_normal(&rng));
 				}
-		ck_assert_int_eq(sul_volume_write(p, &v, SUL_VOL_FLOAT32, &err), 0);
+		ck_assert_int_eq(sul_volume_write(p, &v, m >= 4 ? SUL_VOL_UINT8 : SUL_VOL_FLOAT32, &err), 0);
 		sul_volume_release(&v);
 		free(p);
 	}
@@ -118,20 +137,27 @@ static const struct subject cohort[3] = {
 	{ "sub-03", "HC", 0, 0 },
 };
 
-/* A cohort under ROOT/in with its subjects.tsv (a mask column if asked). */
-static char *write_cohort(const char *root, const struct subject *subs, size_t n, int with_mask)
+#define COHORT_MASK 1    /* a mask column */
+#define COHORT_LABELS 2  /* lobes and lesions columns */
+
+/* A cohort under ROOT/in with its subjects.tsv (the columns of flags too). */
+static char *write_cohort(const char *root, const struct subject *subs, size_t n, int flags)
 {
 	struct sul_buf b = SUL_BUF_INIT;
 	char *in = sul_xasprintf("%s/in", root);
 	size_t s;
 
-	sul_buf_adds(&b, with_mask ? "subject\tgroup\tclass\tT1w\tT2w\tFLAIR\tmask\n" : "subject\tgroup\tclass\tT1w\tT2w\tFLAIR\n");
+	sul_buf_adds(&b, "subject\tgroup\tclass\tT1w\tT2w\tFLAIR");
+	sul_buf_adds(&b, flags & COHORT_MASK ? "\tmask" : "");
+	sul_buf_adds(&b, flags & COHORT_LABELS ? "\tlobes\tlesions\n" : "\n");
 	for (s = 0; s < n; s++) {
 		write_subject(in, &subs[s], 100 + s);
 		sul_buf_addf(&b, "%s\t%s\t%zu\t%s/T1w.nii.gz\t%s/T2w.nii.gz\t%s/FLAIR.nii.gz", subs[s].id, subs[s].group, s,
 			     subs[s].id, subs[s].id, subs[s].id);
-		if (with_mask)
+		if (flags & COHORT_MASK)
 			sul_buf_addf(&b, "\t%s/mask.nii.gz", subs[s].id);
+		if (flags & COHORT_LABELS)
+			sul_buf_addf(&b, "\t%s/lobes.nii.gz\t%s/lesions.nii.gz", subs[s].id, subs[s].id);
 		sul_buf_addc(&b, '\n');
 	}
 	tu_write(in, "subjects.tsv", b.buf);
@@ -146,12 +172,13 @@ struct opts {
 	int equalize;
 	long long keep, size;
 	double min_fraction;
+	const char *labels;
 };
 
-#define OPTS(keep, size) { "T1w,T2w,FLAIR", 1, keep, size, 0 }
+#define OPTS(keep, size) { "T1w,T2w,FLAIR", 1, keep, size, 0, "lobes, lesions" }
 
 struct run {
-	struct sul_param params[6];
+	struct sul_param params[7];
 	struct sul_input input;
 	struct sul_stage_ctx ctx;
 	char *out;
@@ -170,16 +197,17 @@ static int run_slices(struct run *r, const char *root, const char *in, const str
 	p[0].name = (char *)"channels", p[0].v.type = SUL_T_STRING, p[0].v.s = (char *)o->channels;
 	p[1].name = (char *)"equalize", p[1].v.type = SUL_T_BOOL, p[1].v.i = o->equalize;
 	p[2].name = (char *)"keep", p[2].v.type = SUL_T_INT, p[2].v.i = o->keep;
-	p[3].name = (char *)"min_brain_fraction", p[3].v.type = SUL_T_FLOAT, p[3].v.f = o->min_fraction;
-	p[4].name = (char *)"size", p[4].v.type = SUL_T_INT, p[4].v.i = o->size;
-	p[5].name = (char *)"table", p[5].v.type = SUL_T_STRING, p[5].v.s = (char *)"subjects.tsv";
+	p[3].name = (char *)"labels", p[3].v.type = SUL_T_STRING, p[3].v.s = (char *)o->labels;
+	p[4].name = (char *)"min_brain_fraction", p[4].v.type = SUL_T_FLOAT, p[4].v.f = o->min_fraction;
+	p[5].name = (char *)"size", p[5].v.type = SUL_T_INT, p[5].v.i = o->size;
+	p[6].name = (char *)"table", p[6].v.type = SUL_T_STRING, p[6].v.s = (char *)"subjects.tsv";
 	r->input.id = "prep";
 	r->input.dir = in;
 	r->ctx.id = "slices";
 	r->ctx.out = r->out;
 	r->ctx.workdir = root;
 	r->ctx.params = r->params;
-	r->ctx.nparams = 6;
+	r->ctx.nparams = 7;
 	r->ctx.inputs = &r->input;
 	r->ctx.ninputs = 1;
 	return sul_kind_slices.run(&r->ctx, err);
@@ -202,6 +230,7 @@ static void read_index(const struct run *r, struct sul_tsv *t)
 	ck_assert_str_eq(sul_tsv_at(t, 0, 1), "slice");
 	ck_assert_str_eq(sul_tsv_at(t, 0, 4), "path");
 	ck_assert_str_eq(sul_tsv_at(t, 0, 5), "brain_fraction");
+	ck_assert_str_eq(sul_tsv_at(t, 0, 6), "ref");
 	free(p);
 }
 
@@ -514,6 +543,360 @@ START_TEST(same_input_same_bytes)
 }
 END_TEST
 
+/* --- slice geometry ----------------------------------------------------------- */
+
+/* The geometry tests' voxel values: linear in i and j, so that bilinear
+ * resampling, forward and back, gives them back exactly. */
+static double ramp(int64_t i, int64_t j, int64_t k)
+{
+	return 20 + 7 * (double)i + 3 * (double)j + 100 * (double)k;
+}
+
+/* An nx x ny x 5 volume of ramp() whose i and j axes run along the world
+ * (x, y) directions (m[0][0], m[1][0]) and (m[0][1], m[1][1]). */
+static void ramp_volume(struct sul_volume *v, int64_t nx, int64_t ny, const double m[2][2])
+{
+	int64_t i, j, k;
+
+	memset(v, 0, sizeof(*v));
+	v->nx = nx;
+	v->ny = ny;
+	v->nz = 5;
+	v->pixdim[0] = v->pixdim[1] = v->pixdim[2] = 1;
+	v->ijk_to_xyz[0][0] = m[0][0];
+	v->ijk_to_xyz[0][1] = m[0][1];
+	v->ijk_to_xyz[1][0] = m[1][0];
+	v->ijk_to_xyz[1][1] = m[1][1];
+	v->ijk_to_xyz[2][2] = 1;
+	v->ijk_to_xyz[3][3] = 1;
+	v->data = sul_xcalloc((size_t)(nx * ny * 5), sizeof(float));
+	for (k = 0; k < 5; k++)
+		for (j = 0; j < ny; j++)
+			for (i = 0; i < nx; i++)
+				v->data[i + nx * (j + ny * k)] = (float)ramp(i, j, k);
+}
+
+/* img (size x size) sampled bilinearly at (row, col), clamped to the image. */
+static double sample(const double *img, int64_t size, double row, double col)
+{
+	double r = row < 0 ? 0 : row > (double)(size - 1) ? (double)(size - 1) : row;
+	double c = col < 0 ? 0 : col > (double)(size - 1) ? (double)(size - 1) : col;
+	int64_t r0 = (int64_t)floor(r), c0 = (int64_t)floor(c);
+	int64_t r1 = r0 + 1 < size ? r0 + 1 : r0, c1 = c0 + 1 < size ? c0 + 1 : c0;
+	double fr = r - (double)r0, fc = c - (double)c0;
+
+	return (1 - fr) * ((1 - fc) * img[r0 * size + c0] + fc * img[r0 * size + c1])
+	       + fr * ((1 - fc) * img[r1 * size + c0] + fc * img[r1 * size + c1]);
+}
+
+/* Every voxel goes forward into the PNG (plane, bilinear) and comes back
+ * through voxel_pixel: sampled there, the resampled slice gives the voxel's
+ * value back, for every combination of axis order and flips, upsampled,
+ * at the same size and downsampled. */
+START_TEST(geometry_round_trip)
+{
+	static const struct {
+		int64_t nx, ny;
+		double m[2][2];
+		int col_axis, flip_col, flip_row;
+	} cases[4] = {
+		{ 30, 40, { { 1, 0 }, { 0, 1 } }, 0, 1, 1 },    /* RAS */
+		{ 30, 40, { { -1, 0 }, { 0, -1 } }, 0, 0, 0 },  /* LPS */
+		{ 30, 40, { { 0, -1 }, { 1, 0 } }, 1, 0, 1 },   /* i along +y, j along -x */
+		{ 31, 40, { { 0, 1 }, { -1, 0 } }, 1, 1, 0 },   /* i along -y, j along +x; odd padding */
+	};
+	static const int64_t sizes[3] = { 64, 40, 24 };
+	struct sul_err err = SUL_ERR_INIT;
+	size_t cs, z;
+
+	for (cs = 0; cs < 4; cs++)
+		for (z = 0; z < 3; z++) {
+			const int64_t nx = cases[cs].nx, ny = cases[cs].ny, size = sizes[z];
+			struct sul_slicegeom g;
+			struct sul_volume v;
+			float *plane, *near;
+			double *img;
+			int64_t i, j, margin;
+			size_t inner = 0;
+
+			ramp_volume(&v, nx, ny, cases[cs].m);
+			ck_assert_int_eq(sul_slicegeom_init(&v, "ramp.nii", size, &g, &err), 0);
+			ck_assert_int_eq(g.col_axis, cases[cs].col_axis);
+			ck_assert_int_eq(g.flip_col, cases[cs].flip_col);
+			ck_assert_int_eq(g.flip_row, cases[cs].flip_row);
+			ck_assert_int_eq(g.side, 40);
+			plane = sul_xmalloc((size_t)(g.side * g.side) * sizeof(*plane));
+			near = sul_xmalloc((size_t)(size * size) * sizeof(*near));
+			img = sul_xmalloc((size_t)(size * size) * sizeof(*img));
+			sul_slicegeom_plane(&g, &v, 2, plane);
+			sul_slicegeom_bilinear(&g, plane, img);
+			sul_slicegeom_nearest(&g, plane, near);
+			/* Bilinear is exact on a ramp where no tap reaches the padding. */
+			margin = 2 + g.side / size;
+			for (j = 0; j < ny; j++)
+				for (i = 0; i < nx; i++) {
+					double row, col, bi, bj, want = ramp(i, j, 2);
+					sul_slicegeom_voxel_pixel(&g, i, j, &row, &col);
+					ck_assert(row > -0.5 && row < (double)size - 0.5);
+					ck_assert(col > -0.5 && col < (double)size - 0.5);
+					sul_slicegeom_pixel_voxel(&g, row, col, &bi, &bj);
+					ck_assert_double_eq_tol(bi, (double)i, 1e-9);
+					ck_assert_double_eq_tol(bj, (double)j, 1e-9);
+					if (i >= margin && i < nx - margin && j >= margin && j < ny - margin) {
+						ck_assert_double_eq_tol(sample(img, size, row, col), want, 1e-6);
+						inner++;
+					}
+					/* Not downsampled, the nearest pixel is the voxel itself. */
+					if (size >= g.side)
+						ck_assert_float_eq(near[lrint(row) * size + lrint(col)], (float)want);
+				}
+			ck_assert_uint_gt(inner, 300);
+			free(plane);
+			free(near);
+			free(img);
+			sul_volume_release(&v);
+		}
+}
+END_TEST
+
+/* voxel_pixel agrees with the PNGs the stage is known to write
+ * (flair_is_blue_anterior_is_up_right_is_left), and sagittal stacks are refused. */
+START_TEST(geometry_matches_the_slices_layout)
+{
+	static const double ras[2][2] = { { 1, 0 }, { 0, 1 } }, las[2][2] = { { -1, 0 }, { 0, 1 } };
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_slicegeom g;
+	struct sul_volume v;
+	double row, col;
+
+	ramp_volume(&v, NX, NY, ras);
+	ck_assert_int_eq(sul_slicegeom_init(&v, "ras.nii", SIDE, &g, &err), 0);
+	sul_slicegeom_voxel_pixel(&g, 12, 32, &row, &col);
+	ck_assert_double_eq(row, 15);
+	ck_assert_double_eq(col, 31);
+	sul_volume_release(&v);
+	ramp_volume(&v, NX, NY, las);
+	ck_assert_int_eq(sul_slicegeom_init(&v, "las.nii", SIDE, &g, &err), 0);
+	sul_slicegeom_voxel_pixel(&g, 12, 32, &row, &col);
+	ck_assert_double_eq(row, 15);
+	ck_assert_double_eq(col, 4 + 12);
+	/* At twice the size, pixel centres move by half a pixel from doubled voxel centres. */
+	ck_assert_int_eq(sul_slicegeom_init(&v, "las.nii", 2 * SIDE, &g, &err), 0);
+	sul_slicegeom_voxel_pixel(&g, 12, 32, &row, &col);
+	ck_assert_double_eq(row, 2 * 15 + 0.5);
+	ck_assert_double_eq(col, 2 * 16 + 0.5);
+
+	v.ijk_to_xyz[2][2] = 0;
+	v.ijk_to_xyz[0][2] = 1;
+	ck_assert_int_eq(sul_slicegeom_init(&v, "sag.nii", SIDE, &g, &err), -1);
+	ck_assert_str_eq(err.msg, "'sag.nii': the third voxel axis runs along (1, 0, 0) mm: expected axially stored "
+			 "images (k inferior-superior); reorient them first");
+	sul_volume_release(&v);
+}
+END_TEST
+
+/* --- label slices and reference volumes --------------------------------------- */
+
+static int is_lobe_code(int x)
+{
+	size_t c;
+
+	for (c = 0; c < 4; c++)
+		if (x == lobe_codes[c])
+			return 1;
+	return 0;
+}
+
+/* Whether the 3x3 in-plane neighbourhood of (i, j, k) is all one lobe. */
+static int lobe_interior(int64_t i, int64_t j, int64_t k)
+{
+	int64_t di, dj;
+
+	for (dj = -1; dj <= 1; dj++)
+		for (di = -1; di <= 1; di++)
+			if (lobe(i + di, j + dj, k) != lobe(i, j, k))
+				return 0;
+	return 1;
+}
+
+/* The geometry of subject s's slices at size, from its T1 as written. */
+static void subject_geom(const char *in, const struct subject *s, int64_t size, struct sul_slicegeom *g)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume v;
+	char *p = sul_xasprintf("%s/%s/T1w.nii.gz", in, s->id);
+
+	ck_assert_msg(sul_volume_read(p, &v, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(sul_slicegeom_init(&v, p, size, g, &err), 0);
+	sul_volume_release(&v);
+	free(p);
+}
+
+/* Label PNGs hold only the image's labels (no blending), in R = G = B, and
+ * a voxel's label sits where voxel_pixel puts it, upsampled and
+ * downsampled, RAS and LAS. */
+START_TEST(label_slices_are_nearest_and_in_place)
+{
+	static const int64_t sizes[2] = { 64, 32 };
+	char *root = tu_tmpdir(), *in = write_cohort(root, cohort, 2, COHORT_LABELS);
+	size_t z;
+
+	for (z = 0; z < 2; z++) {
+		const int64_t size = sizes[z];
+		const struct opts o = OPTS(16, size);
+		struct sul_slicegeom g[2];
+		size_t row, checked = 0, lesion_px = 0;
+		struct sul_tsv t;
+		struct run r;
+
+		subject_geom(in, &cohort[0], size, &g[0]);
+		subject_geom(in, &cohort[1], size, &g[1]);
+		run_ok(&r, root, in, &o);
+		read_index(&r, &t);
+		ck_assert_uint_eq(t.ncols, 9);
+		ck_assert_uint_eq(t.nrows, 1 + 2 * 16);
+		ck_assert_str_eq(sul_tsv_at(&t, 0, 7), "lobes");
+		ck_assert_str_eq(sul_tsv_at(&t, 0, 8), "lesions");
+		ck_assert_str_eq(sul_tsv_at(&t, 1, 7), "labels/lobes/RRMS/sub-01_z007.png");
+		ck_assert_str_eq(sul_tsv_at(&t, 17, 8), "labels/lesions/SPMS/sub-02_z007.png");
+		for (row = 1; row < t.nrows; row++) {
+			const size_t s = row <= 16 ? 0 : 1;
+			const int64_t k = strtol(sul_tsv_at(&t, row, 1), NULL, 10);
+			uint8_t *lob = read_png(r.out, sul_tsv_at(&t, row, 7), (uint32_t)size);
+			uint8_t *les = read_png(r.out, sul_tsv_at(&t, row, 8), (uint32_t)size);
+			int seen[256] = { 0 }, nseen = 0;
+			int64_t p, i, j;
+
+			for (p = 0; p < size * size; p++) {
+				ck_assert_uint_eq(lob[p * 3 + 1], lob[p * 3]);
+				ck_assert_uint_eq(lob[p * 3 + 2], lob[p * 3]);
+				ck_assert_uint_eq(les[p * 3 + 1], les[p * 3]);
+				ck_assert_uint_le(les[p * 3], 1);
+				ck_assert_msg(!lob[p * 3] || is_lobe_code(lob[p * 3]), "%s: pixel %lld holds %d, not a label",
+					      sul_tsv_at(&t, row, 7), (long long)p, lob[p * 3]);
+				nseen += !seen[lob[p * 3]];
+				seen[lob[p * 3]] = 1;
+				lesion_px += les[p * 3];
+				ck_assert(!les[p * 3] || (k >= 13 && k <= 15));
+			}
+			if (k == 14)
+				ck_assert_int_eq(nseen, 5);  /* 0 and the four codes: nothing lost */
+			for (j = 1; j < NY - 1; j++)
+				for (i = 1; i < NX - 1; i++) {
+					double pr, pc;
+					int64_t at;
+					if (!lobe_interior(i, j, k))
+						continue;
+					sul_slicegeom_voxel_pixel(&g[s], i, j, &pr, &pc);
+					at = lrint(pr) * size + lrint(pc);
+					ck_assert_msg(lob[at * 3] == lobe(i, j, k), "%s: voxel (%lld, %lld) is %d, its pixel "
+						      "(%ld, %ld) %d", sul_tsv_at(&t, row, 7), (long long)i, (long long)j,
+						      lobe(i, j, k), lrint(pr), lrint(pc), lob[at * 3]);
+					checked++;
+				}
+			/* The lesion's centre voxel, whose neighbours are lesion too. */
+			if (k == 14) {
+				double pr, pc;
+				sul_slicegeom_voxel_pixel(&g[s], 12, 32, &pr, &pc);
+				ck_assert_uint_eq(les[(lrint(pr) * size + lrint(pc)) * 3], 1);
+			}
+			free(lob);
+			free(les);
+		}
+		ck_assert_uint_gt(checked, 2 * 16 * 500);
+		ck_assert_uint_gt(lesion_px, 2 * 3);
+		sul_tsv_release(&t);
+		free(r.out);
+	}
+	free(in);
+	tu_cleanup();
+}
+END_TEST
+
+/* ref/SUB.nii.gz is the first channel's file: same bytes, dims and sform. */
+static void check_ref(const char *out, const char *in, const struct subject *s)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_buf a = SUL_BUF_INIT, b = SUL_BUF_INIT;
+	struct sul_volume x, y;
+	char *ref = sul_xasprintf("%s/ref/%s.nii.gz", out, s->id), *t1 = sul_xasprintf("%s/%s/T1w.nii.gz", in, s->id);
+
+	ck_assert_msg(sul_volume_read(ref, &x, &err) == 0, "%s", err.msg);
+	ck_assert_msg(sul_volume_read(t1, &y, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(x.nx, y.nx);
+	ck_assert_int_eq(x.ny, y.ny);
+	ck_assert_int_eq(x.nz, y.nz);
+	ck_assert_int_eq(x.xform_code, y.xform_code);
+	ck_assert_mem_eq(x.ijk_to_xyz, y.ijk_to_xyz, sizeof(x.ijk_to_xyz));
+	ck_assert_int_eq(sul_read_file(ref, &a, &err), 0);
+	ck_assert_int_eq(sul_read_file(t1, &b, &err), 0);
+	ck_assert_uint_eq(a.len, b.len);
+	ck_assert(!memcmp(a.buf, b.buf, a.len));
+	sul_volume_release(&x);
+	sul_volume_release(&y);
+	sul_buf_release(&a);
+	sul_buf_release(&b);
+	free(ref);
+	free(t1);
+}
+
+START_TEST(ref_is_the_first_channel_and_labels_are_optional)
+{
+	char *root = tu_tmpdir(), *in = write_cohort(root, cohort, 2, 0), *dir;
+	struct opts o = OPTS(10, 32);
+	struct sul_tsv t;
+	struct run r;
+	size_t row, s;
+
+	/* No lobes or lesions column: the defaults are skipped, even named alone. */
+	run_ok(&r, root, in, &o);
+	read_index(&r, &t);
+	ck_assert_uint_eq(t.ncols, 7);
+	ck_assert_uint_eq(t.nrows, 1 + 2 * 10);
+	for (row = 1; row < t.nrows; row++) {
+		char ref[64];
+		snprintf(ref, sizeof(ref), "ref/%s.nii.gz", sul_tsv_at(&t, row, 0));
+		ck_assert_str_eq(sul_tsv_at(&t, row, 6), ref);
+	}
+	for (s = 0; s < 2; s++)
+		check_ref(r.out, in, &cohort[s]);
+	dir = sul_xasprintf("%s/labels", r.out);
+	ck_assert(!sul_path_exists(dir));
+	free(dir);
+	sul_tsv_release(&t);
+	free(r.out);
+	o.labels = "lesions";
+	run_ok(&r, root, in, &o);
+	read_index(&r, &t);
+	ck_assert_uint_eq(t.ncols, 7);
+	sul_tsv_release(&t);
+	free(r.out);
+
+	/* With them, only the listed ones, in the listed order; "" lists none. */
+	free(in);
+	in = write_cohort(root, cohort, 2, COHORT_LABELS);
+	o.labels = " lesions ";
+	run_ok(&r, root, in, &o);
+	read_index(&r, &t);
+	ck_assert_uint_eq(t.ncols, 8);
+	ck_assert_str_eq(sul_tsv_at(&t, 0, 7), "lesions");
+	ck_assert_str_eq(sul_tsv_at(&t, 11, 7), "labels/lesions/SPMS/sub-02_z010.png");
+	dir = sul_xasprintf("%s/labels/lesions/SPMS", r.out);
+	ck_assert_uint_eq(count_png(dir), 10);
+	free(dir);
+	sul_tsv_release(&t);
+	free(r.out);
+	o.labels = "";
+	run_ok(&r, root, in, &o);
+	read_index(&r, &t);
+	ck_assert_uint_eq(t.ncols, 7);
+	sul_tsv_release(&t);
+	free(r.out);
+	free(in);
+	tu_cleanup();
+}
+END_TEST
+
 static const char *run_fail(const char *root, const char *in, const struct opts *o)
 {
 	static struct sul_err err;
@@ -558,33 +941,78 @@ START_TEST(errors_name_files_and_parameters)
 	ck_assert_str_eq(run_fail(root, in, &o),
 			 "parameter 'channels': expected three comma-separated column names (red, green, blue), got 'T1w,T2w'");
 	free(in);
+
+	/* Labels: a column that is not a default must exist; values must fit a byte. */
+	in = write_cohort(root, cohort, 2, COHORT_LABELS);
+	o.channels = "T1w,T2w,FLAIR";
+	o.labels = "lobes, aseg";
+	snprintf(expect, sizeof(expect), "%s/subjects.tsv: no column 'aseg' (parameter 'labels': 'lobes, aseg')", in);
+	ck_assert_str_eq(run_fail(root, in, &o), expect);
+	o.labels = "lobes, path";
+	ck_assert_str_eq(run_fail(root, in, &o), "parameter 'labels': column 'path' is one of index.tsv's own columns");
+	o.labels = "lobes, lesions";
+	{
+		struct sul_err err = SUL_ERR_INIT;
+		struct sul_volume v;
+		char *p = sul_xasprintf("%s/sub-02/lobes.nii.gz", in);
+		ck_assert_int_eq(sul_volume_read(p, &v, &err), 0);
+		v.data[3 + NX * (4 + NY * 5)] = 300;
+		ck_assert_int_eq(sul_volume_write(p, &v, SUL_VOL_FLOAT32, &err), 0);
+		snprintf(expect, sizeof(expect), "subject 'sub-02': '%s': voxel (3, 4, 5) holds 300: expected a label "
+			 "image (integers 0 to 255, one byte of a PNG)", p);
+		ck_assert_str_eq(run_fail(root, in, &o), expect);
+		v.data[3 + NX * (4 + NY * 5)] = 2.5f;
+		ck_assert_int_eq(sul_volume_write(p, &v, SUL_VOL_FLOAT32, &err), 0);
+		snprintf(expect, sizeof(expect), "subject 'sub-02': '%s': voxel (3, 4, 5) holds 2.5: expected a label "
+			 "image (integers 0 to 255, one byte of a PNG)", p);
+		ck_assert_str_eq(run_fail(root, in, &o), expect);
+		sul_volume_release(&v);
+		free(p);
+	}
+	free(in);
 	tu_cleanup();
 }
 END_TEST
 
 START_TEST(check_wants_one_input_and_three_channels)
 {
-	struct sul_param p;
+	struct sul_param p[2];
 	struct sul_stage st;
 	struct sul_err err = SUL_ERR_INIT;
 	char *inputs[1] = { (char *)"prep" };
 
-	memset(&p, 0, sizeof(p));
+	memset(p, 0, sizeof(p));
 	memset(&st, 0, sizeof(st));
-	p.name = (char *)"channels";
-	p.v.type = SUL_T_STRING;
-	p.v.s = (char *)"T1w,,FLAIR";
+	p[0].name = (char *)"channels";
+	p[0].v.type = SUL_T_STRING;
+	p[0].v.s = (char *)"T1w,,FLAIR";
+	p[1].name = (char *)"labels";
+	p[1].v.type = SUL_T_STRING;
+	p[1].v.s = (char *)"lobes, lobes";
 	st.id = (char *)"slices";
 	st.file = "w.cfg";
 	st.line = 7;
-	st.params = &p;
-	st.nparams = 1;
+	st.params = p;
+	st.nparams = 2;
 	st.inputs = inputs;
 	st.ninputs = 1;
 	ck_assert_int_eq(sul_kind_slices.check(&st, &err), -1);
 	ck_assert_str_eq(err.msg, "w.cfg:7: stage 'slices': parameter 'channels': expected three comma-separated "
 			 "column names (red, green, blue), got 'T1w,,FLAIR'");
-	p.v.s = (char *)" T1w, T2w ,FLAIR ";
+	p[0].v.s = (char *)" T1w, T2w ,FLAIR ";
+	ck_assert_int_eq(sul_kind_slices.check(&st, &err), -1);
+	ck_assert_str_eq(err.msg, "w.cfg:7: stage 'slices': parameter 'labels': column 'lobes' is listed twice");
+	p[1].v.s = (char *)"lobes,,lesions";
+	ck_assert_int_eq(sul_kind_slices.check(&st, &err), -1);
+	ck_assert_str_eq(err.msg, "w.cfg:7: stage 'slices': parameter 'labels': expected at most 16 comma-separated "
+			 "column names, none empty, got 'lobes,,lesions'");
+	p[1].v.s = (char *)"../lobes";
+	ck_assert_int_eq(sul_kind_slices.check(&st, &err), -1);
+	ck_assert_str_eq(err.msg, "w.cfg:7: stage 'slices': parameter 'labels': column '../lobes': expected a name "
+			 "usable as a folder name (no '/', not starting with '.')");
+	p[1].v.s = (char *)" ";
+	ck_assert_int_eq(sul_kind_slices.check(&st, &err), 0);
+	p[1].v.s = (char *)"lobes, aseg";
 	ck_assert_int_eq(sul_kind_slices.check(&st, &err), 0);
 	st.ninputs = 0;
 	ck_assert_int_eq(sul_kind_slices.check(&st, &err), -1);
@@ -622,10 +1050,14 @@ Suite *suite_slices(void)
 {
 	Suite *s = suite_create("slices");
 	TCase *png = tcase_create("png");
+	TCase *geom = tcase_create("slicegeom");
 	TCase *sl = tcase_create("slices");
 
 	tcase_add_test(png, png_round_trip);
 	suite_add_tcase(s, png);
+	tcase_add_test(geom, geometry_round_trip);
+	tcase_add_test(geom, geometry_matches_the_slices_layout);
+	suite_add_tcase(s, geom);
 	tcase_set_timeout(sl, 60);
 	tcase_add_test(sl, keeps_the_slices_with_most_brain);
 	tcase_add_test(sl, otsu_mask_is_the_whole_brain);
@@ -636,6 +1068,8 @@ Suite *suite_slices(void)
 	tcase_add_test(sl, same_input_same_bytes);
 	tcase_add_test(sl, errors_name_files_and_parameters);
 	tcase_add_test(sl, check_wants_one_input_and_three_channels);
+	tcase_add_test(sl, label_slices_are_nearest_and_in_place);
+	tcase_add_test(sl, ref_is_the_first_channel_and_labels_are_optional);
 	suite_add_tcase(s, sl);
 	return s;
 }

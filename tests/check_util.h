@@ -23,5 +23,7 @@ Suite *suite_slices(void);
 Suite *suite_coregister(void);
 Suite *suite_netcfg(void);
 Suite *suite_darknet(void);
+Suite *suite_heatmap(void);
+Suite *suite_gradcam(void);
 
 #endif

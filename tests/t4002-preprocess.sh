@@ -2,8 +2,9 @@
 # t4002-preprocess: the MRI preprocessing chain through the real binary, on
 # a small synthetic cohort: every stage runs, then comes from the cache;
 # coregister recovers the misalignments synth made; bias_correct lowers the
-# white-matter CoV; slices and split are consistent; every NIfTI file we
-# wrote passes the checks of nifti_tool, with the qform equal to the sform.
+# white-matter CoV; slices writes label slices and reference volumes; slices
+# and split are consistent; every NIfTI file we wrote passes the checks of
+# nifti_tool, with the qform equal to the sform.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # timeout: 600
@@ -42,6 +43,26 @@ assert_eq "180.0" "$(metric slices slices_kept)" "slices kept (30 x 6)"
 out=.sulcus/cache/$(sql_value "SELECT cache_key FROM executions WHERE stage = 'split' AND run_id = 1")/out/split.tsv
 leaks=$(awk -F '\t' 'NR > 1 { s[$1 "|" $NF] = 1 } END { for (k in s) { split(k, a, "|"); n[a[1]]++ } for (x in n) if (n[x] > 1) c++; print c + 0 }' "$out")
 assert_eq 0 "$leaks" "subjects in two splits"
+
+# slices also writes the lobe and lesion label slices of the synthetic
+# cohort's ground truth, and each subject's T1 as the heatmaps' reference grid.
+sl=.sulcus/cache/$(sql_value "SELECT cache_key FROM executions WHERE stage = 'slices' AND run_id = 1")/out
+coreg=.sulcus/cache/$(sql_value "SELECT cache_key FROM executions WHERE stage = 'coreg' AND run_id = 1")/out
+assert_eq "subject slice group class path brain_fraction ref lobes lesions" "$(head -n 1 "$sl/index.tsv" | tr '\t' ' ')" \
+	"slices index.tsv header"
+for lab in lobes lesions; do
+	assert_eq 180 "$(find "$sl/labels/$lab" -name 'sub-*_z*.png' | wc -l | tr -d ' ')" "$lab label slices"
+	# not all alike (all empty, say): some slices cross lobes' borders and lesions
+	kinds=$(find "$sl/labels/$lab" -name '*.png' -exec cksum {} + | awk '{ print $1 }' | sort -u | wc -l)
+	[ "$kinds" -gt 10 ] || fail "$lab label slices: only $kinds different files"
+done
+missing=$(awk -F '\t' -v d="$sl" 'NR > 1 { for (c = 7; c <= 9; c++) if (system("test -f \"" d "/" $c "\"")) { print $c; exit } }' "$sl/index.tsv")
+assert_eq "" "$missing" "files named in slices index.tsv that are missing"
+assert_eq 6 "$(find "$sl/ref" -name 'sub-*.nii.gz' | wc -l | tr -d ' ')" "reference volumes"
+awk -F '\t' 'NR == 1 { for (c = 1; c <= NF; c++) if ($c == "T1w") t = c; next } { print $1 "\t" $t }' "$coreg/subjects.tsv" >"$TEST_ROOT/t1s"
+while IFS="$(printf '\t')" read -r sub t1; do
+	cmp -s "$coreg/$t1" "$sl/ref/$sub.nii.gz" || fail "slices ref/$sub.nii.gz differs from coregister's $t1"
+done <"$TEST_ROOT/t1s"
 
 # Every NIfTI file in the cache: valid for libnifti's own checker, qform = sform.
 find .sulcus/cache -name '*.nii.gz' >"$TEST_ROOT/niftis"

@@ -33,6 +33,9 @@ struct sul_dn_net {
 	float *input_delta;  /* gradients(): d(score)/d(input), batch x inputs */
 	float **prev_mean;   /* per layer: rolling statistics before the step */
 	float **prev_var;
+	double **sum_mean;   /* bn_add(): per layer, sums of batch statistics */
+	double **sum_var;
+	long bn_batches;
 };
 
 static int bn_channels(const layer *l)
@@ -120,7 +123,7 @@ static int weights_bytes(network *net, int upto, size_t *bytes, struct sul_err *
 
 static int check_weights_file(network *net, const char *path, int upto, struct sul_err *err)
 {
-	size_t need, full;
+	size_t need = 0, full = 0;
 	struct stat st;
 	int header[3];
 	FILE *f;
@@ -222,6 +225,13 @@ static void dn_close(struct sul_dn_net *h)
 	}
 	free(h->prev_mean);
 	free(h->prev_var);
+	if (h->sum_mean)
+		for (i = 0; i < h->net->n; i++) {
+			free(h->sum_mean[i]);
+			free(h->sum_var[i]);
+		}
+	free(h->sum_mean);
+	free(h->sum_var);
 	free(h->input_delta);
 	free_network(h->net);
 	free(h);
@@ -260,12 +270,15 @@ static void dn_info(const struct sul_dn_net *h, struct sul_dn_info *info)
 	    && !net->layers[n - 2].batch_normalize && net->layers[n - 3].type == AVGPOOL
 	    && net->layers[n - 4].out_w * net->layers[n - 4].out_h > 1)
 		info->gap_layer = n - 4;
+	/* Feature layers only: a max pool or dropout after the last convolution
+	 * holds the same maps, coarser or identical. */
 	info->last_spatial = -1;
 	for (i = 0; i < n; i++) {
 		const layer *l = &net->layers[i];
 		if (l->type == AVGPOOL || l->type == CONNECTED || l->type == SOFTMAX)
 			break;
-		if (l->out_w * l->out_h > 1 && l->type != DROPOUT)
+		if (l->out_w * l->out_h > 1 && (l->type == CONVOLUTIONAL || l->type == SHORTCUT || l->type == ROUTE
+						 || l->type == BATCHNORM || l->type == ACTIVE))
 			info->last_spatial = i;
 	}
 	for (i = 0; i < n; i++) {
@@ -482,6 +495,72 @@ static void dn_randomize(struct sul_dn_net *h, unsigned long seed)
 	}
 }
 
+static int dn_bn_add(struct sul_dn_net *h, const float *x, int first, struct sul_err *err)
+{
+	network *net = h->net;
+	float *truth = net->truth;
+	int i, c;
+
+	if (!h->sum_mean) {
+		h->sum_mean = calloc((size_t)net->n, sizeof(double *));
+		h->sum_var = calloc((size_t)net->n, sizeof(double *));
+		if (!h->sum_mean || !h->sum_var)
+			return sul_err_set(err, SUL_ERR_FAIL, "out of memory");
+		for (i = 0; i < net->n; i++)
+			if (h->prev_mean[i]) {
+				h->sum_mean[i] = calloc((size_t)bn_channels(&net->layers[i]), sizeof(double));
+				h->sum_var[i] = calloc((size_t)bn_channels(&net->layers[i]), sizeof(double));
+			}
+	}
+	if (first) {
+		h->bn_batches = 0;
+		for (i = 0; i < net->n; i++)
+			if (h->sum_mean[i]) {
+				memset(h->sum_mean[i], 0, sizeof(double) * (size_t)bn_channels(&net->layers[i]));
+				memset(h->sum_var[i], 0, sizeof(double) * (size_t)bn_channels(&net->layers[i]));
+			}
+	}
+	/* Training-mode forward (batch statistics), without a loss; it also moves
+	 * the rolling statistics, which bn_finish() replaces. */
+	bn_save(h);
+	memcpy(net->input, x, sizeof(float) * (size_t)net->batch * net->inputs);
+	net->truth = NULL;
+	net->train = 1;
+	forward_network(net);
+	net->truth = truth;
+	net->train = 0;
+	for (i = 0; i < net->n; i++) {
+		const layer *l = &net->layers[i];
+		if (!h->sum_mean[i])
+			continue;
+		for (c = 0; c < bn_channels(l); c++) {
+			h->sum_mean[i][c] += l->mean[c];
+			h->sum_var[i][c] += l->variance[c];
+			l->rolling_mean[c] = h->prev_mean[i][c];
+			l->rolling_variance[c] = h->prev_var[i][c];
+		}
+	}
+	h->bn_batches++;
+	return 0;
+}
+
+static void dn_bn_finish(struct sul_dn_net *h)
+{
+	int i, c;
+
+	if (!h->sum_mean || !h->bn_batches)
+		return;
+	for (i = 0; i < h->net->n; i++) {
+		const layer *l = &h->net->layers[i];
+		if (!h->sum_mean[i])
+			continue;
+		for (c = 0; c < bn_channels(l); c++) {
+			l->rolling_mean[c] = (float)(h->sum_mean[i][c] / h->bn_batches);
+			l->rolling_variance[c] = (float)(h->sum_var[i][c] / h->bn_batches);
+		}
+	}
+}
+
 static int dn_save(struct sul_dn_net *h, const char *path, struct sul_err *err)
 {
 	char *tmp = sul_xasprintf("%s.tmp%ld", path, (long)getpid());
@@ -576,6 +655,8 @@ static const struct sul_dn_api api = {
 	.logits = dn_logits,
 	.cam_weights = dn_cam_weights,
 	.randomize = dn_randomize,
+	.bn_add = dn_bn_add,
+	.bn_finish = dn_bn_finish,
 	.gemm_ours = gemm,
 	.gemm_darknet = gemm_darknet,
 };

@@ -1,0 +1,120 @@
+/*
+ * heatmap.h - the arithmetic of class activation maps: CAM, Grad-CAM and
+ * Grad-CAM++ from one image's activations and gradients, and the map
+ * operations applied before maps are compared (bilinear resize, min-max
+ * normalization).  Not a kind and no Darknet: the `cam` kind runs the network,
+ * takes A and G out of it and calls these.  Statistics over finished maps
+ * (regions, pointing game, correlations) are in stats.h.
+ *
+ * Layouts.  A (activations) and G (gradients) of one image at the target
+ * layer are k x h x w floats, channel-major (Darknet's CHW):
+ * A[c * h * w + i * w + j] is channel c at row i, column j.  A map is h x w
+ * floats, row-major.  A_c below is channel c of A, g = G_c[i][j].
+ *
+ * G is d(score)/dA for the class's score *before* the softmax (the logit):
+ * the papers differentiate that score, and after a softmax the gradients of
+ * a confident prediction vanish.
+ *
+ * Sums are accumulated in double and rounded to float once, so a map does
+ * not depend on the order of channels beyond the last bit.  Every function
+ * here is pure: no state, the caller owns all arrays, outputs never alias
+ * inputs, nothing can fail.  sul_gradcam() and sul_gradcampp() allocate
+ * their k channel weights (sul_xmalloc: out of memory aborts).  Sizes must
+ * be positive (assert).
+ */
+#ifndef SUL_HEATMAP_H
+#define SUL_HEATMAP_H
+
+#include <stddef.h>
+
+/* CAM (Zhou et al., "Learning Deep Features for Discriminative
+ * Localization", CVPR 2016).  For a network that ends in global average
+ * pooling and one fully connected layer, the class score is
+ * sum_c wc[c] * mean_ij A_c[i][j] + bias, so the map
+ *
+ *     map = sum_c wc[c] * A_c
+ *
+ * says how much each position contributes to that score.  wc is the fully
+ * connected layer's weight row for the class (k floats).  The map is raw:
+ * no ReLU, negative where a position argues against the class. */
+void sul_cam(const float *A, const float *wc, int k, int h, int w, float *map);
+
+/* Grad-CAM channel weights (Selvaraju et al., "Grad-CAM: Visual
+ * Explanations from Deep Networks via Gradient-based Localization", ICCV
+ * 2017, Eq. 1): alpha[c] = mean_ij G_c[i][j], the gradient averaged over
+ * the map.  alpha has k entries. */
+void sul_gradcam_weights(const float *G, int k, int h, int w, double *alpha);
+
+/* Grad-CAM (ibid., Eq. 2): map = ReLU(sum_c alpha[c] * A_c) with alpha
+ * from sul_gradcam_weights().  Generalizes CAM: with a GAP + fully
+ * connected head, G_c is the constant wc[c] / (h w), so the Grad-CAM map
+ * is ReLU(CAM map) / (h w).  The ReLU keeps the positions that raise the
+ * score. */
+void sul_gradcam(const float *A, const float *G, int k, int h, int w, float *map);
+
+/* Grad-CAM++ channel weights (Chattopadhay et al., "Grad-CAM++:
+ * Generalized Gradient-based Visual Explanations for Deep Convolutional
+ * Networks", WACV 2018).  Grad-CAM weighs every position's gradient
+ * equally; Grad-CAM++ weighs position (i,j) of channel c by alpha_ij so
+ * that several separate objects of the class all count:
+ *
+ *     w[c] = sum_ij alpha_ij * ReLU(g_ij)
+ *
+ * With the score taken as exp(logit), the paper's Eq. 19 gives alpha in
+ * first derivatives only:
+ *
+ *     alpha_ij = g^2 / (2 g^2 + S g^3),   S = sum_ab A_c[a][b],
+ *
+ * which we use divided through by g^2 ("epsilon-free"):
+ *
+ *     alpha_ij = 1 / (2 + S g)   where g > 0,   0 elsewhere
+ *
+ * (where g <= 0 alpha is multiplied by ReLU(g) = 0 anyway).  Why not the
+ * common form: pytorch-grad-cam adds 1e-6 to the denominator of the g^2
+ * form, and gradients of a network with a GAP head are small (|g| around
+ * 4e-4 on a resnet18), where 2 g^2 is near 1e-6: the epsilon then shrinks
+ * alpha and changes the map.  MONAI uses sum_ab A g^3 in the denominator,
+ * which agrees with Eq. 19 only for gradients constant over the map; the
+ * authors' code also divides alpha by its sum over the channel.  All three
+ * differ from this form (tests/check_heatmap.c compares them).
+ *
+ * Note that alpha is not invariant to scaling the gradients (it depends
+ * on S g): as g -> 0 it tends to 1/2 and w[c] to half the sum of the
+ * positive gradients.
+ *
+ * Guard: after a ReLU, S >= 0 and the denominator is at least 2.  With
+ * leaky activations S can be negative and 2 + S g reach 0, where alpha
+ * has a pole and beyond which it is negative (a negative weight for a
+ * positive gradient, which the derivation does not allow).  Where
+ * 2 + S g <= 1e-12 we set alpha to 0, dropping those positions from w[c].
+ * Between the pole and 2 (that is -2 < S g < 0) alpha exceeds 1/2 and is
+ * kept.  Computed in double.  w has k entries.  Returns the number of
+ * positions dropped by the guard (0 after a ReLU), for the caller to
+ * report. */
+size_t sul_gradcampp_weights(const float *A, const float *G, int k, int h, int w, double *wts);
+
+/* Grad-CAM++ map: ReLU(sum_c w[c] * A_c) with w from
+ * sul_gradcampp_weights().  Returns what that returns. */
+size_t sul_gradcampp(const float *A, const float *G, int k, int h, int w, float *map);
+
+/* Resizes an h x w map to H x W by bilinear interpolation with half-pixel
+ * centres, as OpenCV's cv2.resize(INTER_LINEAR) and PyTorch's
+ * interpolate(align_corners=False) do, and so pytorch-grad-cam: output
+ * pixel (y, x) samples the input at
+ *
+ *     sy = (y + 0.5) * h / H - 0.5,   sx = (x + 0.5) * w / W - 0.5,
+ *
+ * coordinates clamped to [0, h-1] and [0, w-1] (the edge pixel repeats).
+ * Pixel centres, not corners, line up, so a map covers the same area of
+ * the image at every size.  Downsizing does not average (no antialiasing),
+ * as INTER_LINEAR. */
+void sul_upsample_bilinear(const float *in, int h, int w, float *out, int H, int W);
+
+/* Min-max normalization in place: m = (m - min) / (max - min), so the map
+ * spans [0, 1].  A constant map (max == min) becomes all 0: it has no
+ * place that stands out.  pytorch-grad-cam divides by (max - min + 1e-7)
+ * instead, which is within 1e-7 of this.  n may be 0.  Values must be
+ * finite. */
+void sul_minmax01(float *m, size_t n);
+
+#endif

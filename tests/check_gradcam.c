@@ -1,0 +1,265 @@
+/*
+ * check_gradcam.c - the gradients behind Grad-CAM come from Darknet's own
+ * backward pass (stages/dn.h gradients()) and must be right: they are
+ * compared with central finite differences of the class score on small
+ * networks that hold what Darknet gets wrong on its own (a 1x1 bottleneck
+ * beside a shortcut, a strided 1x1 convolution, batchnorm at inference,
+ * dropout at inference), for the logit and for the softmax probability.
+ * And the known identity: on a GAP head, Grad-CAM at the last spatial layer
+ * is CAM up to a positive factor.
+ */
+#include "../engine/err.h"
+#include "../stages/dn.h"
+#include "../stages/heatmap.h"
+#include "check_util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define B 4
+#define W 12
+
+/* A ResNet-like block: conv, 1x1 reduce, 3x3, 1x1 expand, shortcut; then a
+ * strided 1x1, the GAP head. */
+static const char resnet_like[] =
+	"[net]\nbatch=4\nsubdivisions=1\nwidth=12\nheight=12\nchannels=3\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=4\nsize=1\nstride=1\npad=0\nactivation=leaky\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=4\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=8\nsize=1\nstride=1\npad=0\nactivation=linear\n"
+	"[shortcut]\nfrom=-4\nactivation=leaky\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=8\nsize=1\nstride=2\npad=0\nactivation=leaky\n"
+	"[avgpool]\n[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+
+/* An FC head with dropout (as AlexNet and VGG have). */
+static const char fc_dropout[] =
+	"[net]\nbatch=4\nsubdivisions=1\nwidth=12\nheight=12\nchannels=3\n"
+	"[convolutional]\nbatch_normalize=1\nfilters=6\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+	"[maxpool]\nsize=2\nstride=2\n"
+	"[connected]\noutput=16\nactivation=leaky\n[dropout]\nprobability=.5\n"
+	"[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+
+static const struct sul_dn_api *api_or_fail(void)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	const struct sul_dn_api *api;
+
+	ck_assert_msg(access("/usr/lib/darknet/libdarknet.so", F_OK) == 0,
+		      "libdarknet is not installed: run `make deps`");
+	api = sul_dn_load(0, &err);
+	ck_assert_msg(api != NULL, "%s", err.msg);
+	return api;
+}
+
+static struct sul_dn_net *open_net(const struct sul_dn_api *api, const char *text)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_dn_open o;
+	struct sul_dn_net *net = NULL;
+	char *dir = tu_tmpdir();
+
+	memset(&o, 0, sizeof(o));
+	o.cfg = tu_write(dir, "net.cfg", text);
+	o.batch = B;
+	o.seed = 11;
+	o.threads = 2;
+	o.gpu = -1;
+	o.bn_momentum = 0.5f;
+	ck_assert_msg(api->open(&o, &net, &err) == 0, "%s", err.msg);
+	return net;
+}
+
+static void fill_images(float *x, unsigned seed)
+{
+	size_t i;
+
+	srand(seed);
+	for (i = 0; i < (size_t)B * 3 * W * W; i++)
+		x[i] = (float)rand() / (float)RAND_MAX;
+}
+
+/* A few training steps, so that batchnorm statistics and weights are not
+ * their initial values. */
+static void train_some(const struct sul_dn_api *api, struct sul_dn_net *net)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	float x[B * 3 * W * W], p[B * 3];
+	int labels[B] = { 0, 1, 2, 1 }, s;
+
+	for (s = 0; s < 5; s++) {
+		fill_images(x, 100 + (unsigned)s);
+		ck_assert_msg(api->train_step(net, x, labels, NULL, 0.05f, p, &err) == 0, "%s", err.msg);
+	}
+}
+
+/* The score of image 0 for class c: logit or probability. */
+static double score_of(const struct sul_dn_api *api, struct sul_dn_net *net, const float *x, int c, int mode)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	float out[B * 3];
+
+	if (mode == SUL_DN_LOGIT)
+		ck_assert_msg(api->logits(net, x, B, out, &err) == 0, "%s", err.msg);
+	else
+		ck_assert_msg(api->predict(net, x, B, out, &err) == 0, "%s", err.msg);
+	return out[c];
+}
+
+/*
+ * d score / d input from the backward pass against central differences, on
+ * every 7th input value of image 0.  Leaky kinks make a few differences
+ * cross a corner: most values must agree closely and the two gradient
+ * vectors must be nearly parallel.
+ */
+static void check_input_gradient(const char *cfg, int mode)
+{
+	const struct sul_dn_api *api = api_or_fail();
+	struct sul_dn_net *net = open_net(api, cfg);
+	struct sul_err err = SUL_ERR_INIT;
+	static float x[B * 3 * W * W], acts[B * 3 * W * W], grads[B * 3 * W * W];
+	const int n_in = 3 * W * W, c = 1;
+	int target[B] = { c, c, c, c }, i, good = 0, total = 0;
+	double dot = 0, nf = 0, ng = 0, gmax = 0;
+
+	train_some(api, net);
+	fill_images(x, 7);
+	ck_assert_msg(api->gradients(net, x, B, -1, target, mode, acts, grads, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(memcmp(acts, x, sizeof(float) * n_in) == 0);
+	for (i = 0; i < n_in; i++)
+		if (fabs(grads[i]) > gmax)
+			gmax = fabs(grads[i]);
+	ck_assert_msg(gmax > 0, "the input gradient is all zero");
+	for (i = 0; i < n_in; i += 7) {
+		const float h = 2e-3f, keep = x[i];
+		double up, down, fd;
+		x[i] = keep + h;
+		up = score_of(api, net, x, c, mode);
+		x[i] = keep - h;
+		down = score_of(api, net, x, c, mode);
+		x[i] = keep;
+		fd = (up - down) / (2.0 * h);
+		dot += fd * grads[i];
+		nf += fd * fd;
+		ng += (double)grads[i] * grads[i];
+		good += fabs(fd - grads[i]) <= 0.02 * gmax + 1e-5;
+		total++;
+	}
+	ck_assert_msg(good >= total * 9 / 10, "only %d of %d input gradients agree with finite differences", good,
+		      total);
+	ck_assert_msg(dot / sqrt(nf * ng) > 0.995, "cosine(finite differences, backward) = %g", dot / sqrt(nf * ng));
+	api->close(net);
+	tu_cleanup();
+}
+
+START_TEST(fd_bottleneck_logit)
+{
+	check_input_gradient(resnet_like, SUL_DN_LOGIT);
+}
+END_TEST
+
+START_TEST(fd_bottleneck_softmax)
+{
+	check_input_gradient(resnet_like, SUL_DN_PROB);
+}
+END_TEST
+
+START_TEST(fd_dropout_head)
+{
+	check_input_gradient(fc_dropout, SUL_DN_LOGIT);
+}
+END_TEST
+
+/* Grad-CAM at the GAP layer = ReLU(CAM) / (h w): the same normalized map. */
+START_TEST(gradcam_equals_cam_on_gap)
+{
+	const struct sul_dn_api *api = api_or_fail();
+	struct sul_dn_net *net = open_net(api, resnet_like);
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_dn_info info;
+	struct sul_dn_layer li;
+	static float x[B * 3 * W * W], A[B * 8 * 36], G[B * 8 * 36], w[3 * 8];
+	float cam[36], gc[36];
+	int target[B] = { 2, 0, 1, 2 }, b, i, k;
+
+	train_some(api, net);
+	api->info(net, &info);
+	ck_assert_int_eq(info.gap_layer, 5);
+	ck_assert_int_eq(info.last_spatial, 5);
+	api->layer(net, info.gap_layer, &li);
+	ck_assert_int_eq(li.out_w * li.out_h * li.out_c, 36 * 8);
+	fill_images(x, 3);
+	ck_assert_msg(api->gradients(net, x, B, info.gap_layer, target, SUL_DN_LOGIT, A, G, NULL, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_msg(api->cam_weights(net, w, &err) == 0, "%s", err.msg);
+	for (b = 0; b < B; b++) {
+		double cmax = 0;
+		/* The gradient of a GAP head is W[c][k] / (h w) everywhere. */
+		for (k = 0; k < 8; k++)
+			for (i = 0; i < 36; i++)
+				ck_assert_msg(fabs(G[(b * 8 + k) * 36 + i] - w[target[b] * 8 + k] / 36.0) < 1e-6,
+					      "image %d channel %d: dy/dA %g, W/(hw) %g", b, k, G[(b * 8 + k) * 36 + i],
+					      w[target[b] * 8 + k] / 36.0);
+		sul_cam(A + (size_t)b * 8 * 36, w + target[b] * 8, 8, 6, 6, cam);
+		sul_gradcam(A + (size_t)b * 8 * 36, G + (size_t)b * 8 * 36, 8, 6, 6, gc);
+		for (i = 0; i < 36; i++)
+			if (cam[i] > cmax)
+				cmax = cam[i];
+		for (i = 0; i < 36; i++) {
+			double relu_cam = cam[i] > 0 ? cam[i] : 0;
+			ck_assert_msg(fabs(gc[i] - relu_cam / 36.0) <= 1e-6 * (cmax + 1),
+				      "image %d pixel %d: Grad-CAM %g, ReLU(CAM)/36 %g", b, i, gc[i], relu_cam / 36.0);
+		}
+	}
+	api->close(net);
+	tu_cleanup();
+}
+END_TEST
+
+/* The backward pass for heatmaps leaves the model as it was: predictions
+ * before and after are identical, and a non-GAP head has no CAM weights. */
+START_TEST(gradients_leave_the_model_alone)
+{
+	const struct sul_dn_api *api = api_or_fail();
+	struct sul_dn_net *net = open_net(api, fc_dropout);
+	struct sul_err err = SUL_ERR_INIT;
+	static float x[B * 3 * W * W], A[B * 6 * 144], G[B * 6 * 144], w[64];
+	float p1[B * 3], p2[B * 3];
+	int target[B] = { 0, 1, 2, 0 };
+	char d1[65], d2[65];
+	struct sul_dn_info info;
+
+	train_some(api, net);
+	fill_images(x, 5);
+	api->digest(net, d1);
+	ck_assert(api->predict(net, x, B, p1, &err) == 0);
+	api->info(net, &info);
+	ck_assert_int_eq(info.gap_layer, -1);
+	ck_assert_int_eq(info.last_spatial, 0);
+	ck_assert_msg(api->gradients(net, x, B, 0, target, SUL_DN_LOGIT, A, G, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(api->predict(net, x, B, p2, &err) == 0);
+	api->digest(net, d2);
+	ck_assert_str_eq(d1, d2);
+	ck_assert(memcmp(p1, p2, sizeof(p1)) == 0);
+	ck_assert_int_eq(api->cam_weights(net, w, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "GAP"));
+	api->close(net);
+	tu_cleanup();
+}
+END_TEST
+
+Suite *suite_gradcam(void)
+{
+	Suite *s = suite_create("gradcam");
+	TCase *tc = tcase_create("gradients");
+
+	tcase_add_test(tc, fd_bottleneck_logit);
+	tcase_add_test(tc, fd_bottleneck_softmax);
+	tcase_add_test(tc, fd_dropout_head);
+	tcase_add_test(tc, gradcam_equals_cam_on_gap);
+	tcase_add_test(tc, gradients_leave_the_model_alone);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
