@@ -4,7 +4,7 @@
 # reference, PyTorch on CPU.
 #
 # usage: sh bench/darknet.sh [STEPS]        (default 6 training steps per net)
-#        NETS="tiny_gap:64 resnet18:224 vgg16_fc:224" THREADS=2 sh bench/darknet.sh
+#        NETS="tiny_gap:64 resnet18:224 vgg16_fc:224" THREADS=2 CLI_STEPS=2 sh bench/darknet.sh
 #
 # For each cfg/NET.cfg at SIZE, batch 16, THREADS threads:
 #   sulcus   a workflow of tests/mkslices data (about STEPS x 16 training
@@ -14,12 +14,14 @@
 #            first batch excluded);
 #   darknet  bench/ref_darknet_cli.sh: `darknet classifier train` on the same
 #            cfg (median time per batch; its loader runs in a thread beside)
-#            and `darknet classifier test` (batched inference), STEPS batches;
+#            and `darknet classifier test` (batched inference), STEPS batches
+#            (CLI_STEPS for nets above 96 pixels, default 3: the stock CLI
+#            takes minutes per vgg16 batch);
 #   torch    bench/ref_torch.py with torchvision's model of the same name
 #            (resnet18, vgg16 = our vgg16_fc; none for the tiny nets), 3
 #            classes, the same batch and threads, STEPS steps.
 # Then the ratios sulcus / darknet and sulcus / torch.  Outputs under
-# bench/out/darknet/.  On 2 cores the full default run takes about 15
+# bench/out/darknet/.  On 2 cores the full default run takes about 25
 # minutes, most of it the stock CLI on vgg16.
 set -eu
 
@@ -27,6 +29,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STEPS=${1:-6}
 NETS=${NETS:-"tiny_gap:64 resnet18:224 vgg16_fc:224"}
 THREADS=${THREADS:-2}
+CLI_STEPS=${CLI_STEPS:-3}
 BATCH=16
 OUT=$ROOT/bench/out/darknet
 SULCUS=$ROOT/build/sulcus
@@ -68,7 +71,9 @@ CFG
 	ours_infer=$(cd "$work" && metric evaluate images_per_s)
 
 	echo "bench/darknet.sh: $net: darknet CLI" >&2
-	cli=$(sh "$ROOT/bench/ref_darknet_cli.sh" "$ROOT/cfg/$net.cfg" "$size" "$BATCH" "$STEPS" "$work/cli" 2>"$work/cli.err") || {
+	steps=$STEPS
+	[ "$size" -le 96 ] || steps=$CLI_STEPS
+	cli=$(sh "$ROOT/bench/ref_darknet_cli.sh" "$ROOT/cfg/$net.cfg" "$size" "$BATCH" "$steps" "$work/cli" 2>"$work/cli.err") || {
 		sed 's/^/    /' "$work/cli.err" >&2
 		cli=""
 	}

@@ -30,6 +30,7 @@ CREATE TABLE heatmaps (
   peak_other      REAL,
   peak_lobe       TEXT,               -- the lobe holding the heatmap's maximum ("most highlighted")
   top_lobe        TEXT,               -- the lobe with the largest share
+  lobe_source     TEXT,               -- 'labels' (an atlas in subject space) or 'geometric' (stages/cam.c's fallback)
   pointing        INTEGER,            -- pointing game: 1 hit, 0 miss; NULL: no lesion in the slice
   lesion_share    REAL,               -- share of the heat inside the lesion mask
   score           REAL,               -- probability of target on the slice ...

@@ -16,7 +16,8 @@
  *
  * Per heatmap (the `heatmaps` table, db/migrate-4.sql): share of heat and
  * peak per lobe (from the slice's lobe labels: 1 frontal, 2 temporal,
- * 3 parietal, 4 occipital, 5 other), the lobe holding the peak, the
+ * 3 parietal, 4 occipital, 5 other; without them, a geometric division of
+ * the slice, see geometric_lobes()), the lobe holding the peak, the
  * pointing game and the share of heat inside the lesion mask (where the
  * data has lesion masks), the model's score on the image times its
  * heatmap (Average Drop, Increase in Confidence), deletion and insertion
@@ -69,6 +70,10 @@ static const struct sul_param_spec cam_params[] = {
 	{ "alpha", SUL_T_FLOAT, "0.4", 0, 1, NULL, "opacity of the color map in the overlays" },
 	{ "pointing_tolerance", SUL_T_FLOAT, "0.03", 0, 1, NULL,
 	  "pointing game: a hit within this fraction of the image size of a lesion pixel" },
+	{ "lobe_fallback", SUL_T_BOOL, "true", 0, 0, NULL,
+	  "slices without lobe labels: divide each slice's brain geometrically (anterior 40% frontal, posterior "
+	  "20% occipital, the middle band's lateral quarters temporal, its centre parietal); false: no lobe "
+	  "statistics" },
 	{ "curve_steps", SUL_T_INT, "10", 0, 1000, NULL,
 	  "deletion/insertion curves: steps from 0 to 100% of the pixels (0: not computed)" },
 	{ "sanity", SUL_T_BOOL, "true", 0, 0, NULL,
@@ -135,6 +140,7 @@ struct hrow {
 	double raw_min, raw_max;
 	struct sul_region_stat lobes[NLOBES];
 	int has_lobes, peak_lobe, top_lobe;
+	int lobe_source;      /* 1: label slices (an atlas), 2: the geometric fallback */
 	int pointing;         /* -1: no lesion in the slice */
 	double lesion_share;
 	double score, masked_score;  /* target score (probability) on the image, on image x heatmap */
@@ -151,7 +157,7 @@ struct run {
 	int layer, cam_layer, lw, lh, lc;  /* target layer and its output size */
 	int cam_ok;
 	float *camw;                       /* classes x channels */
-	int batch, size, score_mode, steps, overlay;
+	int batch, size, score_mode, steps, overlay, lobe_fallback;
 	double alpha, tol;
 	struct hrow *rows;
 	size_t nrows, arows;
@@ -219,6 +225,38 @@ static uint8_t *read_labels(const char *path, int size, struct sul_err *err)
 		lab[i] = rgb[i * 3];
 	free(rgb);
 	return lab;
+}
+
+/*
+ * Lobes without an atlas, from the slice alone: within the bounding box of
+ * its brain (nonzero first channel; slices are laid out anterior up), the
+ * anterior 40% is frontal, the posterior 20% occipital, and the band between
+ * temporal in its lateral quarters and parietal in its centre.  A coarse
+ * convention, the same for every subject, not anatomy: it ignores the
+ * slice's height (temporal lobes are inferior, parietal superior).
+ */
+static void geometric_lobes(const uint8_t *px, int size, uint8_t *lab)
+{
+	int r, c, r0 = size, r1 = -1, c0 = size, c1 = -1;
+
+	for (r = 0; r < size; r++)
+		for (c = 0; c < size; c++)
+			if (px[((size_t)r * size + c) * 3]) {
+				r0 = r < r0 ? r : r0, r1 = r > r1 ? r : r1;
+				c0 = c < c0 ? c : c0, c1 = c > c1 ? c : c1;
+			}
+	for (r = 0; r < size; r++)
+		for (c = 0; c < size; c++) {
+			size_t i = (size_t)r * size + c;
+			double fr, fc;
+			if (!px[i * 3] || r1 <= r0 || c1 <= c0) {
+				lab[i] = 0;
+				continue;
+			}
+			fr = (double)(r - r0) / (r1 - r0);
+			fc = (double)(c - c0) / (c1 - c0);
+			lab[i] = fr < 0.4 ? 1 : fr > 0.8 ? 4 : (fc < 0.25 || fc > 0.75) ? 2 : 3;
+		}
 }
 
 static struct hrow *new_row(struct run *R)
@@ -470,12 +508,19 @@ static int do_subject(struct run *R, const size_t *rows_of, size_t nsl, int targ
 					h->pointing = -1;
 					h->lesion_share = NAN;
 					h->peak_lobe = h->top_lobe = 0;
-					if (s->lobes) {
-						uint8_t *lab = read_labels(s->lobes, R->size, err);
-						if (!lab)
-							goto out;
+					if (s->lobes || R->lobe_fallback) {
+						uint8_t *lab;
+						if (s->lobes) {
+							lab = read_labels(s->lobes, R->size, err);
+							if (!lab)
+								goto out;
+						} else {
+							lab = sul_xmalloc(plane);
+							geometric_lobes(R->d.pixels + row * plane * 3, R->size, lab);
+						}
 						sul_region_stats(norm, lab, plane, NLOBES, h->lobes, &h->peak_lobe, &h->top_lobe);
 						h->has_lobes = 1;
+						h->lobe_source = s->lobes ? 1 : 2;
 						free(lab);
 					}
 					if (s->lesions) {
@@ -632,8 +677,8 @@ static int heatmaps_table(struct run *R, struct sul_err *err)
 		sul_buf_addf(&b, "\tshare_%s", lobe_names[l]);
 	for (l = 0; l < NLOBES; l++)
 		sul_buf_addf(&b, "\tpeak_%s", lobe_names[l]);
-	sul_buf_adds(&b, "\tpeak_lobe\ttop_lobe\tpointing\tlesion_share\tscore\tmasked_score\tdeletion_auc\tinsertion_auc"
-			 "\tsanity_rho\n");
+	sul_buf_adds(&b, "\tpeak_lobe\ttop_lobe\tlobe_source\tpointing\tlesion_share\tscore\tmasked_score\tdeletion_auc"
+			 "\tinsertion_auc\tsanity_rho\n");
 	for (i = 0; i < R->nrows; i++) {
 		const struct hrow *h = &R->rows[i];
 		const struct sul_slice *s = &R->d.rows[h->slice_row];
@@ -642,7 +687,7 @@ static int heatmaps_table(struct run *R, struct sul_err *err)
 			     R->m.class_names[h->predicted], h->prob, h->applicable);
 		if (!h->applicable) {
 			/* CAM on a non-GAP head: the row says so, every value is NULL. */
-			for (l = 0; l < 2 + 2 * NLOBES + 9; l++)
+			for (l = 0; l < 2 + 2 * NLOBES + 10; l++)
 				sul_buf_adds(&b, "\t");
 			sul_buf_addc(&b, '\n');
 			continue;
@@ -653,8 +698,9 @@ static int heatmaps_table(struct run *R, struct sul_err *err)
 			add_num(&b, h->has_lobes ? h->lobes[l].share : NAN);
 		for (l = 0; l < NLOBES; l++)
 			add_num(&b, h->has_lobes ? h->lobes[l].peak : NAN);
-		sul_buf_addf(&b, "\t%s\t%s", h->peak_lobe ? lobe_names[h->peak_lobe - 1] : "",
-			     h->top_lobe ? lobe_names[h->top_lobe - 1] : "");
+		sul_buf_addf(&b, "\t%s\t%s\t%s", h->peak_lobe ? lobe_names[h->peak_lobe - 1] : "",
+			     h->top_lobe ? lobe_names[h->top_lobe - 1] : "",
+			     h->lobe_source == 1 ? "labels" : h->lobe_source == 2 ? "geometric" : "");
 		if (h->pointing < 0)
 			sul_buf_adds(&b, "\t");
 		else
@@ -906,6 +952,7 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	R.steps = (int)sul_ctx_int(ctx, "curve_steps");
 	R.alpha = sul_ctx_float(ctx, "alpha");
 	R.tol = sul_ctx_float(ctx, "pointing_tolerance");
+	R.lobe_fallback = (int)sul_ctx_int(ctx, "lobe_fallback");
 	R.overlay = !strcmp(sul_ctx_str(ctx, "overlay"), "t2") ? 1 : !strcmp(sul_ctx_str(ctx, "overlay"), "flair") ? 2 : 0;
 	if (parse_methods(sul_ctx_str(ctx, "methods"), R.use, err))
 		goto out;

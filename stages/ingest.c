@@ -8,10 +8,13 @@
  * Every listed image is read in full (so a truncated file fails here, naming
  * it) and copied unchanged into the output, beside `subjects.tsv`:
  * subject, group, class (the group's position in `groups`), one path per
- * modality relative to the output folder.  Where the folder carries the
- * synthetic cohort's ground truth (derivatives/synth/SUB/SUB_brain.nii.gz,
- * _wm, _lesions, _lobes), those are copied too, as columns mask, wm,
- * lesions and lobes.  It does not resample or touch
+ * modality relative to the output folder.  Where the folder carries label
+ * images in subject space under `derivatives` (default derivatives/synth,
+ * the synthetic cohort's ground truth: SUB/SUB_brain.nii.gz, _wm, _lesions,
+ * _lobes), those are copied too, as columns mask, wm, lesions and lobes:
+ * each kind the first subject has, every subject must have.  That is also
+ * how real data brings a lobe atlas (1 frontal, 2 temporal, 3 parietal,
+ * 4 occipital, 5 other) or lesion masks for the heatmap statistics.  It does not resample or touch
  * the images' geometry: that is for the preprocessing stages.
  */
 #include "../engine/fsutil.h"
@@ -34,6 +37,8 @@ static const struct sul_param_spec ingest_params[] = {
 	{ "group_column", SUL_T_STRING, "group", 0, 0, NULL, "the participants.tsv column holding the group" },
 	{ "modalities", SUL_T_STRING, "T1w,T2w,FLAIR", 0, 0, NULL,
 	  "BIDS suffixes of the images, comma-separated; the first is the reference" },
+	{ "derivatives", SUL_T_STRING, "derivatives/synth", 0, 0, NULL,
+	  "folder of optional label images in subject space: SUB/SUB_brain, _wm, _lesions, _lobes (.nii.gz)" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -81,17 +86,17 @@ out:
 static const char *const truth_files[4] = { "brain", "wm", "lesions", "lobes" };
 static const char *const truth_cols[4] = { "mask", "wm", "lesions", "lobes" };
 
-/* Copies derivatives/synth/SUB/SUB_WHAT.nii.gz when it exists; 0 if absent. */
-static int ingest_truth(const char *bids, const char *out, const char *sub, const char *what, struct sul_buf *rel,
-			struct sul_err *err)
+/* Copies DERIV/SUB/SUB_WHAT.nii.gz when it exists; 0 if absent. */
+static int ingest_truth(const char *bids, const char *deriv, const char *out, const char *sub, const char *what,
+			struct sul_buf *rel, struct sul_err *err)
 {
-	char *src = sul_xasprintf("%s/derivatives/synth/%s/%s_%s.nii.gz", bids, sub, sub, what);
-	char *dir = sul_xasprintf("%s/derivatives/synth/%s", out, sub), *dst = NULL;
+	char *src = sul_xasprintf("%s/%s/%s/%s_%s.nii.gz", bids, deriv, sub, sub, what);
+	char *dir = sul_xasprintf("%s/%s/%s", out, deriv, sub), *dst = NULL;
 	int ret = 0;
 
 	if (sul_path_exists(src)) {
 		sul_buf_reset(rel);
-		sul_buf_addf(rel, "derivatives/synth/%s/%s_%s.nii.gz", sub, sub, what);
+		sul_buf_addf(rel, "%s/%s/%s_%s.nii.gz", deriv, sub, sub, what);
 		dst = sul_xasprintf("%s/%s", out, rel->buf);
 		ret = sul_mkdirs(dir, err) || sul_copy_file(src, dst, err) ? -1 : 1;
 	}
@@ -117,6 +122,7 @@ static int ingest_check(const struct sul_stage *st, struct sul_err *err)
 static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 {
 	char *bids = ctx->ninputs ? sul_xstrdup(ctx->inputs[0].dir) : sul_ctx_path(ctx, "bids");
+	const char *deriv = sul_ctx_str(ctx, "derivatives");
 	char *groups_buf = sul_xstrdup(sul_ctx_str(ctx, "groups"));
 	char *mods_buf = sul_xstrdup(sul_ctx_str(ctx, "modalities"));
 	char *participants = sul_xasprintf("%s/participants.tsv", bids);
@@ -127,7 +133,7 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	struct sul_tsv t;
 	long id_col, group_col;
 	char *path = NULL;
-	int ret = -1, truth = 0;
+	int ret = -1, truth[4] = { 0 };
 
 	memset(&t, 0, sizeof(t));
 	if (ngroups < 2 || nmods < 1) {
@@ -144,19 +150,21 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			    participants, sul_ctx_str(ctx, "group_column"));
 		goto out;
 	}
-	/* Ground truth columns when the first subject has them (then all must). */
-	{
-		char *probe = t.nrows > 1 ? sul_xasprintf("%s/derivatives/synth/%s/%s_brain.nii.gz", bids,
-							 sul_tsv_at(&t, 1, (size_t)id_col), sul_tsv_at(&t, 1, (size_t)id_col))
+	/* Label columns: each kind the first subject has (then all must). */
+	for (m = 0; m < 4; m++) {
+		char *probe = t.nrows > 1 ? sul_xasprintf("%s/%s/%s/%s_%s.nii.gz", bids, deriv,
+							 sul_tsv_at(&t, 1, (size_t)id_col), sul_tsv_at(&t, 1, (size_t)id_col),
+							 truth_files[m])
 					  : NULL;
-		truth = probe && sul_path_exists(probe);
+		truth[m] = probe && sul_path_exists(probe);
 		free(probe);
 	}
 	sul_buf_adds(&table, "subject\tgroup\tclass");
 	for (m = 0; m < nmods; m++)
 		sul_buf_addf(&table, "\t%s", mods[m]);
-	for (m = 0; truth && m < 4; m++)
-		sul_buf_addf(&table, "\t%s", truth_cols[m]);
+	for (m = 0; m < 4; m++)
+		if (truth[m])
+			sul_buf_addf(&table, "\t%s", truth_cols[m]);
 	sul_buf_addc(&table, '\n');
 	for (row = 1; row < t.nrows; row++) {
 		const char *sub = sul_tsv_at(&t, row, (size_t)id_col);
@@ -181,14 +189,16 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 				goto out;
 			sul_buf_addf(&table, "\t%s", rel.buf);
 		}
-		for (m = 0; truth && m < 4; m++) {
-			int r = ingest_truth(bids, ctx->out, sub, truth_files[m], &rel, err);
+		for (m = 0; m < 4; m++) {
+			int r;
+			if (!truth[m])
+				continue;
+			r = ingest_truth(bids, deriv, ctx->out, sub, truth_files[m], &rel, err);
 			if (r < 0)
 				goto out;
 			if (!r) {
-				sul_err_set(err, SUL_ERR_INPUT, "subject '%s': missing derivatives/synth/%s/%s_%s.nii.gz "
-					    "(the first subject has ground truth, so every subject needs it)", sub, sub, sub,
-					    truth_files[m]);
+				sul_err_set(err, SUL_ERR_INPUT, "subject '%s': missing %s/%s/%s_%s.nii.gz (the first subject "
+					    "has one, so every subject needs it)", sub, deriv, sub, sub, truth_files[m]);
 				goto out;
 			}
 			sul_buf_addf(&table, "\t%s", rel.buf);

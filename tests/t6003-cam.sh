@@ -61,6 +61,9 @@ above 0.9 "$rho" || fail "Grad-CAM of the randomized model correlates $rho with 
 hit=$(sql_value "SELECT value FROM metrics m JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_gap' AND m.name = 'pointing_game_gradcam'")
 above "$hit" 0.7 || fail "Grad-CAM pointing game $hit on blobs a tiny network learnt"
 
+# Without lobe labels, lobes come from the geometric fallback, and say so.
+assert_eq "$(q 'count(*)' cam_gap "lobe_source = 'geometric' AND abs(share_frontal + share_temporal + share_parietal + share_occipital + share_other - 1) < 1e-4")" 90
+
 # Overlays: one PNG per heatmap.
 key=$(sql_value "SELECT cache_key FROM latest_executions WHERE stage = 'cam_gap'")
 n=$(find ".sulcus/cache/$key/out/overlays/gradcam" -name '*_predicted.png' | wc -l)
