@@ -119,6 +119,8 @@ asan: deps
 demo: deps
 	$(MAKE) all
 	./sulcus run workflows/demo.cfg
+	@echo; echo "The models, best first (sulcus query -f db/queries/models.sql):"
+	@./sulcus query -f db/queries/models.sql
 
 bench: all
 	sh bench/plan.sh
