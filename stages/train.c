@@ -87,11 +87,6 @@ static const struct sul_param_spec train_params[] = {
 
 static const struct sul_resource_defaults train_resources = { 2, 0, "4G", "12:00:00" };
 
-static long param_i(const struct sul_stage *st, const char *name)
-{
-	return st->params[sul_params_find(st->params, st->nparams, name)].v.i;
-}
-
 static const struct sul_value *param_v(const struct sul_stage *st, const char *name)
 {
 	return &st->params[sul_params_find(st->params, st->nparams, name)].v;
@@ -126,7 +121,6 @@ static int train_check(const struct sul_stage *st, struct sul_err *err)
 			return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': give 'pretrained' or "
 					   "'pretrained_from', not both", st->file, st->line, st->id);
 	}
-	(void)param_i;
 	return 0;
 }
 
@@ -407,9 +401,10 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	api->info(net, &info);
 	fprintf(stderr, "train: %s (%s): %dx%dx%d input, %d layers, %ld parameters, %s\n", cfg_in, api->build, info.w,
 		info.h, info.c, info.nlayers, info.params, pretrained ? "pretrained" : "from scratch");
-	if (pretrained)
-		fprintf(stderr, "train: loaded %s %s from %s\n", o.load_layers ? "the first" : "all",
-			o.load_layers ? sul_xasprintf("%d layers", o.load_layers) : "layers", pretrained);
+	if (pretrained && o.load_layers)
+		fprintf(stderr, "train: loaded the first %d layers from %s\n", o.load_layers, pretrained);
+	else if (pretrained)
+		fprintf(stderr, "train: loaded all layers from %s\n", pretrained);
 	if (sul_ctx_metric(ctx, "parameters", -1, (double)info.params, err))
 		goto out;
 	if (sul_slicedata_load(&d, info.w, info.h, 1u << SUL_SPLIT_TRAIN | 1u << SUL_SPLIT_VAL, err))
