@@ -21,7 +21,7 @@ LDLIBS    := -lconfig -lsqlite3 -lcrypto -lnifti2 -lznz -lpng -lz -lm
 DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev check libnifti2-dev libpng-dev mricron-data nifti-bin \
                 darknet libopenblas-dev \
                 sqlite3 ninja-build hyperfine time procps iproute2 \
-                slurm-wlm munge
+                slurm-wlm munge chromium
 
 # The Darknet stages' library (stages/dn.h): links libdarknet and OpenBLAS,
 # loaded only inside stage processes.  It carries its own copy of the two
@@ -36,7 +36,8 @@ DN_LDLIBS  := -fopenmp -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet -L$(
 
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
 STAGES_SRC := $(wildcard stages/*.c)
-LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(STAGES_SRC)) $(BUILD)/gen/migrations.o
+LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(STAGES_SRC)) $(BUILD)/gen/migrations.o \
+              $(BUILD)/gen/report_spec.o
 TEST_SRC   := $(wildcard tests/check_*.c)
 TEST_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 MIGRATIONS := db/schema.sql $(sort $(wildcard db/migrate-*.sql))
@@ -81,6 +82,17 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) Makefile
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-missing-variable-declarations -c -o $@ $<
 
+# The study's report spec, embedded as a C string (engine/report.h; --spec overrides it).
+$(BUILD)/gen/report_spec.c: db/report.cfg Makefile
+	@mkdir -p $(dir $@)
+	@{ echo '/* generated from db/report.cfg by the Makefile */'; \
+	   echo 'const char sul_report_default_spec[] ='; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' db/report.cfg; \
+	   echo '    ;'; } > $@
+
+$(BUILD)/gen/report_spec.o: $(BUILD)/gen/report_spec.c
+	$(CC) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
+
 # The test binary has its own kind table (tests/check_kinds.c): command plus a schema probe.
 $(BUILD)/check_sulcus: $(TEST_OBJ) $(filter-out $(BUILD)/stages/kinds.o,$(LIB_OBJ))
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
@@ -119,8 +131,10 @@ asan: deps
 demo: deps
 	$(MAKE) all
 	./sulcus run workflows/demo.cfg
+	./sulcus report --out report
 	@echo; echo "The models, best first (sulcus query -f db/queries/models.sql):"
 	@./sulcus query -f db/queries/models.sql
+	@echo; echo "Report: $(abspath report)/index.html"
 
 bench: all
 	sh bench/plan.sh

@@ -17,6 +17,7 @@ int cmd_query(int argc, char **argv, struct sul_err *err);
 int cmd_runs(int argc, char **argv, struct sul_err *err);
 int cmd_show(int argc, char **argv, struct sul_err *err);
 int cmd_gc(int argc, char **argv, struct sul_err *err);
+int cmd_report(int argc, char **argv, struct sul_err *err);
 int cmd_stage_exec(int argc, char **argv, struct sul_err *err);
 
 #endif

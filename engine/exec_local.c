@@ -92,9 +92,11 @@ static int reap(struct local *l, struct sul_job_end *end)
 	}
 }
 
-static int local_wait(struct sul_executor *ex, struct sul_job_end *end, int *signo, struct sul_err *err)
+static int local_wait(struct sul_executor *ex, double timeout_s, struct sul_job_end *end, int *signo,
+		      struct sul_err *err)
 {
 	struct local *l = (struct local *)ex;
+	const double deadline = timeout_s >= 0 ? sul_now_s() + timeout_s : 0;
 	sigset_t set;
 
 	sul_run_signals(&set);
@@ -105,11 +107,26 @@ static int local_wait(struct sul_executor *ex, struct sul_job_end *end, int *sig
 			return 1;
 		if (!l->n)
 			return sul_err_set(err, SUL_ERR_FAIL, "waiting with no job running");
-		sig = sigwaitinfo(&set, NULL);
+		if (timeout_s < 0) {
+			sig = sigwaitinfo(&set, NULL);
+		} else {
+			/* The signals stay blocked: one that arrives while we are not
+			 * in here stays pending and ends the next wait at once. */
+			double left = deadline - sul_now_s();
+			struct timespec ts;
+
+			if (left <= 0)
+				return 2;
+			ts.tv_sec = (time_t)left;
+			ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+			sig = sigtimedwait(&set, NULL, &ts);
+			if (sig < 0 && errno == EAGAIN)
+				return 2;
+		}
 		if (sig < 0) {
 			if (errno == EINTR)
 				continue;
-			return sul_err_sys(err, "sigwaitinfo");
+			return sul_err_sys(err, "%s", timeout_s < 0 ? "sigwaitinfo" : "sigtimedwait");
 		}
 		if (sig != SIGCHLD) {
 			*signo = sig;

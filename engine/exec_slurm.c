@@ -40,6 +40,7 @@ struct slurm {
 	struct sul_job_end *ended;  /* ends found by the last poll, not yet reported */
 	size_t nended, ended_alloc;
 	double last_change;
+	double next_poll;           /* when wait() asks squeue again (0: at once) */
 	int sacct;                  /* -1 unknown, 0 no accounting, 1 usable */
 };
 
@@ -113,6 +114,7 @@ static int slurm_start(struct sul_executor *ex, const struct sul_job *job, char 
 	snprintf(sj->time, sizeof(sj->time), "%s", r->time ? r->time : "");
 	snprintf(job_id, SUL_JOB_ID_MAX, "%s", sj->id);
 	s->last_change = sul_now_s();
+	s->next_poll = 0;
 	ret = 0;
 out:
 	for (i = 0; i < nfree; i++)
@@ -346,16 +348,18 @@ out:
 	return ret;
 }
 
-static int slurm_wait(struct sul_executor *ex, struct sul_job_end *end, int *signo, struct sul_err *err)
+static int slurm_wait(struct sul_executor *ex, double timeout_s, struct sul_job_end *end, int *signo,
+		      struct sul_err *err)
 {
 	struct slurm *s = (struct slurm *)ex;
+	const double deadline = timeout_s >= 0 ? sul_now_s() + timeout_s : 0;
 	sigset_t set;
 
 	/* Not SIGCHLD: the squeue and scontrol children we reap ourselves raise it. */
 	sul_run_signals(&set);
 	sigdelset(&set, SIGCHLD);
 	for (;;) {
-		double idle, interval;
+		double now, until, left;
 		struct timespec ts;
 		int sig;
 
@@ -366,24 +370,40 @@ static int slurm_wait(struct sul_executor *ex, struct sul_job_end *end, int *sig
 		}
 		if (!s->n)
 			return sul_err_set(err, SUL_ERR_FAIL, "waiting with no job in flight");
-		if (poll_jobs(s, err))
-			return -1;
-		if (s->nended)
-			continue;
-		/* Poll often right after a change, then back off to every 2 s. */
-		idle = sul_now_s() - s->last_change;
-		interval = 0.2 + idle / 20;
-		if (interval > 2)
-			interval = 2;
-		ts.tv_sec = (time_t)interval;
-		ts.tv_nsec = (long)((interval - (double)ts.tv_sec) * 1e9);
-		sig = sigtimedwait(&set, NULL, &ts);
-		if (sig > 0) {
-			*signo = sig;
-			return 0;
+		now = sul_now_s();
+		/* The pace of polling is kept here, across calls: a caller that
+		 * comes back every 250 ms to redraw its progress line must not
+		 * make us run squeue every 250 ms. */
+		if (now >= s->next_poll) {
+			double idle, interval;
+
+			if (poll_jobs(s, err))
+				return -1;
+			/* Poll often right after a change, then back off to every 2 s. */
+			now = sul_now_s();
+			idle = now - s->last_change;
+			interval = 0.2 + idle / 20;
+			if (interval > 2)
+				interval = 2;
+			s->next_poll = now + interval;
+			if (s->nended)
+				continue;
 		}
-		if (sig < 0 && errno != EAGAIN && errno != EINTR)
-			return sul_err_sys(err, "sigtimedwait");
+		until = timeout_s >= 0 && deadline < s->next_poll ? deadline : s->next_poll;
+		left = until - now;
+		if (left > 0) {
+			ts.tv_sec = (time_t)left;
+			ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+			sig = sigtimedwait(&set, NULL, &ts);
+			if (sig > 0) {
+				*signo = sig;
+				return 0;
+			}
+			if (sig < 0 && errno != EAGAIN && errno != EINTR)
+				return sul_err_sys(err, "sigtimedwait");
+		}
+		if (timeout_s >= 0 && sul_now_s() >= deadline)
+			return 2;
 	}
 }
 

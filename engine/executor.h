@@ -7,7 +7,8 @@
  * starts jobs, reports when one ended, and cancels.  A job's success is never
  * judged here: the scheduler reads the stage's result file and the cache.
  * The scheduler blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD while it runs;
- * wait() returns when a job ended or one of those signals arrived.
+ * wait() returns when a job ended, one of those signals arrived, or its
+ * timeout passed (the scheduler then refreshes its progress display).
  */
 #ifndef SUL_EXECUTOR_H
 #define SUL_EXECUTOR_H
@@ -56,8 +57,12 @@ struct sul_executor {
 	/* Starts a job and names it in job_id.  On failure the job is not running. */
 	int (*start)(struct sul_executor *ex, const struct sul_job *job, char job_id[SUL_JOB_ID_MAX],
 		     struct sul_err *err);
-	/* 1: a job ended (*end filled); 0: a signal arrived (*signo); -1: error. */
-	int (*wait)(struct sul_executor *ex, struct sul_job_end *end, int *signo, struct sul_err *err);
+	/* Blocks at most timeout_s seconds (< 0: until something happens).
+	 * 1: a job ended (*end filled); 0: a signal arrived (*signo); 2: the
+	 * timeout passed; -1: error.  Returning early costs the executor nothing
+	 * it would not have spent anyway (Slurm's polling keeps its own pace). */
+	int (*wait)(struct sul_executor *ex, double timeout_s, struct sul_job_end *end, int *signo,
+		    struct sul_err *err);
 	/* Stops every running job; their ends are then reported by wait(). */
 	void (*cancel)(struct sul_executor *ex);
 	size_t (*running)(const struct sul_executor *ex);

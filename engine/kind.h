@@ -9,6 +9,18 @@
  * run() executes in a child process, reads its inputs, writes only under
  * ctx->out, and reports failure through err; it never touches the cache or
  * the database.  Metrics go to ctx->out/metrics.tsv (see sul_ctx_metric).
+ *
+ * Progress: run() tells how far it is by printing lines that start with
+ * "progress: " to stderr (the stage's log; stderr is unbuffered, so each
+ * line arrives at once), for example
+ *
+ *     progress: epoch 3/10 step 12/40 loss 0.81 250 images/s ETA 1m20s
+ *
+ * The text after the prefix is free: one short line (it shares a terminal
+ * line with the other running stages; longer text is cut) with the step,
+ * a rate and an ETA.  `sulcus run` shows the latest complete one of each
+ * running stage (engine/progress.h); nothing parses it, and it is not part
+ * of the stage's output or key.  One every few seconds is plenty.
  */
 #ifndef SUL_KIND_H
 #define SUL_KIND_H

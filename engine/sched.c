@@ -4,8 +4,10 @@
  * The engine process is single-threaded.  Parallelism comes from the
  * executor's jobs; the loop below resolves every stage whose inputs are
  * final, starts ready stages up to the job limit, then blocks until a job
- * ends or a signal arrives.  Database writes of one pass share a
- * transaction.  It never interprets a stage's output beyond its digest.
+ * ends or a signal arrives; while progress is shown (progress.h) it wakes
+ * every 0.25 s (terminal) or 1 s (elsewhere) to follow the running stages'
+ * logs.  Database writes of one pass share a transaction.  It never
+ * interprets a stage's output beyond its digest.
  */
 #include "sched.h"
 #include "cache.h"
@@ -13,6 +15,7 @@
 #include "dag.h"
 #include "desc.h"
 #include "fsutil.h"
+#include "progress.h"
 #include "prov.h"
 #include "stagekey.h"
 #include "strmap.h"
@@ -72,6 +75,7 @@ struct sched {
 	int stopping;                 /* 1 after a failure (no --keep-going), 2 on a signal */
 	FILE *out;
 	int width;
+	struct sul_progress prog;     /* running stages' progress (run only) */
 };
 
 static int matches_any(const char *id, const char *const *pats, size_t n)
@@ -116,6 +120,7 @@ static void say(struct sched *s, const char *state, const struct sul_stage *st, 
 
 	if (!s->out)
 		return;
+	sul_progress_clear(&s->prog);
 	if (!fmt || !*fmt) {
 		fprintf(s->out, "%-8s %s\n", state, st->id);
 		return;
@@ -569,6 +574,7 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	if (s->ex->start(s->ex, &job, job_id, err))
 		return sul_err_prefix(err, "stage '%s'", st->id);
 	nd->state = N_RUNNING;
+	sul_progress_add(&s->prog, i, st->id, nd->log_path, sul_now_s());
 	sul_resources_json(&st->resources, &res);
 	r = sul_prov_job_insert(s->ws->db, nd->exec_id, s->ex->name, job_id, res.buf, err);
 	sul_buf_release(&res);
@@ -613,6 +619,7 @@ static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err
 	struct sul_exec_end e;
 	int r, ok = 0, ret = -1;
 
+	sul_progress_remove(&s->prog, i);
 	r = sul_result_read(nd->result_path, &msg);
 	if (r == 1) {
 		int found = sul_cache_lookup(s->ws->cache_dir, nd->key.key, nd->digest, err);
@@ -772,7 +779,11 @@ static int loop(struct sched *s, struct sul_err *err)
 				return 0;
 			continue;
 		}
-		r = s->ex->wait(s->ex, &end, &sig, err);
+		/* Wake up now and then to follow the running stages' logs. */
+		do {
+			sul_progress_update(&s->prog, sul_now_s());
+			r = s->ex->wait(s->ex, sul_progress_tick_s(&s->prog), &end, &sig, err);
+		} while (r == 2);
 		if (r < 0)
 			return -1;
 		if (r > 0) {
@@ -784,6 +795,7 @@ interrupted:
 		if (s->stopping != 2) {
 			s->stopping = 2;
 			s->sum->interrupted_by = sig;
+			sul_progress_clear(&s->prog);
 			if (s->out)
 				fprintf(s->out, "sulcus: %s: stopping running stages\n", signame(sig));
 			s->ex->cancel(s->ex);
@@ -798,6 +810,7 @@ int sul_sched_run(struct sul_workspace *ws, const struct sul_workflow *wf, struc
 	sigset_t set, old;
 	double t0 = sul_now_s();
 	const char *status;
+	double interval;
 	int ret = -1;
 
 	memset(&s, 0, sizeof(s));
@@ -808,9 +821,14 @@ int sul_sched_run(struct sul_workspace *ws, const struct sul_workflow *wf, struc
 	s.o = o;
 	s.sum = sum;
 	s.out = o->progress;
+	/* Off (and safe to release) until init() has measured the stage ids. */
+	sul_progress_init(&s.prog, NULL, SUL_PROGRESS_OFF, 0, 0);
+	if (sul_progress_interval(getenv("SULCUS_PROGRESS_INTERVAL"), &interval, err))
+		return -1;
 	sul_prov_memo_init(&s.memo, ws->db, 1);
 	if (init(&s, err))
 		goto out;
+	sul_progress_init(&s.prog, s.out, sul_progress_mode_for(s.out, o->quiet), s.width, interval);
 	if (sul_prov_run_begin(ws->db, wf, o->argv_json, ex->name, &sum->run_id, err))
 		goto out;
 
@@ -824,11 +842,12 @@ int sul_sched_run(struct sul_workspace *ws, const struct sul_workflow *wf, struc
 			struct sul_job_end end;
 			int sig;
 			struct sul_err ignored = SUL_ERR_INIT;
-			if (ex->wait(ex, &end, &sig, &ignored) < 0)
+			if (ex->wait(ex, -1, &end, &sig, &ignored) < 0)
 				break;
 		}
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	sul_progress_release(&s.prog);
 
 	status = sum->interrupted_by ? "interrupted"
 		 : ret || sum->failed || sum->skipped ? "failed" : "succeeded";
@@ -841,6 +860,7 @@ int sul_sched_run(struct sul_workspace *ws, const struct sul_workflow *wf, struc
 		fprintf(s.out, "run %lld: %zu ran, %zu cached, %zu failed, %zu skipped (%.2f s)\n", sum->run_id,
 			sum->ran, sum->cached, sum->failed, sum->skipped, sul_now_s() - t0);
 out:
+	sul_progress_release(&s.prog);
 	release(&s);
 	return ret;
 }

@@ -29,7 +29,9 @@ struct sul_sched_opts {
 	const char *const *only;     /* stage ids or globs: run these and what they need */
 	size_t nonly;
 	const char *argv_json;       /* the command line, recorded with the run */
-	FILE *progress;              /* where progress lines go (stderr) */
+	FILE *progress;              /* where the run's lines go (stderr); unless quiet
+	                              * also the running stages' progress (progress.h):
+	                              * a live line on a terminal, plain lines elsewhere */
 };
 
 struct sul_sched_summary {

@@ -940,7 +940,8 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	const int split = sul_split_from_name(split_name);
 	const int target_mode = !strcmp(tm, "all") ? 2 : !strcmp(tm, "true") ? 1 : 0;
 	char *dir = NULL, *subj_buf = sul_xstrdup(sul_ctx_str(ctx, "subjects")), *only[4096];
-	size_t nonly = sul_split_list(subj_buf, only, 4096), i, *rows = NULL, nsel = 0;
+	size_t nonly = sul_split_list(subj_buf, only, 4096), i, *rows = NULL, nsel = 0, nsubj = 0, subj_done = 0;
+	double t_subjects;
 	struct run R;
 	struct sul_dn_layer li;
 	int ret = -1, m;
@@ -1023,6 +1024,9 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		goto out;
 	}
 	/* Subject by subject (the table lists a subject's slices together). */
+	for (i = 0; i < nsel; i++)
+		nsubj += !i || strcmp(R.d.rows[rows[i]].subject, R.d.rows[rows[i - 1]].subject);
+	t_subjects = now_s();
 	for (i = 0; i < nsel;) {
 		size_t j = i;
 		while (j < nsel && !strcmp(R.d.rows[rows[j]].subject, R.d.rows[rows[i]].subject))
@@ -1031,6 +1035,14 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		if (do_subject(&R, rows + i, j - i, target_mode, err)) {
 			sul_err_prefix(err, "subject '%s'", R.d.rows[rows[i]].subject);
 			goto out;
+		}
+		{
+			/* The ETA by slices: subjects differ in how many they have. */
+			double el = now_s() - t_subjects, maps = 0, eta = el / (double)j * (double)(nsel - j);
+			for (m = 0; m < NMETHODS; m++)
+				maps += (double)R.counted[m];
+			fprintf(stderr, "progress: subject %zu/%zu %.1f heatmaps/s ETA %ldm%02lds\n", ++subj_done, nsubj,
+				el > 0 ? maps / el : 0, (long)eta / 60, (long)eta % 60);
 		}
 		i = j;
 	}

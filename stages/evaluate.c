@@ -163,8 +163,9 @@ static int evaluate_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	int *labels = NULL, *slabels = NULL, k, j, ret = -1;
 	char **subjects = NULL;
 	size_t *scount = NULL;
-	double acc, predict_s = 0;
+	double acc, predict_s = 0, last_report = 0;
 	size_t timed = 0;
+	struct timespec t_start;
 
 	memset(&d, 0, sizeof(d));
 	memset(&m, 0, sizeof(m));
@@ -199,6 +200,7 @@ static int evaluate_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	x = sul_xmalloc(sizeof(float) * one * batch);
 	probs = sul_xmalloc(sizeof(float) * k * n);
 	labels = sul_xmalloc(sizeof(int) * n);
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	for (i = 0; i < n; i += (size_t)batch) {
 		int b = (int)(n - i < (size_t)batch ? n - i : (size_t)batch);
 		struct timespec t0, t1;
@@ -212,6 +214,16 @@ static int evaluate_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		if (i > 0 || n <= (size_t)batch) {
 			predict_s += (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
 			timed += (size_t)b;
+		}
+		{
+			double el = (double)(t1.tv_sec - t_start.tv_sec) + (t1.tv_nsec - t_start.tv_nsec) * 1e-9;
+			size_t done = i + (size_t)b;
+			if (el - last_report >= 10 && done < n) {
+				double eta = el / (double)done * (double)(n - done);
+				last_report = el;
+				fprintf(stderr, "progress: slices %zu/%zu %.1f images/s ETA %ldm%02lds\n", done, n, done / el,
+					(long)eta / 60, (long)eta % 60);
+			}
 		}
 	}
 	if (sul_ctx_metric(ctx, "images_per_s", -1, timed / predict_s, err))

@@ -465,7 +465,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 				long left = (long)(epochs - epoch) * (long)steps + (long)(steps - s - 1);
 				last_report = now_s();
 				fmt_eta(per_step * left, eta, sizeof(eta));
-				fprintf(stderr, "train: epoch %d/%d step %zu/%zu loss %.4f %.1f images/s ETA %s\n", epoch,
+				fprintf(stderr, "progress: epoch %d/%d step %zu/%zu loss %.4f %.1f images/s ETA %s\n", epoch,
 					epochs, s + 1, steps, loss_sum / seen, seen / (now_s() - t0), eta);
 			}
 		}
@@ -480,7 +480,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			goto out;
 		}
 		fmt_eta((now_s() - t_start) / epoch * (epochs - epoch), eta, sizeof(eta));
-		fprintf(stderr, "train: epoch %d/%d lr %.3g loss %.4f acc %.3f val_loss %.4f val_acc %.3f %.1f images/s "
+		fprintf(stderr, "progress: epoch %d/%d lr %.3g loss %.4f acc %.3f val_loss %.4f val_acc %.3f %.1f images/s "
 				"ETA %s\n", epoch, epochs, lr, loss_sum / seen, (double)correct / seen, val_loss, val_acc,
 			rate, eta);
 		sul_buf_addf(&hist, "%d\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\t%.2f\t%.2f\n", epoch, lr, loss_sum / seen,

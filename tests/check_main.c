@@ -66,6 +66,8 @@ int main(void)
 	srunner_add_suite(sr, suite_darknet());
 	srunner_add_suite(sr, suite_heatmap());
 	srunner_add_suite(sr, suite_gradcam());
+	srunner_add_suite(sr, suite_report());
+	srunner_add_suite(sr, suite_progress());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -180,6 +180,7 @@ static void ingest_params(struct run *r)
 {
 	/* sorted by name, as the engine passes them */
 	add_str(r, "bids", SUL_T_PATH, "bids");
+	add_str(r, "derivatives", SUL_T_STRING, "derivatives/synth");
 	add_str(r, "group_column", SUL_T_STRING, "group");
 	add_str(r, "groups", SUL_T_STRING, "RRMS,SPMS,HC");
 	add_str(r, "modalities", SUL_T_STRING, "T1w,T2w,FLAIR");

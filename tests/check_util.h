@@ -25,5 +25,7 @@ Suite *suite_netcfg(void);
 Suite *suite_darknet(void);
 Suite *suite_heatmap(void);
 Suite *suite_gradcam(void);
+Suite *suite_report(void);
+Suite *suite_progress(void);
 
 #endif

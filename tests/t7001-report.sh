@@ -1,0 +1,175 @@
+#!/bin/sh
+# t7001-report: `sulcus report` on a small study (generated slices, two
+# models trained, evaluated, ranked and explained): index.html holds every
+# section of the built-in spec (db/report.cfg) with data in each, the
+# montage's images are copied into img/ and the links reach the heatmap
+# volumes; a report of a cached rerun still shows the results; --run,
+# --spec and bad SQL behave; a folder that is not a report is not written
+# into; and headless Chromium renders the page from disk (DOM with the
+# sections and images, a screenshot that is a real picture).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# timeout: 300
+
+[ -n "${MKSLICES:-}" ] || skip "MKSLICES not set (run through make integration)"
+[ -f /usr/lib/darknet/libdarknet.so ] || fail "libdarknet is not installed: make deps installs darknet"
+command -v nifti_tool >/dev/null || skip "nifti_tool not installed (make deps installs nifti-bin)"
+REPO=$(cd "$TESTS_DIR/.." && pwd)
+
+# Nothing to report before a run, and nothing written.
+run_fail_msg 2 "no database at" "$SULCUS" report --out rep
+[ ! -e rep ] || fail "a failed report created its folder"
+
+# The slices of t6003, plus a reference volume per subject (a blank 64x64x10
+# grid) so that the cam stages write NIfTI heatmap volumes to link to.
+cat >mkdata.sh <<SH
+set -e
+"$MKSLICES" "\$1" 5 10 64 1
+nifti_tool -make_im -prefix "\$1/ref.nii.gz" -new_dim 3 64 64 10 0 0 0 0 -new_datatype 16 >/dev/null
+awk 'BEGIN { FS = OFS = "\t" } NR == 1 { print \$0, "ref"; next } { print \$0, "ref.nii.gz" }' "\$1/split.tsv" >"\$1/split.new"
+mv "\$1/split.new" "\$1/split.tsv"
+SH
+cat >wf.cfg <<CFG
+name = "report-small";
+stages = (
+  { id = "data"; kind = "command"; command = "sh mkdata.sh {out}"; },
+  { id = "train_{net}"; kind = "train"; foreach = { net = ["gap", "fc"]; }; inputs = ["data"];
+    params = { network = "$REPO/cfg/tiny_{net}.cfg"; epochs = 5; batch = 8; rotate = 5.0; seed = 3; threads = 2; }; },
+  { id = "eval_{net}"; kind = "evaluate"; foreach = { net = ["gap", "fc"]; }; inputs = ["train_{net}", "data"]; },
+  { id = "rank"; kind = "rank"; inputs = ["eval_*"]; params = { top = 2; }; },
+  { id = "cam_{net}"; kind = "cam"; foreach = { net = ["gap", "fc"]; }; inputs = ["train_{net}", "data"];
+    params = { curve_steps = 8; threads = 2; }; }
+);
+CFG
+run_ok "$SULCUS" run wf.cfg
+assert_ran cam_gap
+assert_ran rank
+
+IDS="about run stages models curves confusion heatmaps lobes heatmap-tests volumes"
+
+# section ID [FILE]: the markup of section ID of the report.
+section() {
+	awk -v id="$1" 'index($0, "<section id=\"" id "\"") { on = 1 } on { print } on && /<\/section>/ { exit }' "${2:-rep/index.html}"
+}
+
+# check_report DIR: every section there, each with data; every image and
+# link resolves.  Sets NIMG and NLINK.
+check_report() {
+	for id in $IDS; do
+		assert_file_contains "$1/index.html" "<section id=\"$id\""
+		assert_file_contains "$1/index.html" "<a href=\"#$id\">"
+		s=$(section "$id" "$1/index.html")
+		[ -n "$s" ] || fail "section '$id' is empty"
+		assert_not_contains "$s" 'class="nodata"' "section '$id'"
+	done
+	NIMG=0
+	for src in $(grep -o '<img src="[^"]*"' "$1/index.html" | sed 's/^<img src="//; s/"$//'); do
+		case $src in
+		img/*) ;;
+		*) fail "image '$src' is not a copy in img/" ;;
+		esac
+		[ -s "$1/$src" ] || fail "image '$src' of the report does not exist"
+		[ "$(head -c 4 "$1/$src" | od -An -c | tr -d ' ')" = "211PNG" ] || fail "'$1/$src' is not a PNG"
+		NIMG=$((NIMG + 1))
+	done
+	NLINK=0
+	for href in $(section volumes "$1/index.html" | grep -o '<a href="[^"]*"' | sed 's/^<a href="//; s/"$//'); do
+		[ -f "$1/$href" ] || fail "link '$href' of the report leads nowhere"
+		case $href in
+		*.nii.gz) ;;
+		*) fail "link '$href' is not a NIfTI volume" ;;
+		esac
+		NLINK=$((NLINK + 1))
+	done
+}
+
+run_ok "$SULCUS" report --out rep
+assert_contains "$(cat "$OUT")" "report: rep/index.html: 10 sections, 60 images, run 1"
+check_report rep
+# Montages: per model and method (CAM is not applicable to the FC head:
+# 3 + 2 panels), 4 images for each of the 3 groups.
+assert_eq 60 "$NIMG" "images in the report"
+assert_eq 60 "$(find rep/img -type f | wc -l | tr -d ' ')" "files in rep/img"
+# Volumes: 3 test subjects x 5 methods, normalized and raw.
+assert_eq 30 "$NLINK" "links to heatmap volumes"
+# The models, best first, with their rank; one training curve and one
+# confusion matrix per model, one lobe chart per model and method.
+models=$(section models)
+best=$(sql_value "SELECT model FROM rankings r JOIN latest_executions e USING (cache_key) WHERE e.stage = 'rank' AND position = 1")
+assert_contains "$models" "<tr><td>$best</td><td class=\"num\">1</td>"
+assert_eq 2 "$(section curves | grep -o '<svg' | wc -l | tr -d ' ')" "training curve charts"
+assert_eq 6 "$(section curves | grep -o '<polyline' | wc -l | tr -d ' ')" "training curves"
+assert_eq 2 "$(section confusion | grep -o '<svg' | wc -l | tr -d ' ')" "confusion matrices"
+assert_eq 18 "$(section confusion | grep -o 'class="cell"' | wc -l | tr -d ' ')" "confusion matrix cells"
+assert_eq 5 "$(section lobes | grep -o '<svg' | wc -l | tr -d ' ')" "lobe charts"
+assert_contains "$(section heatmap-tests)" "<td>cam_gap</td><td>gradcam</td>"
+assert_contains "$(section stages)" "<td>cam_gap</td><td>cam</td><td>ran</td>"
+
+# A rerun comes from the cache: its report (the latest run) still shows
+# every result; --run 1 reports the first run.  The folder is rewritten.
+run_ok "$SULCUS" run wf.cfg
+assert_cached cam_gap
+run_ok "$SULCUS" report --out rep
+assert_contains "$(cat "$OUT")" "run 2"
+check_report rep
+assert_contains "$(section stages)" "<td>cam_gap</td><td>cam</td><td>cached</td>"
+assert_eq 60 "$(find rep/img -type f | wc -l | tr -d ' ')" "files in rep/img after a second report"
+run_ok "$SULCUS" report --out rep1 --run 1
+assert_file_contains rep1/index.html "<p>run 1 "
+assert_contains "$(section stages rep1/index.html)" "<td>cam_gap</td><td>cam</td><td>ran</td>"
+run_fail_msg 2 "report: no run 7 in the database" "$SULCUS" report --out rep7 --run 7
+[ ! -e rep7 ] || fail "a failed report created its folder"
+
+# Another spec: escaped text; bad SQL names the file, line and section and
+# leaves the earlier report as it was.
+cat >my.cfg <<'CFG'
+title = "Mine <&>";
+sections = (
+  { id = "note"; kind = "text"; text = "a <b> & c"; },
+  { id = "n"; kind = "table"; query = "SELECT count(*) AS stages FROM executions WHERE run_id = :run"; }
+);
+CFG
+run_ok "$SULCUS" report --spec my.cfg --out mine
+assert_contains "$(cat "$OUT")" "mine/index.html: 2 sections, 0 images, run 2"
+assert_file_contains mine/index.html "<h1>Mine &lt;&amp;&gt;</h1>"
+assert_file_contains mine/index.html "<p>a &lt;b&gt; &amp; c</p>"
+assert_file_contains mine/index.html '<td class="num">8</td>'
+cat >bad.cfg <<'CFG'
+sections = (
+  { id = "fine"; kind = "text"; text = "x"; },
+  { id = "oops"; kind = "bars";
+    query = "SELECT * FROM no_such_table"; }
+);
+CFG
+cp mine/index.html mine.before
+run_fail_msg 2 "bad.cfg:3: section 'oops': no such table: no_such_table" "$SULCUS" report --spec bad.cfg --out mine
+cmp -s mine.before mine/index.html || fail "a failed report changed the earlier one"
+[ -z "$(find mine -name '.img.tmp.*')" ] || fail "a failed report left its staging folder"
+
+# A folder that holds something else is not written into.
+mkdir other && echo keep >other/notes.txt
+run_fail_msg 2 "report folder 'other' is not empty and holds no earlier report" "$SULCUS" report --out other
+[ ! -e other/index.html ] || fail "report wrote into a foreign folder"
+
+# The browser: the page renders from disk, without a server or network.
+command -v chromium >/dev/null || skip "chromium not installed: make deps installs chromium"
+browse() {
+	timeout 120 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$TEST_ROOT/chromium" "$@" \
+		"file://$PWD/rep/index.html"
+}
+browse --dump-dom >dom.html 2>"$ERR" || { cat "$ERR" >&2; fail "chromium --dump-dom failed"; }
+for id in $IDS; do
+	assert_file_contains dom.html "<section id=\"$id\""
+done
+assert_eq 60 "$(grep -o '<img ' dom.html | wc -l | tr -d ' ')" "<img> elements in the DOM"
+# 2 training curve charts, 2 confusion matrices, 5 lobe charts.
+assert_eq 9 "$(grep -o '<svg ' dom.html | wc -l | tr -d ' ')" "<svg> elements in the DOM"
+browse --screenshot="$PWD/shot.png" --window-size=1280,4000 >"$OUT" 2>"$ERR" || { cat "$ERR" >&2; fail "chromium --screenshot failed"; }
+[ -f shot.png ] || fail "chromium wrote no screenshot"
+[ "$(head -c 4 shot.png | od -An -c | tr -d ' ')" = "211PNG" ] || fail "the screenshot is not a PNG"
+assert_eq "0 0 5 0 0 0 15 160" "$(od -An -tu1 -j16 -N8 shot.png | tr -s ' ' | sed 's/^ //')" "screenshot width and height (1280x4000)"
+# A blank page of that size compresses to a few kB; the report's charts and
+# images make hundreds.
+size=$(wc -c <shot.png | tr -d ' ')
+[ "$size" -gt 100000 ] || fail "the screenshot is only $size bytes: is the page blank?"
+exit 0
