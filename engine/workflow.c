@@ -40,7 +40,12 @@ struct loader {
 	size_t stages_alloc;
 	config_t cfg;
 	struct sul_err *err;
+	const char *const *sets;  /* the --set arguments */
+	size_t nsets;
 };
+
+static int apply_global_sets(struct sul_workflow *wf, const char *const *sets, size_t nsets,
+			     struct sul_err *err);
 
 static const char *intern(struct sul_workflow *wf, const char *file)
 {
@@ -1151,6 +1156,10 @@ static int read_root(struct loader *ld)
 	ld->wf->name = sul_xstrdup(config_setting_get_string(s));
 	if ((s = config_setting_get_member(root, "params")) && read_globals(ld, s))
 		return -1;
+	/* --set params.NAME before the stages are read: their {params.NAME}
+	 * references take the overridden value. */
+	if (apply_global_sets(ld->wf, ld->sets, ld->nsets, ld->err))
+		return -1;
 	if ((s = config_setting_get_member(root, "executor"))) {
 		const char *e = config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s) : "";
 		if (strcmp(e, "local") && strcmp(e, "slurm"))
@@ -1187,6 +1196,8 @@ int sul_workflow_load(const char *path, const char *const *sets, size_t nsets,
 	memset(&ld, 0, sizeof(ld));
 	ld.wf = wf;
 	ld.err = err;
+	ld.sets = sets;
+	ld.nsets = nsets;
 	wf->path = sul_xstrdup(path);
 	dir = sul_path_dirname(path);
 	wf->dir = sul_path_resolve(NULL, dir);
@@ -1217,7 +1228,7 @@ int sul_workflow_load(const char *path, const char *const *sets, size_t nsets,
 	}
 	config_destroy(&ld.cfg);
 
-	if (apply_global_sets(wf, sets, nsets, err) || index_stages(wf, err))
+	if (index_stages(wf, err))
 		goto out;
 	if (apply_stage_sets(wf, sets, nsets, err))
 		goto out;

@@ -12,6 +12,7 @@ stages = (
   { id = "a"; kind = "command"; params = { x = 1; }; command = "echo x >> count.a; echo {params.x} > {out}/v"; },
   { id = "b"; kind = "command"; inputs = ["a"]; command = "echo x >> count.b; cat {in.a}/v > {out}/v"; },
   { id = "g"; kind = "command"; command = "echo x >> count.g; echo {params.g} > {out}/v"; },
+  { id = "r"; kind = "command"; params = { k = "{params.g}"; }; command = "echo {params.k} > {out}/v"; },
   { id = "h_{n}"; kind = "command"; foreach = { n = [1, 2]; }; params = { y = 0; };
     command = "echo {n}{params.y} > {out}/v"; }
 );
@@ -54,6 +55,10 @@ reason=$(stage_reason g) || fail "query"
 assert_eq "params changed: g 1 -> 5" "$reason" "reason of g"
 key=$(sql "SELECT cache_key FROM executions WHERE run_id=(SELECT max(id) FROM runs) AND stage='g'") || fail "query"
 assert_eq 5 "$(cat ".sulcus/cache/$key/out/v")" "g's output"
+# A stage parameter that refers to it takes the overridden value too.
+assert_ran r
+key=$(sql "SELECT cache_key FROM executions WHERE run_id=(SELECT max(id) FROM runs) AND stage='r'") || fail "query"
+assert_eq 5 "$(cat ".sulcus/cache/$key/out/v")" "r's output (k = \"{params.g}\")"
 sql_ok "SELECT overrides FROM runs WHERE id=(SELECT max(id) FROM runs)"
 assert_eq '"[""params.g=5""]"' "$ROWS" "runs.overrides"
 
