@@ -438,13 +438,8 @@ static int do_subject(struct run *R, const size_t *rows_of, size_t nsl, int targ
 			sul_slicedata_chw(&R->d, rows_of[i0 + j], x + one * j);
 		if (R->m.api->predict(R->m.net, x, n, probs, err))
 			goto out;
-		for (j = 0; j < n; j++) {
-			int c, best = 0;
-			for (c = 1; c < R->m.classes; c++)
-				if (probs[j * R->m.classes + c] > probs[j * R->m.classes + best])
-					best = c;
-			pred[j] = best;
-		}
+		for (j = 0; j < n; j++)
+			pred[j] = sul_argmax(probs + (size_t)j * R->m.classes, R->m.classes);
 		for (t = 0; t < ntarget; t++) {
 			for (j = 0; j < n; j++)
 				target[j] = target_mode == 2 ? t : target_mode == 1 ? R->d.rows[rows_of[i0 + j]].label : pred[j];

@@ -41,21 +41,6 @@ static const struct sul_param_spec evaluate_params[] = {
 
 static const struct sul_resource_defaults evaluate_resources = { 2, 0, "4G", "2:00:00" };
 
-static int argmax(const float *p, int k)
-{
-	int i, best = 0;
-
-	for (i = 1; i < k; i++)
-		if (p[i] > p[best])
-			best = i;
-	return best;
-}
-
-static double xent(double q)
-{
-	return -log(q > 1e-12 ? q : 1e-12);
-}
-
 static int metric(const struct sul_stage_ctx *ctx, const char *prefix, const char *name, const char *suffix,
 		  double v, struct sul_err *err)
 {
@@ -87,10 +72,10 @@ static int report(const struct sul_stage_ctx *ctx, const char *prefix, const str
 	int c, j, nauc = 0, ret = -1;
 
 	for (i = 0; i < n; i++) {
-		int pred = argmax(probs + i * k, k);
+		int pred = sul_argmax(probs + i * k, k);
 		conf[label[i] * k + pred]++;
 		correct += pred == label[i];
-		loss += xent(probs[i * k + label[i]]);
+		loss += sul_xent(probs[i * k + label[i]]);
 	}
 	sul_buf_adds(&b, "true\\predicted");
 	for (c = 0; c < k; c++)
@@ -240,7 +225,7 @@ static int evaluate_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	for (i = 0; i < n; i++) {
 		const struct sul_slice *r = &d.rows[idx[i]];
 		const float *p = probs + i * k;
-		int pr = argmax(p, k);
+		int pr = sul_argmax(p, k);
 		size_t s;
 
 		labels[i] = r->label;
@@ -272,7 +257,7 @@ static int evaluate_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		for (j = 0; j < k; j++)
 			sprobs[i * k + j] /= (float)scount[i];
 		sul_buf_addf(&subj, "%s\t%s\t%s\t%zu", subjects[i], m.class_names[slabels[i]],
-			     m.class_names[argmax(sprobs + i * k, k)], scount[i]);
+			     m.class_names[sul_argmax(sprobs + i * k, k)], scount[i]);
 		for (j = 0; j < k; j++)
 			sul_buf_addf(&subj, "\t%.6g", sprobs[i * k + j]);
 		sul_buf_addc(&subj, '\n');

@@ -15,6 +15,21 @@ static int cmp_score(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+int sul_argmax(const float *p, int k)
+{
+	int i, best = 0;
+
+	for (i = 1; i < k; i++)
+		if (p[i] > p[best])
+			best = i;
+	return best;
+}
+
+double sul_xent(double q)
+{
+	return -log(q > 1e-12 ? q : 1e-12);
+}
+
 double sul_auc(struct sul_score *s, size_t n)
 {
 	double rank_sum = 0;

@@ -26,6 +26,13 @@ struct sul_score {
 	int pos;    /* 1: a positive example */
 };
 
+/* The index of the largest of k probabilities (the first of ties). */
+int sul_argmax(const float *p, int k);
+
+/* Cross-entropy -log(q) of the probability q given to the true class,
+ * with q clamped at 1e-12 so that a confident mistake costs 27.6, not inf. */
+double sul_xent(double q);
+
 /* Area under the ROC curve of the scores (Mann-Whitney U / (P N), ties
  * counted one half); sorts s.  NaN without positives or negatives. */
 double sul_auc(struct sul_score *s, size_t n);

@@ -36,6 +36,7 @@
 #include "netcfg.h"
 #include "rng.h"
 #include "slicedata.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -150,23 +151,6 @@ static void shuffle(size_t *a, size_t n, struct sul_rng *rng)
 	}
 }
 
-/* Cross-entropy of one image's probabilities, clamped as Darknet's is not. */
-static double xent(const float *p, int label)
-{
-	double q = p[label];
-	return -log(q > 1e-12 ? q : 1e-12);
-}
-
-static int argmax(const float *p, int k)
-{
-	int i, best = 0;
-
-	for (i = 1; i < k; i++)
-		if (p[i] > p[best])
-			best = i;
-	return best;
-}
-
 /* Mean loss and accuracy of the net on rows idx[0..n), no augmentation. */
 static int validate(const struct sul_dn_api *api, struct sul_dn_net *net, const struct sul_slicedata *d,
 		    const size_t *idx, size_t n, int batch, int classes, double *loss, double *acc,
@@ -186,8 +170,8 @@ static int validate(const struct sul_dn_api *api, struct sul_dn_net *net, const 
 			goto out;
 		for (j = 0; j < m; j++) {
 			int label = d->rows[idx[i + j]].label;
-			l += xent(p + classes * j, label);
-			correct += argmax(p + classes * j, classes) == label;
+			l += sul_xent(p[classes * j + label]);
+			correct += sul_argmax(p + classes * j, classes) == label;
 		}
 	}
 	*loss = n ? l / n : NAN;
@@ -455,8 +439,8 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 				goto out;
 			}
 			for (j = 0; j < batch; j++) {
-				loss_sum += xent(probs + classes * j, labels[j]);
-				correct += argmax(probs + classes * j, classes) == labels[j];
+				loss_sum += sul_xent(probs[classes * j + labels[j]]);
+				correct += sul_argmax(probs + classes * j, classes) == labels[j];
 			}
 			seen += (size_t)batch;
 			steps_done++;
