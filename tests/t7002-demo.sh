@@ -1,6 +1,6 @@
 #!/bin/sh
 # t7002-demo: workflows/demo.cfg itself, shrunk with --set to its smallest
-# size (12 subjects at 3 mm, 20 slices each, 2 epochs): every stage runs,
+# size (12 subjects at 4 mm, 12 slices each, 2 epochs): every stage runs,
 # and the database holds the run, every model's metrics and predictions,
 # and heatmap statistics for both ranked models and all three methods;
 # `sulcus report` renders it; a second run is all cached.
@@ -11,8 +11,8 @@
 [ -f /usr/share/mricron/templates/ch2.nii.gz ] || skip "mricron-data not installed (make deps installs it)"
 [ -f /usr/lib/darknet/libdarknet.so ] || fail "libdarknet is not installed: make deps installs darknet"
 REPO=$(cd "$TESTS_DIR/.." && pwd)
-set -- --set synth.rrms=4 --set synth.spms=4 --set synth.hc=4 --set synth.matrix=60x72x52 \
-	--set slices.keep=20 --set params.epochs=2 --set 'cam_*.curve_steps=2'
+set -- --set synth.rrms=4 --set synth.spms=4 --set synth.hc=4 --set synth.matrix=48x56x40 \
+	--set slices.keep=12 --set params.epochs=2 --set 'cam_*.curve_steps=2'
 
 run_ok "$SULCUS" run "$@" "$REPO/workflows/demo.cfg"
 assert_eq "$(sql_value "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" succeeded
@@ -26,14 +26,14 @@ for m in tiny_gap tiny_fc; do
 	               WHERE e.stage = 'train_$m' AND m.name = 'train_loss'")
 	assert_eq "$n" 2 "training curve points of $m"
 	n=$(sql_value "SELECT count(*) FROM predictions p JOIN latest_executions e USING (cache_key) WHERE e.stage = 'eval_$m'")
-	assert_eq "$n" 60 "predictions of $m (3 test subjects x 20 slices)"
+	assert_eq "$n" 36 "predictions of $m (3 test subjects x 12 slices)"
 done
 assert_eq "$(sql_value "SELECT count(*) FROM rankings r JOIN latest_executions e USING (cache_key) WHERE selected = 1")" 2
 for c in cam_top1 cam_top2; do
 	for method in cam gradcam gradcampp; do
 		n=$(sql_value "SELECT count(*) FROM heatmaps h JOIN latest_executions e USING (cache_key)
 		               WHERE e.stage = '$c' AND method = '$method'")
-		assert_eq "$n" 60 "heatmap rows of $c / $method"
+		assert_eq "$n" 36 "heatmap rows of $c / $method"
 	done
 	# Grad-CAM statistics exist whatever the head: lobe frequencies per group.
 	n=$(sql_value "SELECT count(DISTINCT group_name) FROM heatmap_lobes l JOIN latest_executions e USING (cache_key)
@@ -42,7 +42,7 @@ for c in cam_top1 cam_top2; do
 done
 # CAM applies to the GAP model only.
 assert_eq "$(sql_value "SELECT count(*) FROM heatmaps h JOIN latest_executions e USING (cache_key)
-                        WHERE e.stage LIKE 'cam_top%' AND method = 'cam' AND applicable = 1")" 60
+                        WHERE e.stage LIKE 'cam_top%' AND method = 'cam' AND applicable = 1")" 36
 
 run_ok "$SULCUS" report --out rep
 grep -q 'id="heatmaps"' rep/index.html || fail "the report has no heatmaps section"
