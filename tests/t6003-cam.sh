@@ -20,7 +20,7 @@ stages = (
   { id = "train_{net}"; kind = "train"; foreach = { net = ["gap", "fc"]; }; inputs = ["data"];
     params = { network = "$REPO/cfg/tiny_{net}.cfg"; epochs = 10; batch = 8; rotate = 5.0; seed = 3; threads = 2; }; },
   { id = "cam_{net}"; kind = "cam"; foreach = { net = ["gap", "fc"]; }; inputs = ["train_{net}", "data"];
-    params = { curve_steps = 8; threads = 2; }; }
+    params = { curve_steps = 4; threads = 2; }; }
 );
 CFG
 
