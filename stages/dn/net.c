@@ -84,6 +84,13 @@ static void bn_average(struct sul_dn_net *h)
 	}
 }
 
+/* Learnable weights of a convolutional or connected layer (Darknet sets
+ * nweights for convolutions only). */
+static long layer_nweights(const layer *l)
+{
+	return l->type == CONNECTED ? (long)l->inputs * l->outputs : l->nweights;
+}
+
 /* Bytes that layer l occupies in a .weights file (0: none); -1: a layer
  * type whose weights we do not account for. */
 static long layer_weight_floats(const layer *l)
@@ -475,7 +482,7 @@ static void dn_randomize(struct sul_dn_net *h, unsigned long seed)
 	srand((unsigned)seed);
 	for (i = 0; i < h->net->n; i++) {
 		layer *l = &h->net->layers[i];
-		long nw = l->type == CONNECTED ? (long)l->inputs * l->outputs : l->nweights;
+		long nw = layer_nweights(l);
 		float scale;
 		if (l->type != CONVOLUTIONAL && l->type != CONNECTED)
 			continue;
@@ -620,7 +627,7 @@ static void dn_digest(const struct sul_dn_net *h, char hex[65])
 		if (layer_weight_floats(l) <= 0)
 			continue;
 		digest_floats(md, l->biases, l->type == CONNECTED ? l->outputs : l->n);
-		digest_floats(md, l->weights, l->nweights);
+		digest_floats(md, l->weights, layer_nweights(l));
 		if (l->batch_normalize) {
 			digest_floats(md, l->scales, nch);
 			digest_floats(md, l->rolling_mean, nch);
