@@ -10,6 +10,7 @@
  * though the caller opens it read-only).
  */
 #include "report.h"
+#include "workflow.h"
 #include "clock.h"
 #include "fsutil.h"
 #include "suggest.h"
@@ -86,21 +87,6 @@ struct sul_report {
 
 /* --- parsing ------------------------------------------------------------- */
 
-static const char *type_word(int type)
-{
-	switch (type) {
-	case CONFIG_TYPE_GROUP: return "a group";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64: return "an integer";
-	case CONFIG_TYPE_FLOAT: return "a number";
-	case CONFIG_TYPE_STRING: return "a string";
-	case CONFIG_TYPE_BOOL: return "a boolean";
-	case CONFIG_TYPE_ARRAY: return "an array";
-	case CONFIG_TYPE_LIST: return "a list";
-	default: return "nothing";
-	}
-}
-
 static int fail_at(const char *name, const config_setting_t *s, struct sul_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static int fail_at(const char *name, const config_setting_t *s, struct sul_err *err, const char *fmt, ...)
@@ -170,7 +156,7 @@ static int get_string(const char *name, const config_setting_t *g, const char *k
 		return 0;
 	if (config_setting_type(m) != CONFIG_TYPE_STRING)
 		return fail_at(name, m, err, "%s'%s': expected a string, got %s", what, key,
-			       type_word(config_setting_type(m)));
+			       sul_config_type_word(config_setting_type(m)));
 	*out = config_setting_get_string(m);
 	return 0;
 }
@@ -187,7 +173,7 @@ static int parse_section(struct sul_report *rep, const config_setting_t *g, size
 	s->line = (int)config_setting_source_line(g);
 	if (!config_setting_is_group(g))
 		return fail_at(name, g, err, "section %zu: expected a group { id = ...; kind = ...; }, got %s", index + 1,
-			       type_word(config_setting_type(g)));
+			       sul_config_type_word(config_setting_type(g)));
 	snprintf(what, sizeof(what), "section %zu: ", index + 1);
 	if (get_string(name, g, "id", what, &id, err))
 		return -1;
@@ -237,7 +223,7 @@ static int parse_section(struct sul_report *rep, const config_setting_t *g, size
 			long long pp;
 			if (config_setting_type(m) != CONFIG_TYPE_INT && config_setting_type(m) != CONFIG_TYPE_INT64)
 				return fail_at(name, m, err, "section '%s': 'per_panel': expected an integer, got %s", id,
-					       type_word(config_setting_type(m)));
+					       sul_config_type_word(config_setting_type(m)));
 			pp = config_setting_get_int64(m);
 			if (pp < 1)
 				return fail_at(name, m, err, "section '%s': 'per_panel': expected at least 1, got %lld", id,
@@ -247,7 +233,7 @@ static int parse_section(struct sul_report *rep, const config_setting_t *g, size
 		}
 		if (config_setting_type(m) != CONFIG_TYPE_STRING)
 			return fail_at(name, m, err, "section '%s': '%s': expected a string, got %s", id, key,
-				       type_word(config_setting_type(m)));
+				       sul_config_type_word(config_setting_type(m)));
 		v = config_setting_get_string(m);
 		if (!strcmp(key, "title")) slot = &s->title;
 		else if (!strcmp(key, "text")) slot = &s->text;
@@ -293,14 +279,14 @@ int sul_report_parse(const char *text, const char *name, struct sul_report **out
 		const char *key = config_setting_name(m);
 		if (!strcmp(key, "title")) {
 			if (config_setting_type(m) != CONFIG_TYPE_STRING) {
-				fail_at(name, m, err, "'title': expected a string, got %s", type_word(config_setting_type(m)));
+				fail_at(name, m, err, "'title': expected a string, got %s", sul_config_type_word(config_setting_type(m)));
 				goto out;
 			}
 			rep->title = sul_xstrdup(config_setting_get_string(m));
 		} else if (!strcmp(key, "sections")) {
 			if (config_setting_type(m) != CONFIG_TYPE_LIST) {
 				fail_at(name, m, err, "'sections': expected a list ( {...}, {...} ), got %s",
-					type_word(config_setting_type(m)));
+					sul_config_type_word(config_setting_type(m)));
 				goto out;
 			}
 			secs = m;

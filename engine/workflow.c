@@ -93,7 +93,7 @@ static int fail_at(struct loader *ld, const config_setting_t *s, const char *fmt
 	return sul_err_set(ld->err, SUL_ERR_INPUT, "%s:%d: %s", l.file, l.line, msg);
 }
 
-static const char *type_word(int type)
+const char *sul_config_type_word(int type)
 {
 	switch (type) {
 	case CONFIG_TYPE_GROUP: return "a group";
@@ -141,7 +141,7 @@ static int scalar_value(struct loader *ld, const config_setting_t *s, const char
 		return 0;
 	default:
 		return fail_at(ld, s, "%s: expected a number, string or boolean, got %s", what,
-			       type_word(config_setting_type(s)));
+			       sul_config_type_word(config_setting_type(s)));
 	}
 }
 
@@ -310,7 +310,7 @@ static int read_params(struct loader *ld, struct subst *sb, const config_setting
 
 	if (!config_setting_is_group(g))
 		return fail_at(ld, g, "stage '%s': 'params': expected a group { name = value; ... }, got %s",
-			       id, type_word(config_setting_type(g)));
+			       id, sul_config_type_word(config_setting_type(g)));
 	n = config_setting_length(g);
 	for (i = 0; i < n; i++) {
 		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
@@ -366,7 +366,7 @@ static int read_string_list(struct loader *ld, struct subst *sb, const config_se
 
 	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
 		return fail_at(ld, s, "stage '%s': '%s': expected a list of strings [\"...\", ...], got %s",
-			       id, what, type_word(config_setting_type(s)));
+			       id, what, sul_config_type_word(config_setting_type(s)));
 	n = config_setting_length(s);
 	for (i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
@@ -374,7 +374,7 @@ static int read_string_list(struct loader *ld, struct subst *sb, const config_se
 
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
 			return fail_at(ld, e, "stage '%s': '%s': expected strings, got %s", id, what,
-				       type_word(config_setting_type(e)));
+				       sul_config_type_word(config_setting_type(e)));
 		sb->where = e;
 		v = subst_str(sb, config_setting_get_string(e));
 		if (!v)
@@ -394,7 +394,7 @@ static int read_resources(struct loader *ld, const config_setting_t *g, const ch
 
 	if (!config_setting_is_group(g))
 		return fail_at(ld, g, "%s'resources': expected a group { cpus = 2; mem = \"4G\"; ... }, got %s", what,
-			       type_word(config_setting_type(g)));
+			       sul_config_type_word(config_setting_type(g)));
 	n = config_setting_length(g);
 	for (i = 0; i < n; i++) {
 		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
@@ -424,7 +424,7 @@ static int read_resources(struct loader *ld, const config_setting_t *g, const ch
 				      : name[0] == 'p' ? &r->partition : &r->account;
 			if (!v)
 				return fail_at(ld, m, "%sresource '%s': expected a string, got %s", what, name,
-					       type_word(type));
+					       sul_config_type_word(type));
 			if (name[0] == 'm')
 				bad = sul_resources_check_mem(v);
 			else if (name[0] == 't')
@@ -587,7 +587,7 @@ static int expand_foreach(struct loader *ld, const config_setting_t *g, const co
 
 	if (!config_setting_is_group(fe))
 		return fail_at(ld, fe, "stage '%s': 'foreach': expected a group { NAME = [values]; ... }, got %s",
-			       id_tmpl, type_word(config_setting_type(fe)));
+			       id_tmpl, sul_config_type_word(config_setting_type(fe)));
 	nvars = (size_t)config_setting_length(fe);
 	if (nvars == 0 || nvars > 16)
 		return fail_at(ld, fe, "stage '%s': 'foreach': expected 1 to 16 loop variables, got %zu",
@@ -602,7 +602,7 @@ static int expand_foreach(struct loader *ld, const config_setting_t *g, const co
 				       id_tmpl, name);
 		if (config_setting_type(list) != CONFIG_TYPE_ARRAY && config_setting_type(list) != CONFIG_TYPE_LIST)
 			return fail_at(ld, list, "stage '%s': foreach '%s': expected a list of values [a, b, ...], got %s",
-				       id_tmpl, name, type_word(config_setting_type(list)));
+				       id_tmpl, name, sul_config_type_word(config_setting_type(list)));
 		len = (size_t)config_setting_length(list);
 		if (!len)
 			return fail_at(ld, list, "stage '%s': foreach '%s': the list is empty", id_tmpl, name);
@@ -637,19 +637,19 @@ static int read_stage(struct loader *ld, const config_setting_t *g)
 
 	if (!config_setting_is_group(g))
 		return fail_at(ld, g, "'stages': expected groups { id = ...; kind = ...; }, got %s",
-			       type_word(config_setting_type(g)));
+			       sul_config_type_word(config_setting_type(g)));
 	idset = config_setting_get_member(g, "id");
 	if (!idset)
 		return fail_at(ld, g, "stage without 'id'");
 	if (config_setting_type(idset) != CONFIG_TYPE_STRING)
-		return fail_at(ld, idset, "'id': expected a string, got %s", type_word(config_setting_type(idset)));
+		return fail_at(ld, idset, "'id': expected a string, got %s", sul_config_type_word(config_setting_type(idset)));
 	id = config_setting_get_string(idset);
 	kindset = config_setting_get_member(g, "kind");
 	if (!kindset)
 		return fail_at(ld, g, "stage '%s': missing 'kind'", id);
 	if (config_setting_type(kindset) != CONFIG_TYPE_STRING)
 		return fail_at(ld, kindset, "stage '%s': 'kind': expected a string, got %s", id,
-			       type_word(config_setting_type(kindset)));
+			       sul_config_type_word(config_setting_type(kindset)));
 	kname = config_setting_get_string(kindset);
 	kind = sul_kind_find(kname);
 	if (!kind) {
@@ -1109,7 +1109,7 @@ static int read_globals(struct loader *ld, const config_setting_t *g)
 
 	if (!config_setting_is_group(g))
 		return fail_at(ld, g, "'params': expected a group { name = value; ... }, got %s",
-			       type_word(config_setting_type(g)));
+			       sul_config_type_word(config_setting_type(g)));
 	n = config_setting_length(g);
 	for (i = 0; i < n; i++) {
 		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
@@ -1152,7 +1152,7 @@ static int read_root(struct loader *ld)
 	if (!s)
 		return sul_err_set(ld->err, SUL_ERR_INPUT, "%s: missing 'name' (name = \"...\";)", ld->wf->path);
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return fail_at(ld, s, "'name': expected a string, got %s", type_word(config_setting_type(s)));
+		return fail_at(ld, s, "'name': expected a string, got %s", sul_config_type_word(config_setting_type(s)));
 	ld->wf->name = sul_xstrdup(config_setting_get_string(s));
 	if ((s = config_setting_get_member(root, "params")) && read_globals(ld, s))
 		return -1;
@@ -1175,7 +1175,7 @@ static int read_root(struct loader *ld)
 				   ld->wf->path);
 	if (!config_setting_is_list(s) && !(config_setting_is_array(s) && !config_setting_length(s)))
 		return fail_at(ld, s, "'stages': expected a list ( {...}, {...} ), got %s",
-			       type_word(config_setting_type(s)));
+			       sul_config_type_word(config_setting_type(s)));
 	n = config_setting_length(s);
 	for (i = 0; i < n; i++)
 		if (read_stage(ld, config_setting_get_elem(s, (unsigned)i)))

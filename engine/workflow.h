@@ -79,6 +79,10 @@ void sul_workflow_release(struct sul_workflow *wf);
 long sul_workflow_find(const struct sul_workflow *wf, const char *id);
 
 /* A stage's external files resolved against wf->dir.  Caller frees. */
+/* "an integer", "a string", ...: a libconfig setting type (CONFIG_TYPE_*) in
+ * words, for messages about libconfig files (workflows, report specs). */
+const char *sul_config_type_word(int type);
+
 char *sul_workflow_path(const struct sul_workflow *wf, const char *path);
 
 #endif
