@@ -24,7 +24,7 @@
 #include "../engine/err.h"
 
 /* Bumped whenever struct sul_dn_api or the structs below change. */
-#define SUL_DN_ABI 6
+#define SUL_DN_ABI 7
 
 struct sul_dn_net;
 
@@ -72,6 +72,10 @@ struct sul_dn_info {
 struct sul_dn_api {
 	int abi;                /* SUL_DN_ABI of the library */
 	const char *build;      /* "cpu (OpenBLAS)", "cuda" */
+
+	/* CUDA devices this library can use: 0 in the CPU build, or when the
+	 * machine has no GPU or driver (why, if not NULL, gets the reason). */
+	int (*devices)(char *why, size_t n);
 
 	/* Parses cfg (after checking what Darknet would exit on), initializes
 	 * or loads weights (checking the file's size against the cfg first). */

@@ -738,7 +738,14 @@ START_TEST(open_describes_and_seeds)
 		o.batch = BATCH;
 		o.gpu = 0;
 		ck_assert_int_eq(api->open(&o, &a, &err), -1);
-		ck_assert_ptr_nonnull(strstr(err.msg, "CUDA build"));
+		ck_assert_str_eq(err.msg, "gpu = 0: this is the CPU build of sulcus-darknet.so; build the CUDA one with "
+				  "`make GPU=1`");
+		/* The CPU build has no devices and says why. */
+		{
+			char why[128] = "";
+			ck_assert_int_eq(api->devices(why, sizeof(why)), 0);
+			ck_assert_ptr_nonnull(strstr(why, "CPU build"));
+		}
 	}
 	free(cfg);
 	tu_cleanup();

@@ -37,4 +37,28 @@ void backward_batchnorm_layer(layer l, network net);
 void backward_connected_layer(layer l, network net);
 char *get_layer_string(LAYER_TYPE a);
 
+#ifdef GPU
+/* The CUDA build's (in src/, .h and .cu files); darknet.h declares the memory
+ * functions (cuda_make_array, cuda_push_array, cuda_pull_array, ...). */
+void gemm_gpu(int ta, int tb, int m, int n, int k, float alpha, float *a, int lda, float *b, int ldb,
+	      float beta, float *c, int ldc);
+void im2col_gpu(float *im, int channels, int height, int width, int ksize, int stride, int pad, float *data_col);
+void col2im_gpu(float *data_col, int channels, int height, int width, int ksize, int stride, int pad,
+		float *data_im);
+void add_bias_gpu(float *output, float *biases, int batch, int n, int size);
+void scale_bias_gpu(float *output, float *biases, int batch, int n, int size);
+void backward_bias_gpu(float *bias_updates, float *delta, int batch, int n, int size);
+void activate_array_gpu(float *x, int n, ACTIVATION a);
+void gradient_array_gpu(float *x, int n, ACTIVATION a, float *delta);
+void forward_batchnorm_layer_gpu(layer l, network net);
+void backward_batchnorm_layer_gpu(layer l, network net);
+void mul_gpu(int n, float *x, int incx, float *y, int incy);
+void pull_convolutional_layer(layer l);
+void push_convolutional_layer(layer l);
+void pull_connected_layer(layer l);
+void push_connected_layer(layer l);
+void pull_batchnorm_layer(layer l);
+void push_batchnorm_layer(layer l);
+#endif
+
 #endif

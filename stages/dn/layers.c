@@ -18,7 +18,13 @@
  *    accumulates weight gradients: the 4096 x 25088 GEMM of a VGG head,
  *    for nothing); batchnorm as for convolutions.
  * Dropout: identity backward at inference (Darknet multiplies by a mask
- *    that only training fills).
+ *    that only training fills); on the GPU, masks from rand() (below).
+ *
+ * The CUDA build installs the same fixes on the *_gpu pointers, with the
+ * same arithmetic on the device (Darknet's kernels: gemm_gpu, im2col_gpu,
+ * ...).  Its connected layer's training backward is ours too: Darknet's
+ * GPU version clips the deltas to [-1, 1] (constrain_gpu), its CPU
+ * version does not, and both builds must train alike.
  */
 #include "darknet_internal.h"
 #include "shim.h"
@@ -147,6 +153,140 @@ static void dropout_backward(layer l, network net)
 	}
 }
 
+#ifdef GPU
+static void conv_forward_gpu(layer l, network net)
+{
+	const int m = l.n / l.groups, k = l.size * l.size * l.c / l.groups, n = l.out_w * l.out_h;
+	const int direct = l.size == 1 && l.stride == 1 && l.pad == 0;
+	int i, j;
+
+	fill_gpu(l.outputs * l.batch, 0, l.output_gpu, 1);
+	for (i = 0; i < l.batch; ++i)
+		for (j = 0; j < l.groups; ++j) {
+			float *a = l.weights_gpu + j * l.nweights / l.groups;
+			float *b = net.workspace;
+			float *c = l.output_gpu + (size_t)(i * l.groups + j) * n * m;
+			float *im = net.input_gpu + (size_t)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
+
+			if (direct)
+				b = im;
+			else
+				im2col_gpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
+			gemm_gpu(0, 0, m, n, k, 1, a, k, b, n, 1, c, n);
+		}
+	if (l.batch_normalize)
+		forward_batchnorm_layer_gpu(l, net);
+	else
+		add_bias_gpu(l.output_gpu, l.biases_gpu, l.batch, l.n, l.out_h * l.out_w);
+	activate_array_gpu(l.output_gpu, l.outputs * l.batch, l.activation);
+}
+
+/* batchnorm_inference_backward() on the device.  The per-channel factors
+ * go through mean_delta_gpu, a scratch array that a training backward
+ * recomputes before it reads it. */
+static void batchnorm_inference_backward_gpu(layer l, int channels, int spatial)
+{
+	int f;
+
+	cuda_pull_array(l.scales_gpu, l.scales, (size_t)channels);
+	cuda_pull_array(l.rolling_variance_gpu, l.rolling_variance, (size_t)channels);
+	for (f = 0; f < channels; ++f)
+		l.mean_delta[f] = l.scales[f] / (sqrtf(l.rolling_variance[f]) + .000001f);
+	cuda_push_array(l.mean_delta_gpu, l.mean_delta, (size_t)channels);
+	scale_bias_gpu(l.delta_gpu, l.mean_delta_gpu, l.batch, channels, spatial);
+}
+
+static void conv_backward_gpu(layer l, network net)
+{
+	const int m = l.n / l.groups, n = l.size * l.size * l.c / l.groups, k = l.out_w * l.out_h;
+	const int direct = l.size == 1 && l.stride == 1 && l.pad == 0;
+	int i, j;
+
+	gradient_array_gpu(l.output_gpu, l.outputs * l.batch, l.activation, l.delta_gpu);
+	if (!net.train) {
+		if (l.batch_normalize)
+			batchnorm_inference_backward_gpu(l, l.out_c, k);
+	} else if (l.batch_normalize) {
+		backward_batchnorm_layer_gpu(l, net);
+	} else {
+		backward_bias_gpu(l.bias_updates_gpu, l.delta_gpu, l.batch, l.n, k);
+	}
+	for (i = 0; i < l.batch; ++i)
+		for (j = 0; j < l.groups; ++j) {
+			float *a = l.delta_gpu + (size_t)(i * l.groups + j) * m * k;
+			float *b = net.workspace;
+			float *im = net.input_gpu + (size_t)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
+			float *imd = net.delta_gpu ? net.delta_gpu + (size_t)(i * l.groups + j) * l.c / l.groups * l.h * l.w
+						   : NULL;
+
+			if (net.train) {
+				float *c = l.weight_updates_gpu + j * l.nweights / l.groups;
+				if (direct)
+					b = im;
+				else
+					im2col_gpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
+				gemm_gpu(0, 1, m, n, k, 1, a, k, b, k, 1, c, n);
+			}
+			if (imd) {
+				float *w = l.weights_gpu + j * l.nweights / l.groups;
+				if (direct) {
+					gemm_gpu(1, 0, n, k, m, 1, w, n, a, k, 1, imd, k);
+				} else {
+					gemm_gpu(1, 0, n, k, m, 1, w, n, a, k, 0, net.workspace, k);
+					col2im_gpu(net.workspace, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, imd);
+				}
+			}
+		}
+}
+
+/* Darknet's backward_connected_layer_gpu() without its clipping of the
+ * deltas; at inference the input gradient only (see connected_backward). */
+static void connected_backward_gpu(layer l, network net)
+{
+	gradient_array_gpu(l.output_gpu, l.outputs * l.batch, l.activation, l.delta_gpu);
+	if (!net.train) {
+		if (l.batch_normalize)
+			batchnorm_inference_backward_gpu(l, l.outputs, 1);
+	} else {
+		if (l.batch_normalize)
+			backward_batchnorm_layer_gpu(l, net);
+		else
+			backward_bias_gpu(l.bias_updates_gpu, l.delta_gpu, l.batch, l.outputs, 1);
+		gemm_gpu(1, 0, l.outputs, l.inputs, l.batch, 1, l.delta_gpu, l.outputs, net.input_gpu, l.inputs, 1,
+			 l.weight_updates_gpu, l.inputs);
+	}
+	if (net.delta_gpu)
+		gemm_gpu(0, 0, l.batch, l.inputs, l.outputs, 1, l.delta_gpu, l.outputs, l.weights_gpu, l.inputs, 1,
+			 net.delta_gpu, l.inputs);
+}
+
+/*
+ * Dropout on the device.  Darknet draws its GPU masks with cuRAND seeded
+ * from time(0): not deterministic for a seed, and unlike the CPU's.  Here
+ * the mask comes from Darknet's rand() as on the CPU, drawn on the host in
+ * the same order, and goes to the device as multipliers (0 or the layer's
+ * scale) in rand_gpu, which the backward applies again.
+ */
+static void dropout_forward_gpu(layer l, network net)
+{
+	const int n = l.batch * l.inputs;
+	int i;
+
+	if (!net.train)
+		return;
+	for (i = 0; i < n; ++i)
+		l.rand[i] = rand_uniform(0, 1) < l.probability ? 0 : l.scale;
+	cuda_push_array(l.rand_gpu, l.rand, (size_t)n);
+	mul_gpu(n, l.rand_gpu, 1, net.input_gpu, 1);
+}
+
+static void dropout_backward_gpu(layer l, network net)
+{
+	if (net.delta_gpu && net.train)
+		mul_gpu(l.batch * l.inputs, l.rand_gpu, 1, net.delta_gpu, 1);
+}
+#endif
+
 void sul_dn_fix_layers(network *net)
 {
 	int i;
@@ -156,10 +296,21 @@ void sul_dn_fix_layers(network *net)
 		if (l->type == CONVOLUTIONAL && !l->xnor && !l->binary) {
 			l->forward = conv_forward;
 			l->backward = conv_backward;
+#ifdef GPU
+			l->forward_gpu = conv_forward_gpu;
+			l->backward_gpu = conv_backward_gpu;
+#endif
 		} else if (l->type == CONNECTED) {
 			l->backward = connected_backward;
+#ifdef GPU
+			l->backward_gpu = connected_backward_gpu;
+#endif
 		} else if (l->type == DROPOUT) {
 			l->backward = dropout_backward;
+#ifdef GPU
+			l->forward_gpu = dropout_forward_gpu;
+			l->backward_gpu = dropout_backward_gpu;
+#endif
 		}
 	}
 }

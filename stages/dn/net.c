@@ -8,7 +8,9 @@
  * than parsed overflows the heap).  The cfg itself has been validated by
  * the caller (stages/netcfg.c) before it reaches parse_network_cfg().
  * Darknet's rand() drives initialization and dropout: open() seeds it, so
- * a run is deterministic for a seed.
+ * a run is deterministic for a seed.  In the CUDA build a network opened
+ * on a device computes there; the sul_dn_*pull/push calls (gpu.c) keep
+ * the host arrays that this file reads in step, and do nothing otherwise.
  */
 #include "../../engine/err.h"
 #include "../../engine/strbuf.h"
@@ -31,6 +33,7 @@ struct sul_dn_net {
 	long steps;          /* training steps taken */
 	float bn_momentum;
 	float *input_delta;  /* gradients(): d(score)/d(input), batch x inputs */
+	float *input_delta_dev;  /* its device copy (CUDA build) */
 	float **prev_mean;   /* per layer: rolling statistics before the step */
 	float **prev_var;
 	double **sum_mean;   /* bn_add(): per layer, sums of batch statistics */
@@ -58,9 +61,10 @@ static void bn_save(struct sul_dn_net *h)
 	int i;
 
 	for (i = 0; i < h->net->n; i++) {
-		const layer *l = &h->net->layers[i];
+		layer *l = &h->net->layers[i];
 		if (!h->prev_mean[i])
 			continue;
+		sul_dn_bn_pull(h->net, l, SUL_DN_ROLLING);
 		memcpy(h->prev_mean[i], l->rolling_mean, sizeof(float) * (size_t)bn_channels(l));
 		memcpy(h->prev_var[i], l->rolling_variance, sizeof(float) * (size_t)bn_channels(l));
 	}
@@ -74,13 +78,15 @@ static void bn_average(struct sul_dn_net *h)
 	if (a == 0.01f)
 		return;  /* Darknet's own update is this one */
 	for (i = 0; i < h->net->n; i++) {
-		const layer *l = &h->net->layers[i];
+		layer *l = &h->net->layers[i];
 		if (!h->prev_mean[i])
 			continue;
+		sul_dn_bn_pull(h->net, l, SUL_DN_BATCH);
 		for (c = 0; c < bn_channels(l); c++) {
 			l->rolling_mean[c] = h->prev_mean[i][c] + a * (l->mean[c] - h->prev_mean[i][c]);
 			l->rolling_variance[c] = h->prev_var[i][c] + a * (l->variance[c] - h->prev_var[i][c]);
 		}
+		sul_dn_bn_push_rolling(h->net, l);
 	}
 }
 
@@ -170,9 +176,8 @@ static int dn_open(const struct sul_dn_open *o, struct sul_dn_net **out, struct 
 	int i;
 
 	*out = NULL;
-	if (o->gpu >= 0)
-		return sul_err_set(err, SUL_ERR_INPUT, "this is the CPU build of sulcus-darknet.so; gpu = %d needs the "
-				   "CUDA build (make GPU=1)", o->gpu);
+	if (sul_dn_gpu_select(o->gpu, err))
+		return -1;
 	sul_dn_set_threads(o->threads);
 	srand((unsigned)o->seed);
 	net = parse_network_cfg((char *)o->cfg);
@@ -188,8 +193,10 @@ static int dn_open(const struct sul_dn_open *o, struct sul_dn_net **out, struct 
 	 * ~1e-6.  Start them at 1, as other frameworks do. */
 	for (i = 0; i < net->n; i++) {
 		layer *l = &net->layers[i];
-		if (l->batch_normalize && l->rolling_variance)
+		if (l->batch_normalize && l->rolling_variance) {
 			fill_cpu(l->type == CONNECTED ? l->outputs : l->n, 1, l->rolling_variance, 1);
+			sul_dn_bn_push_rolling(net, l);
+		}
 	}
 	if (o->weights) {
 		if (check_weights_file(net, o->weights, o->load_layers, err)) {
@@ -240,6 +247,7 @@ static void dn_close(struct sul_dn_net *h)
 	free(h->sum_mean);
 	free(h->sum_var);
 	free(h->input_delta);
+	sul_dn_dev_free(h->net, h->input_delta_dev);
 	free_network(h->net);
 	free(h);
 }
@@ -333,10 +341,13 @@ static int dn_train_step(struct sul_dn_net *h, const float *x, const int *labels
 	if (!finite_all(probs, (size_t)b * k))
 		return sul_err_set(err, SUL_ERR_FAIL, "the network's output is not finite (NaN or inf): the learning "
 				   "rate may be too high");
-	if (weight)
+	if (weight) {
+		sul_dn_io_pull(net, last, 0, 1, (size_t)b * k);
 		for (i = 0; i < b; i++)
 			for (j = 0; j < k; j++)
 				last->delta[i * k + j] *= weight[i];
+		sul_dn_delta_push(net, last, (size_t)b * k);
+	}
 	backward_network(net);
 	net->learning_rate = lr;
 	net->policy = CONSTANT;
@@ -377,7 +388,7 @@ static int dn_predict(struct sul_dn_net *h, const float *x, int n, float *probs,
 static int dn_logits(struct sul_dn_net *h, const float *x, int n, float *out, struct sul_err *err)
 {
 	network *net = h->net;
-	const layer *pre;
+	layer *pre;
 
 	if (n < 1 || n > net->batch)
 		return sul_err_set(err, SUL_ERR_FAIL, "logits: %d images, batch is %d", n, net->batch);
@@ -385,6 +396,7 @@ static int dn_logits(struct sul_dn_net *h, const float *x, int n, float *out, st
 		return sul_err_set(err, SUL_ERR_INPUT, "the network does not end in [softmax]");
 	forward_inference(net, x, n);
 	pre = &net->layers[net->n - 2];
+	sul_dn_io_pull(net, pre, 1, 0, (size_t)n * h->classes);
 	memcpy(out, pre->output, sizeof(float) * (size_t)n * h->classes);
 	return 0;
 }
@@ -423,6 +435,7 @@ static int dn_gradients(struct sul_dn_net *h, const float *x, int n, int target_
 		else
 			d[c] = 1;
 	}
+	sul_dn_delta_push(net, soft, (size_t)net->batch * soft->outputs);
 	if (target_layer == -1) {
 		count = (size_t)net->batch * net->inputs;
 		if (!h->input_delta)
@@ -433,27 +446,16 @@ static int dn_gradients(struct sul_dn_net *h, const float *x, int n, int target_
 	}
 	/* backward_network(), stopping above the target layer, whose delta then
 	 * holds d(score)/d(its output): its own backward would overwrite it. */
-	for (i = last; i > target_layer; i--) {
-		network tmp = *net;
-		layer l = net->layers[i];
-		tmp.index = i;
-		tmp.train = 0;
-		if (i == 0) {
-			tmp.input = net->input;
-			tmp.delta = h->input_delta;
-		} else {
-			tmp.input = net->layers[i - 1].output;
-			tmp.delta = net->layers[i - 1].delta;
-		}
-		l.backward(l, tmp);
-	}
+	for (i = last; i > target_layer; i--)
+		sul_dn_backward_layer(net, i, h->input_delta, &h->input_delta_dev);
 	if (target_layer == -1) {
 		count = (size_t)n * net->inputs;
 		memcpy(acts, x, count * sizeof(float));
 		memcpy(grads, h->input_delta, count * sizeof(float));
 	} else {
-		const layer *t = &net->layers[target_layer];
+		layer *t = &net->layers[target_layer];
 		count = (size_t)n * t->outputs;
+		sul_dn_io_pull(net, t, 1, 1, count);
 		memcpy(acts, t->output, count * sizeof(float));
 		memcpy(grads, t->delta, count * sizeof(float));
 	}
@@ -463,12 +465,13 @@ static int dn_gradients(struct sul_dn_net *h, const float *x, int n, int target_
 static int dn_cam_weights(const struct sul_dn_net *h, float *w, struct sul_err *err)
 {
 	struct sul_dn_info info;
-	const layer *fc;
+	layer *fc;
 
 	dn_info(h, &info);
 	if (info.gap_layer < 0)
 		return sul_err_set(err, SUL_ERR_INPUT, "not a GAP head (spatial layer, [avgpool], [connected], [softmax])");
 	fc = &h->net->layers[info.gap_layer + 2];
+	sul_dn_params_pull(h->net, fc);
 	/* Darknet's connected weights are outputs x inputs, row-major. */
 	memcpy(w, fc->weights, sizeof(float) * (size_t)fc->outputs * fc->inputs);
 	return 0;
@@ -486,6 +489,7 @@ static void dn_randomize(struct sul_dn_net *h, unsigned long seed)
 		float scale;
 		if (l->type != CONVOLUTIONAL && l->type != CONNECTED)
 			continue;
+		sul_dn_params_pull(h->net, l);  /* the batchnorm statistics stay */
 		/* Darknet's own initializations: conv sqrt(2 / (size^2 c)) normal,
 		 * connected sqrt(2 / inputs) uniform. */
 		if (l->type == CONVOLUTIONAL) {
@@ -499,6 +503,7 @@ static void dn_randomize(struct sul_dn_net *h, unsigned long seed)
 		}
 		for (j = 0; j < (l->type == CONNECTED ? l->outputs : l->n); j++)
 			l->biases[j] = 0;
+		sul_dn_params_push(h->net, l);
 	}
 }
 
@@ -537,15 +542,17 @@ static int dn_bn_add(struct sul_dn_net *h, const float *x, int first, struct sul
 	net->truth = truth;
 	net->train = 0;
 	for (i = 0; i < net->n; i++) {
-		const layer *l = &net->layers[i];
+		layer *l = &net->layers[i];
 		if (!h->sum_mean[i])
 			continue;
+		sul_dn_bn_pull(net, l, SUL_DN_BATCH);
 		for (c = 0; c < bn_channels(l); c++) {
 			h->sum_mean[i][c] += l->mean[c];
 			h->sum_var[i][c] += l->variance[c];
 			l->rolling_mean[c] = h->prev_mean[i][c];
 			l->rolling_variance[c] = h->prev_var[i][c];
 		}
+		sul_dn_bn_push_rolling(net, l);
 	}
 	h->bn_batches++;
 	return 0;
@@ -558,13 +565,14 @@ static void dn_bn_finish(struct sul_dn_net *h)
 	if (!h->sum_mean || !h->bn_batches)
 		return;
 	for (i = 0; i < h->net->n; i++) {
-		const layer *l = &h->net->layers[i];
+		layer *l = &h->net->layers[i];
 		if (!h->sum_mean[i])
 			continue;
 		for (c = 0; c < bn_channels(l); c++) {
 			l->rolling_mean[c] = (float)(h->sum_mean[i][c] / h->bn_batches);
 			l->rolling_variance[c] = (float)(h->sum_var[i][c] / h->bn_batches);
 		}
+		sul_dn_bn_push_rolling(h->net, l);
 	}
 }
 
@@ -622,10 +630,11 @@ static void dn_digest(const struct sul_dn_net *h, char hex[65])
 
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	for (i = 0; i < h->net->n; i++) {
-		const layer *l = &h->net->layers[i];
+		layer *l = &h->net->layers[i];
 		long nch = l->type == CONNECTED ? l->outputs : l->n;
 		if (layer_weight_floats(l) <= 0)
 			continue;
+		sul_dn_params_pull(h->net, l);
 		digest_floats(md, l->biases, l->type == CONNECTED ? l->outputs : l->n);
 		digest_floats(md, l->weights, layer_nweights(l));
 		if (l->batch_normalize) {
@@ -649,7 +658,12 @@ static void gemm_darknet(int ta, int tb, int m, int n, int k, float alpha, float
 
 static const struct sul_dn_api api = {
 	.abi = SUL_DN_ABI,
+#ifdef GPU
+	.build = "cuda",
+#else
 	.build = "cpu (OpenBLAS)",
+#endif
+	.devices = sul_dn_gpu_devices,
 	.open = dn_open,
 	.close = dn_close,
 	.info = dn_info,
