@@ -94,6 +94,23 @@ out:
 	return ret;
 }
 
+int sul_model_gpu(const struct sul_stage_ctx *ctx, int *gpu, struct sul_err *err)
+{
+	const char *env = getenv("SULCUS_GPU");
+	long v = sul_ctx_int(ctx, "gpu");
+	char *end;
+
+	if (v < 0 && env && *env) {
+		errno = 0;
+		v = strtol(env, &end, 10);
+		if (errno || *end || v < -1 || v > 64)
+			return sul_err_set(err, SUL_ERR_INPUT, "SULCUS_GPU='%s': expected a CUDA device number (0, 1, ...) "
+					   "or -1 for the CPU", env);
+	}
+	*gpu = (int)v;
+	return sul_ctx_metric(ctx, "gpu", -1, (double)v, err);
+}
+
 int sul_model_open(const char *dir, const char *weights, int batch, int threads, int gpu, const char *scratch,
 		   struct sul_model *m, struct sul_err *err)
 {

@@ -24,6 +24,11 @@ struct sul_model {
  * model.cfg (directly, or under rank's top/<pick>/ when pick > 0). */
 char *sul_model_find(const struct sul_stage_ctx *ctx, int pick, struct sul_err *err);
 
+/* The CUDA device a Darknet stage runs on: its `gpu` parameter when >= 0,
+ * else $SULCUS_GPU when set, else -1 (the CPU).  Recorded as the stage's
+ * metric `gpu`.  Fails on a SULCUS_GPU that is not a device number. */
+int sul_model_gpu(const struct sul_stage_ctx *ctx, int *gpu, struct sul_err *err);
+
 /* Opens dir's model for inference with `batch` images per pass: the cfg is
  * rewritten to that batch under scratch (a folder the caller owns). */
 int sul_model_open(const char *dir, const char *weights, int batch, int threads, int gpu, const char *scratch,

@@ -82,7 +82,8 @@ static const struct sul_param_spec train_params[] = {
 	  "(0: all), the rest keep their initialization" },
 	{ "table", SUL_T_STRING, "split.tsv", 0, 0, NULL, "the split table, in an input" },
 	{ "threads", SUL_T_INT, "0", 0, 1024, NULL, "CPU threads; 0: all cores" },
-	{ "gpu", SUL_T_INT, "-1", -1, 64, NULL, "CUDA device (GPU build, make GPU=1); -1: CPU" },
+	{ "gpu", SUL_T_INT, "-1", -1, 64, NULL,
+	  "CUDA device (the CUDA build: make GPU=1); -1: the CPU, or $SULCUS_GPU when set" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -312,7 +313,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	struct sul_rng rng;
 	size_t *tr = NULL, *va = NULL, *order = NULL, ntr = 0, nva = 0, i, one;
 	float *x = NULL, *xa = NULL, *probs = NULL, *wts = NULL, *cw = NULL;
-	int *labels = NULL, classes, epoch, best_epoch = 0, bad_epochs = 0, ret = -1;
+	int *labels = NULL, classes, epoch, best_epoch = 0, bad_epochs = 0, gpu, ret = -1;
 	double best_loss = INFINITY, best_acc = NAN, t_start = now_s();
 	long steps_done = 0;
 	char hex[65];
@@ -366,7 +367,9 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		pretrained = sul_ctx_path(ctx, "pretrained");
 	}
 
-	api = sul_dn_load((int)sul_ctx_int(ctx, "gpu") >= 0, err);
+	if (sul_model_gpu(ctx, &gpu, err))
+		goto out;
+	api = sul_dn_load(gpu >= 0, err);
 	if (!api)
 		goto out;
 	memset(&o, 0, sizeof(o));
@@ -376,7 +379,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	o.batch = batch;
 	o.seed = (unsigned long)sul_ctx_int(ctx, "seed");
 	o.threads = (int)sul_ctx_int(ctx, "threads");
-	o.gpu = (int)sul_ctx_int(ctx, "gpu");
+	o.gpu = gpu;
 	o.bn_momentum = (float)sul_ctx_float(ctx, "bn_momentum");
 	if (api->open(&o, &net, err)) {
 		sul_err_prefix(err, "%s", cfg_in);
