@@ -6,6 +6,8 @@
 #   make asan       the same suite under AddressSanitizer + UBSan (build/asan/)
 #   make demo       deps, build, run workflows/demo.cfg
 #   make bench      the benchmarks in bench/ (see README)
+#   make GPU=1      also the CUDA build: Debian's Darknet source with CUDA
+#                   (tools/darknet-gpu.sh) and sulcus-darknet-gpu.so on it
 
 VERSION   := 0.1.0
 CC        ?= cc
@@ -22,6 +24,8 @@ DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev chec
                 darknet libopenblas-dev \
                 sqlite3 ninja-build hyperfine time procps iproute2 \
                 slurm-wlm munge chromium
+# GPU=1 also needs these (CUDA itself is not a Debian package: /usr/local/cuda).
+GPU_DEB_PACKAGES := g++ patch xz-utils
 
 # The Darknet stages' library (stages/dn.h): links libdarknet and OpenBLAS,
 # loaded only inside stage processes.  It carries its own copy of the two
@@ -34,6 +38,20 @@ DN_CFLAGS  := -O3 -fno-trapping-math -fPIC -fvisibility=hidden -fopenmp -isystem
 DN_LDLIBS  := -fopenmp -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) \
               -lopenblas -lcrypto -lm
 
+# GPU=1: the same library on a CUDA Darknet built from Debian's source
+# package (tools/darknet-gpu.sh, into $(BUILD)/gpu/).  Our files are
+# compiled again with -DGPU: darknet.h's structs differ with it.  The
+# library finds libdarknet-cuda.so through its rpath, from $(BUILD)/ and
+# from the copy beside ./sulcus.
+CUDA        ?= /usr/local/cuda
+GPU_DIR     := $(BUILD)/gpu
+DN_GPU_OBJ  := $(patsubst %.c,$(GPU_DIR)/pic/%.o,$(DN_SRC))
+DN_GPU_CFLAGS := $(subst -isystem $(DARKNET_DIR)/include,-isystem $(GPU_DIR)/darknet-src/include,$(DN_CFLAGS)) \
+                 -DGPU -isystem $(CUDA)/include
+DN_GPU_LDLIBS := -fopenmp -L$(GPU_DIR) -Wl,-rpath,'$$ORIGIN/gpu' -Wl,-rpath,'$$ORIGIN/$(GPU_DIR)' -ldarknet-cuda \
+                 -L$(CUDA)/lib64 -Wl,-rpath,$(CUDA)/lib64 -lcudart \
+                 -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) -lopenblas -lcrypto -lm
+
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
 STAGES_SRC := $(wildcard stages/*.c)
 LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(STAGES_SRC)) $(BUILD)/gen/migrations.o \
@@ -45,7 +63,7 @@ MIGRATIONS := db/schema.sql $(sort $(wildcard db/migrate-*.sql))
 .PHONY: all deps test unit integration asan demo bench clean
 .DELETE_ON_ERROR:
 
-all: sulcus sulcus-darknet.so
+all: sulcus sulcus-darknet.so $(if $(filter 1,$(GPU)),sulcus-darknet-gpu.so $(BUILD)/sulcus-darknet-gpu.so)
 
 sulcus: $(BUILD)/sulcus
 	cp $< $@
@@ -60,6 +78,19 @@ $(BUILD)/sulcus-darknet.so: $(DN_OBJ)
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(DN_CFLAGS) -c -o $@ $<
+
+sulcus-darknet-gpu.so: $(BUILD)/sulcus-darknet-gpu.so
+	cp $< $@
+
+$(GPU_DIR)/libdarknet-cuda.so: tools/darknet-gpu.sh $(wildcard patches/darknet/*.patch)
+	CUDA=$(CUDA) sh tools/darknet-gpu.sh $(GPU_DIR)
+
+$(BUILD)/sulcus-darknet-gpu.so: $(DN_GPU_OBJ) $(GPU_DIR)/libdarknet-cuda.so
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -o $@ $(DN_GPU_OBJ) $(DN_GPU_LDLIBS)
+
+$(GPU_DIR)/pic/%.o: %.c | $(GPU_DIR)/libdarknet-cuda.so
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(DN_GPU_CFLAGS) -c -o $@ $<
 
 $(BUILD)/sulcus: $(BUILD)/engine/main.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -98,7 +129,7 @@ $(BUILD)/check_sulcus: $(TEST_OBJ) $(filter-out $(BUILD)/stages/kinds.o,$(LIB_OB
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@missing=""; for p in $(DEB_PACKAGES) $(if $(filter 1,$(GPU)),$(GPU_DEB_PACKAGES)); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -111,13 +142,20 @@ deps:
 unit: $(BUILD)/check_sulcus $(BUILD)/sulcus $(BUILD)/sulcus-darknet.so
 	SULCUS_TEST_BIN=$(abspath $(BUILD)/sulcus) $(BUILD)/check_sulcus
 
-integration: $(BUILD)/sulcus $(BUILD)/sulcus-darknet.so $(BUILD)/mkslices
-	SULCUS=$(abspath $(BUILD)/sulcus) MKSLICES=$(abspath $(BUILD)/mkslices) sh tests/run-integration.sh
+integration: $(BUILD)/sulcus $(BUILD)/sulcus-darknet.so $(BUILD)/mkslices $(BUILD)/dncompare
+	SULCUS=$(abspath $(BUILD)/sulcus) MKSLICES=$(abspath $(BUILD)/mkslices) DNCOMPARE=$(abspath $(BUILD)/dncompare) \
+	  sh tests/run-integration.sh
 
 # Test data for the Darknet stages (tests/mkslices.c).
 $(BUILD)/mkslices: $(BUILD)/tests/mkslices.o $(BUILD)/stages/pngio.o $(BUILD)/stages/rng.o $(BUILD)/engine/err.o \
                    $(BUILD)/engine/strbuf.o $(BUILD)/engine/fsutil.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lpng -lz -lm
+
+# The CUDA build against the CPU build (tests/t8001, t8002).  It finds the
+# libraries beside itself, as sulcus does.
+$(BUILD)/dncompare: $(BUILD)/tests/dncompare.o $(BUILD)/stages/dn.o $(BUILD)/stages/heatmap.o $(BUILD)/engine/err.o \
+                    $(BUILD)/engine/strbuf.o $(BUILD)/engine/fsutil.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -ldl -lm
 
 test: deps
 	$(MAKE) all
@@ -140,6 +178,6 @@ bench: all
 	sh bench/plan.sh
 
 clean:
-	rm -rf build sulcus sulcus-darknet.so
+	rm -rf build sulcus sulcus-darknet.so sulcus-darknet-gpu.so
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
