@@ -49,10 +49,12 @@ for t in "$TESTS_DIR"/t[0-9][0-9][0-9][0-9]-*.sh; do
 	# A test may ask for more time with a line "# timeout: SECONDS".
 	limit=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
 	limit=${limit:-$TIMEOUT_S}
+	start=$(date +%s)
 	timeout "$limit" sh "$t" >"$log" 2>&1 || rc=$?
+	secs=$(($(date +%s) - start))
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
-		echo "PASS $name"
+		echo "PASS $name ($secs s)"
 	elif [ "$rc" -eq 77 ]; then
 		skipped=$((skipped + 1))
 		echo "SKIP $name: $(tail -n 1 "$log" | sed 's/^SKIP: [^:]*: //')"
