@@ -4,6 +4,7 @@
 # requested resources are recorded; a second run submits nothing.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# waits: yes
 
 start_slurm
 

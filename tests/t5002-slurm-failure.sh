@@ -4,6 +4,7 @@
 # what is not cached.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# waits: yes
 
 start_slurm
 

@@ -4,6 +4,7 @@
 # that looks complete; reruns run the stage again.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# waits: yes
 
 start_slurm
 

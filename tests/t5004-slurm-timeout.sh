@@ -4,6 +4,7 @@
 # this is the suite's one slow test (the runner gives it 300 s).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# waits: yes
 # timeout: 300
 
 start_slurm
