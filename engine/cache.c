@@ -136,13 +136,26 @@ int sul_cache_publish(const char *staging, const char *cache_dir, const char *ke
 	if (sul_write_file_atomic(manifest, text.buf, text.len, err) || sul_fsync_tree(staging, err))
 		goto out;
 	if (rename(staging, entry)) {
-		if (errno == EEXIST || errno == ENOTEMPTY) {
-			/* Same key, same inputs: the entry already there is as good as ours. */
-			ret = sul_rmtree(staging, err);
+		char *old;
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			sul_err_sys(err, "cannot publish '%s' as '%s'", staging, entry);
 			goto out;
 		}
-		sul_err_sys(err, "cannot publish '%s' as '%s'", staging, entry);
-		goto out;
+		/* The key is cached already: a forced rerun.  Its output replaces
+		 * the entry, whose digest the caller hands downstream (a timing
+		 * among the metrics, say, makes the two differ).  The old entry
+		 * moves aside first: a crash in between leaves no entry, which
+		 * reruns, never a mix of the two. */
+		old = sul_xasprintf("%s.replaced", staging);
+		if (rename(entry, old) || rename(staging, entry)) {
+			sul_err_sys(err, "cannot replace the cache entry '%s'", entry);
+			free(old);
+			goto out;
+		}
+		ret = sul_rmtree(old, err);
+		free(old);
+		if (ret)
+			goto out;
 	}
 	ret = sul_fsync_path(cache_dir, err);
 out:

@@ -218,23 +218,43 @@ out:
 	return ret;
 }
 
-int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char *key, struct sul_err *err)
+int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char *key, int ran, struct sul_err *err)
 {
 	struct sul_tree tree;
 	sqlite3_stmt *q;
-	char now[64];
+	char now[64], *recorded = NULL;
 	size_t i;
 	int r;
 
-	q = sul_db_stmt(db, err, "SELECT 1 FROM outputs WHERE cache_key = ?1", "t", key);
+	q = sul_db_stmt(db, err, "SELECT digest FROM outputs WHERE cache_key = ?1", "t", key);
 	if (!q)
 		return -1;
 	r = sul_db_step(db, q, err);
+	if (r > 0)
+		recorded = sul_xstrdup(sul_db_text(q, 0));
 	sqlite3_reset(q);
-	if (r != 0)
-		return r < 0 ? -1 : 0;
-	if (sul_cache_read_manifest(cache_dir, key, &tree, err))
+	if (r < 0)
 		return -1;
+	if (recorded && !ran) {
+		free(recorded);
+		return 0;
+	}
+	if (sul_cache_read_manifest(cache_dir, key, &tree, err)) {
+		free(recorded);
+		return -1;
+	}
+	/* A stage that ran with its key recorded already was forced: its output
+	 * replaced the entry (cache.c), and replaces its rows unless it is the
+	 * same. */
+	if (recorded) {
+		int same = !strcmp(recorded, tree.digest);
+		free(recorded);
+		if (same || sul_db_exec(db, err, "DELETE FROM outputs WHERE cache_key = ?1", "t", key)
+		    || sul_db_exec(db, err, "DELETE FROM artifacts WHERE cache_key = ?1", "t", key)) {
+			sul_tree_release(&tree);
+			return same ? 0 : -1;
+		}
+	}
 	sul_now_iso(now);
 	r = sul_db_exec(db, err,
 			"INSERT INTO outputs (cache_key, digest, files, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -52,8 +52,10 @@ int sul_prov_job_insert(struct sul_db *db, long long exec_id, const char *execut
 int sul_prov_job_finish(struct sul_db *db, long long exec_id, const char *node, const char *state,
 			int exit_code, int signal, double wall_s, struct sul_err *err);
 
-/* Records outputs, artifacts and metrics of the entry for key unless already recorded. */
-int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char *key, struct sul_err *err);
+/* Records outputs, artifacts and metrics of the entry for key unless already
+ * recorded; ran: the stage has just run, and when its key was recorded
+ * already (a forced rerun) with another output digest, the rows are replaced. */
+int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char *key, int ran, struct sul_err *err);
 
 /* The log of the execution that produced key, or NULL.  Caller frees. */
 char *sul_prov_log_of(struct sul_db *db, const char *key);

@@ -49,3 +49,28 @@ assert_eq "" "$(stage_status d)" "d in a run --only c"
 assert_count count.b 2
 assert_count count.c 2
 assert_count count.d 1
+
+# A forced rerun whose output differs (a timing, say) replaces the cache
+# entry and its recorded digest, and its users rerun on the new output.
+cat >wf2.cfg <<'EOF'
+name = "force";
+stages = (
+  { id = "t"; kind = "command"; command = "date +%s%N > {out}/v"; },
+  { id = "u"; kind = "command"; inputs = ["t"]; command = "echo x >> count.u; cat {in.t}/v > {out}/v"; }
+);
+EOF
+run_ok "$SULCUS" run wf2.cfg
+key=$(sql_value "SELECT cache_key FROM latest_executions WHERE stage = 't'") || fail "query"
+first=$(cat ".sulcus/cache/$key/out/v")
+d1=$(sql_value "SELECT digest FROM outputs WHERE cache_key = '$key'") || fail "query"
+run_ok "$SULCUS" run --force t wf2.cfg
+assert_ran t
+assert_ran u
+assert_count count.u 2
+second=$(cat ".sulcus/cache/$key/out/v")
+[ "$first" != "$second" ] || fail "the forced rerun's output did not replace the cache entry ($first)"
+d2=$(sql_value "SELECT digest FROM outputs WHERE cache_key = '$key'") || fail "query"
+[ "$d1" != "$d2" ] || fail "the recorded digest is still the first run's"
+ukey=$(sql_value "SELECT cache_key FROM latest_executions WHERE stage = 'u'") || fail "query"
+assert_eq "$second" "$(cat ".sulcus/cache/$ukey/out/v")" "u's input"
+assert_eq 1 "$(sql_value "SELECT count(*) FROM outputs WHERE cache_key = '$key'")" "output rows of t"
