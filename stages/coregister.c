@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const struct sul_param_spec coregister_params[] = {
 	{ "table", SUL_T_STRING, "subjects.tsv", 0, 0, NULL, "the input's table of images, relative to its folder" },
@@ -37,8 +38,8 @@ static const struct sul_param_spec coregister_params[] = {
 	{ "bins", SUL_T_INT, "32", 8, 256, NULL, "histogram bins of the mutual information" },
 	{ "levels", SUL_T_INT, "3", 1, 6, NULL, "resolution levels (each coarser one halves the resolution)" },
 	{ "iterations", SUL_T_INT, "200", 1, 100000, NULL, "at most this many optimizer iterations per level" },
-	{ "samples", SUL_T_INT, "20000", 0, 1e9, NULL,
-	  "reference voxels sampled per iteration (0: all); a final BFGS polish uses up to 100,000" },
+	{ "samples", SUL_T_INT, "10000", 0, 1e9, NULL,
+	  "reference voxels sampled per iteration (0: all); a final BFGS polish uses up to 50,000" },
 	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "random seed of the voxel sampling" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
@@ -61,13 +62,35 @@ static int coregister_check(const struct sul_stage *st, struct sul_err *err)
  * each brain voxel of the reference, in mm.  Returns -1 when there is no
  * truth for this pair.
  */
+/* The transform as an affine map of ref's voxel index to world mm. */
+static void affine_of(const struct sul_rigid *t, const struct sul_volume *ref, double out[3][4])
+{
+	double o[3], col[3];
+	int a, q;
+
+	/* The image of the origin, then of each axis step, minus it. */
+	for (q = 0; q < 3; q++)
+		col[q] = ref->ijk_to_xyz[q][3];
+	sul_rigid_apply(t, col, o);
+	for (a = 0; a < 3; a++) {
+		double x[3], y[3];
+		for (q = 0; q < 3; q++)
+			x[q] = ref->ijk_to_xyz[q][3] + ref->ijk_to_xyz[q][a];
+		sul_rigid_apply(t, x, y);
+		for (q = 0; q < 3; q++)
+			out[q][a] = y[q] - o[q];
+	}
+	for (q = 0; q < 3; q++)
+		out[q][3] = o[q];
+}
+
 static double residual_mm(const struct sul_stage_ctx *ctx, const struct sul_volume *ref, const struct sul_volume *mask,
 			  const struct sul_rigid *est, const char *sub, const char *mod)
 {
 	char *path;
 	struct sul_tsv t;
 	struct sul_err ignored = SUL_ERR_INIT;
-	double sum = 0, r = -1;
+	double sum = 0, r = -1, de[3][4], dt[3][4];
 	int64_t i, j, k, n = 0;
 	size_t row;
 
@@ -87,21 +110,22 @@ static double residual_mm(const struct sul_stage_ctx *ctx, const struct sul_volu
 			truth.p[c] = strtod(sul_tsv_at(&t, row, (size_t)c + 2), NULL) * (c < 3 ? M_PI / 180 : 1);
 		for (c = 0; c < 3; c++)
 			truth.center[c] = strtod(sul_tsv_at(&t, row, (size_t)c + 8), NULL);
+		/* est(x) - truth(x) is affine in the voxel index: D ijk + o. */
+		affine_of(est, ref, de);
+		affine_of(&truth, ref, dt);
+		for (c = 0; c < 12; c++)
+			de[c / 4][c % 4] -= dt[c / 4][c % 4];
 		for (k = 0; k < ref->nz; k++)
 			for (j = 0; j < ref->ny; j++)
 				for (i = 0; i < ref->nx; i++) {
 					int64_t v = i + ref->nx * (j + ref->ny * k);
-					double x[3], a[3], b[3];
-					int d;
+					double d[3];
+					int q;
 					if (mask ? mask->data[v] <= 0 : ref->data[v] <= 0)
 						continue;
-					for (d = 0; d < 3; d++)
-						x[d] = ref->ijk_to_xyz[d][0] * (double)i + ref->ijk_to_xyz[d][1] * (double)j
-						       + ref->ijk_to_xyz[d][2] * (double)k + ref->ijk_to_xyz[d][3];
-					sul_rigid_apply(est, x, a);
-					sul_rigid_apply(&truth, x, b);
-					sum += sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1])
-						    + (a[2] - b[2]) * (a[2] - b[2]));
+					for (q = 0; q < 3; q++)
+						d[q] = de[q][0] * (double)i + de[q][1] * (double)j + de[q][2] * (double)k + de[q][3];
+					sum += sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
 					n++;
 				}
 		r = n ? sum / (double)n : -1;
@@ -151,6 +175,16 @@ struct summary {
 	size_t n, nres;
 };
 
+/* CPU seconds of this process: the registration's own cost, which the
+ * stage's total (reading, resampling, writing) also contains. */
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* Registers one moving image to ref and writes the resampled image. */
 static int coregister_one(const struct sul_stage_ctx *ctx, const struct sul_volume *ref, const struct sul_volume *mask,
 			  const char *ref_path,
@@ -162,7 +196,7 @@ static int coregister_one(const struct sul_stage_ctx *ctx, const struct sul_volu
 	struct sul_volume mov, res;
 	struct sul_rigid t;
 	char name[256];
-	double rot, tr;
+	double rot, tr, t0, reg_s;
 	int ret = -1, n;
 
 	memset(&mov, 0, sizeof(mov));
@@ -174,10 +208,12 @@ static int coregister_one(const struct sul_stage_ctx *ctx, const struct sul_volu
 	opts.seed = pair_seed((uint64_t)sul_ctx_int(ctx, "seed"), sub, mod);
 	if (sul_volume_read(src, &mov, err))
 		goto out;
+	t0 = cpu_seconds();
 	if (sul_rigid_register(ref, &mov, &opts, &t, err)) {
 		sul_err_prefix(err, "subject '%s': registering '%s' to '%s'", sub, src, ref_path);
 		goto out;
 	}
+	reg_s = cpu_seconds() - t0;
 	sul_rigid_resample(ref, &mov, &t, &res);
 	{
 		char *dir = sul_path_dirname(dst);
@@ -195,6 +231,9 @@ static int coregister_one(const struct sul_stage_ctx *ctx, const struct sul_volu
 		goto out;
 	}
 	if (sul_ctx_metric(ctx, name, -1, t.mi, err))
+		goto out;
+	snprintf(name, sizeof(name), "register_s_%s_%s", sub, mod);
+	if (sul_ctx_metric(ctx, name, -1, reg_s, err))
 		goto out;
 	{
 		double res_mm = residual_mm(ctx, ref, mask, &t, sub, mod);
@@ -339,7 +378,7 @@ out:
 
 const struct sul_kind sul_kind_coregister = {
 	.name = "coregister",
-	.version = 1,
+	.version = 2,
 	.doc = "rigid registration of T2w/FLAIR to T1w by Mattes mutual information, resampled onto the T1w grid",
 	.params = coregister_params,
 	.check = coregister_check,

@@ -16,7 +16,7 @@
  * moving image) gives the gradient.  Optimisation is regular-step gradient
  * ascent over a Gaussian pyramid, on random voxel samples drawn afresh each
  * iteration (seeded: deterministic), then a quasi-Newton (BFGS) polish on
- * a fixed, regular subsample of up to 100,000 masked voxels of the finest
+ * a fixed, regular subsample of up to 50,000 masked voxels of the finest
  * level, so that the result is limited neither by sampling noise nor by the
  * zigzags of a fixed-step method.
  *
@@ -41,12 +41,13 @@ struct sul_rigid_opts {
 	uint64_t seed;
 };
 
-#define SUL_RIGID_OPTS_INIT { 32, 3, 200, 20000, 1 }
+#define SUL_RIGID_OPTS_INIT { 32, 3, 200, 10000, 1 }
 
 struct sul_rigid {
 	double p[6];       /* rx, ry, rz (radians), tx, ty, tz (mm) */
 	double center[3];  /* c, world mm */
-	double mi;         /* mutual information at p, in nats, over every masked voxel */
+	double mi;         /* mutual information at p, in nats, over the final polish's
+			      regular subsample (up to 50,000 voxels) */
 	int iterations;    /* taken, all levels together */
 };
 
