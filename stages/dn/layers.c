@@ -33,26 +33,95 @@
 #include <omp.h>
 #include <string.h>
 
-static void conv_forward(layer l, network net)
+/*
+ * A convolution's GEMM loops, over images and groups, on the host or the
+ * device: conv_io says where the arrays are and which kernels reach them.
+ * The batchnorm, bias and activation around them differ by build.
+ */
+struct conv_io {
+	float *weights, *weight_updates, *output, *delta;  /* the layer's */
+	float *input, *input_delta, *workspace;            /* the network's; input_delta may be NULL */
+	void (*gemm)(int ta, int tb, int m, int n, int k, float alpha, float *a, int lda, float *b, int ldb,
+		     float beta, float *c, int ldc);
+	void (*im2col)(float *im, int channels, int height, int width, int ksize, int stride, int pad, float *col);
+	void (*col2im)(float *col, int channels, int height, int width, int ksize, int stride, int pad, float *im);
+};
+
+/* A 1x1 convolution with stride 1 and no padding multiplies the input as it is. */
+static int conv_direct(const layer *l)
 {
-	const int m = l.n / l.groups, k = l.size * l.size * l.c / l.groups, n = l.out_w * l.out_h;
-	const int direct = l.size == 1 && l.stride == 1 && l.pad == 0;
+	return l->size == 1 && l->stride == 1 && l->pad == 0;
+}
+
+/* output += weights * im2col(input), per image and group. */
+static void conv_gemm_forward(const layer *l, const struct conv_io *io)
+{
+	const int m = l->n / l->groups, k = l->size * l->size * l->c / l->groups, n = l->out_w * l->out_h;
+	const size_t in_size = (size_t)l->c / l->groups * l->h * l->w;
 	int i, j;
 
-	memset(l.output, 0, sizeof(float) * (size_t)l.outputs * l.batch);
-	for (i = 0; i < l.batch; ++i)
-		for (j = 0; j < l.groups; ++j) {
-			float *a = l.weights + j * l.nweights / l.groups;
-			float *b = net.workspace;
-			float *c = l.output + (size_t)(i * l.groups + j) * n * m;
-			float *im = net.input + (size_t)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
+	for (i = 0; i < l->batch; ++i)
+		for (j = 0; j < l->groups; ++j) {
+			float *a = io->weights + j * l->nweights / l->groups;
+			float *c = io->output + (size_t)(i * l->groups + j) * n * m;
+			float *im = io->input + (size_t)(i * l->groups + j) * in_size;
+			float *b = im;
 
-			if (direct)
-				b = im;
-			else
-				im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
-			gemm(0, 0, m, n, k, 1, a, k, b, n, 1, c, n);
+			if (!conv_direct(l)) {
+				b = io->workspace;
+				io->im2col(im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad, b);
+			}
+			io->gemm(0, 0, m, n, k, 1, a, k, b, n, 1, c, n);
 		}
+}
+
+/* From the pre-activation delta: weight gradients (train only), and the
+ * input's gradient ADDED to input_delta (Darknet's 1x1 path overwrote it). */
+static void conv_gemm_backward(const layer *l, const struct conv_io *io, int train)
+{
+	const int m = l->n / l->groups, n = l->size * l->size * l->c / l->groups, k = l->out_w * l->out_h;
+	const size_t in_size = (size_t)l->c / l->groups * l->h * l->w;
+	int i, j;
+
+	for (i = 0; i < l->batch; ++i)
+		for (j = 0; j < l->groups; ++j) {
+			float *a = io->delta + (size_t)(i * l->groups + j) * m * k;
+			float *im = io->input + (size_t)(i * l->groups + j) * in_size;
+			float *imd = io->input_delta ? io->input_delta + (size_t)(i * l->groups + j) * in_size : NULL;
+
+			if (train) {
+				float *b = im;
+				if (!conv_direct(l)) {
+					b = io->workspace;
+					io->im2col(im, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad, b);
+				}
+				io->gemm(0, 1, m, n, k, 1, a, k, b, k, 1, io->weight_updates + j * l->nweights / l->groups, n);
+			}
+			if (imd) {
+				float *w = io->weights + j * l->nweights / l->groups;
+				if (conv_direct(l)) {
+					io->gemm(1, 0, n, k, m, 1, w, n, a, k, 1, imd, k);
+				} else {
+					io->gemm(1, 0, n, k, m, 1, w, n, a, k, 0, io->workspace, k);
+					io->col2im(io->workspace, l->c / l->groups, l->h, l->w, l->size, l->stride, l->pad, imd);
+				}
+			}
+		}
+}
+
+static struct conv_io conv_io_host(const layer *l, const network *net)
+{
+	struct conv_io io = { l->weights, l->weight_updates, l->output, l->delta, net->input, net->delta,
+			      net->workspace, gemm, im2col_cpu, col2im_cpu };
+	return io;
+}
+
+static void conv_forward(layer l, network net)
+{
+	struct conv_io io = conv_io_host(&l, &net);
+
+	memset(l.output, 0, sizeof(float) * (size_t)l.outputs * l.batch);
+	conv_gemm_forward(&l, &io);
 	if (l.batch_normalize)
 		forward_batchnorm_layer(l, net);
 	else
@@ -79,9 +148,7 @@ static void batchnorm_inference_backward(layer l)
 
 static void conv_backward(layer l, network net)
 {
-	const int m = l.n / l.groups, n = l.size * l.size * l.c / l.groups, k = l.out_w * l.out_h;
-	const int direct = l.size == 1 && l.stride == 1 && l.pad == 0;
-	int i, j;
+	struct conv_io io = conv_io_host(&l, &net);
 
 	gradient_array(l.output, l.outputs * l.batch, l.activation, l.delta);
 	if (!net.train) {
@@ -90,34 +157,9 @@ static void conv_backward(layer l, network net)
 	} else if (l.batch_normalize) {
 		backward_batchnorm_layer(l, net);
 	} else {
-		backward_bias(l.bias_updates, l.delta, l.batch, l.n, k);
+		backward_bias(l.bias_updates, l.delta, l.batch, l.n, l.out_w * l.out_h);
 	}
-	for (i = 0; i < l.batch; ++i)
-		for (j = 0; j < l.groups; ++j) {
-			float *a = l.delta + (size_t)(i * l.groups + j) * m * k;
-			float *b = net.workspace;
-			float *im = net.input + (size_t)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
-			float *imd = net.delta ? net.delta + (size_t)(i * l.groups + j) * l.c / l.groups * l.h * l.w
-					       : NULL;
-
-			if (net.train) {
-				float *c = l.weight_updates + j * l.nweights / l.groups;
-				if (direct)
-					b = im;
-				else
-					im2col_cpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
-				gemm(0, 1, m, n, k, 1, a, k, b, k, 1, c, n);
-			}
-			if (imd) {
-				float *w = l.weights + j * l.nweights / l.groups;
-				if (direct) {
-					gemm(1, 0, n, k, m, 1, w, n, a, k, 1, imd, k);
-				} else {
-					gemm(1, 0, n, k, m, 1, w, n, a, k, 0, net.workspace, k);
-					col2im_cpu(net.workspace, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, imd);
-				}
-			}
-		}
+	conv_gemm_backward(&l, &io, net.train);
 }
 
 static void connected_backward(layer l, network net)
@@ -154,26 +196,19 @@ static void dropout_backward(layer l, network net)
 }
 
 #ifdef GPU
+static struct conv_io conv_io_device(const layer *l, const network *net)
+{
+	struct conv_io io = { l->weights_gpu, l->weight_updates_gpu, l->output_gpu, l->delta_gpu, net->input_gpu,
+			      net->delta_gpu, net->workspace, gemm_gpu, im2col_gpu, col2im_gpu };
+	return io;
+}
+
 static void conv_forward_gpu(layer l, network net)
 {
-	const int m = l.n / l.groups, k = l.size * l.size * l.c / l.groups, n = l.out_w * l.out_h;
-	const int direct = l.size == 1 && l.stride == 1 && l.pad == 0;
-	int i, j;
+	struct conv_io io = conv_io_device(&l, &net);
 
 	fill_gpu(l.outputs * l.batch, 0, l.output_gpu, 1);
-	for (i = 0; i < l.batch; ++i)
-		for (j = 0; j < l.groups; ++j) {
-			float *a = l.weights_gpu + j * l.nweights / l.groups;
-			float *b = net.workspace;
-			float *c = l.output_gpu + (size_t)(i * l.groups + j) * n * m;
-			float *im = net.input_gpu + (size_t)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
-
-			if (direct)
-				b = im;
-			else
-				im2col_gpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
-			gemm_gpu(0, 0, m, n, k, 1, a, k, b, n, 1, c, n);
-		}
+	conv_gemm_forward(&l, &io);
 	if (l.batch_normalize)
 		forward_batchnorm_layer_gpu(l, net);
 	else
@@ -198,45 +233,18 @@ static void batchnorm_inference_backward_gpu(layer l, int channels, int spatial)
 
 static void conv_backward_gpu(layer l, network net)
 {
-	const int m = l.n / l.groups, n = l.size * l.size * l.c / l.groups, k = l.out_w * l.out_h;
-	const int direct = l.size == 1 && l.stride == 1 && l.pad == 0;
-	int i, j;
+	struct conv_io io = conv_io_device(&l, &net);
 
 	gradient_array_gpu(l.output_gpu, l.outputs * l.batch, l.activation, l.delta_gpu);
 	if (!net.train) {
 		if (l.batch_normalize)
-			batchnorm_inference_backward_gpu(l, l.out_c, k);
+			batchnorm_inference_backward_gpu(l, l.out_c, l.out_w * l.out_h);
 	} else if (l.batch_normalize) {
 		backward_batchnorm_layer_gpu(l, net);
 	} else {
-		backward_bias_gpu(l.bias_updates_gpu, l.delta_gpu, l.batch, l.n, k);
+		backward_bias_gpu(l.bias_updates_gpu, l.delta_gpu, l.batch, l.n, l.out_w * l.out_h);
 	}
-	for (i = 0; i < l.batch; ++i)
-		for (j = 0; j < l.groups; ++j) {
-			float *a = l.delta_gpu + (size_t)(i * l.groups + j) * m * k;
-			float *b = net.workspace;
-			float *im = net.input_gpu + (size_t)(i * l.groups + j) * l.c / l.groups * l.h * l.w;
-			float *imd = net.delta_gpu ? net.delta_gpu + (size_t)(i * l.groups + j) * l.c / l.groups * l.h * l.w
-						   : NULL;
-
-			if (net.train) {
-				float *c = l.weight_updates_gpu + j * l.nweights / l.groups;
-				if (direct)
-					b = im;
-				else
-					im2col_gpu(im, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, b);
-				gemm_gpu(0, 1, m, n, k, 1, a, k, b, k, 1, c, n);
-			}
-			if (imd) {
-				float *w = l.weights_gpu + j * l.nweights / l.groups;
-				if (direct) {
-					gemm_gpu(1, 0, n, k, m, 1, w, n, a, k, 1, imd, k);
-				} else {
-					gemm_gpu(1, 0, n, k, m, 1, w, n, a, k, 0, net.workspace, k);
-					col2im_gpu(net.workspace, l.c / l.groups, l.h, l.w, l.size, l.stride, l.pad, imd);
-				}
-			}
-		}
+	conv_gemm_backward(&l, &io, net.train);
 }
 
 /* Darknet's backward_connected_layer_gpu() without its clipping of the
