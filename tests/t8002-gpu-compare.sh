@@ -16,8 +16,9 @@ GPU_SO=$(dirname "$SULCUS")/sulcus-darknet-gpu.so
 REPO=$(cd "$TESTS_DIR/.." && pwd)
 
 rc=0
-"$DNCOMPARE" 4 "$REPO/cfg/tiny_gap.cfg" >probe.out 2>&1 || rc=$?
-[ "$rc" -ne 77 ] || skip "$(grep '^SKIP' probe.out)"
+"$DNCOMPARE" 16 "$REPO/cfg/tiny_gap.cfg" >probe.out 2>&1 || rc=$?
+[ "$rc" -ne 77 ] || skip "$(sed -n 's/^SKIP: //p' probe.out)"
+[ "$rc" -eq 0 ] || { cat probe.out; fail "dncompare on cfg/tiny_gap.cfg (batch 16): exit status $rc"; }
 
 # The study's networks at 64 pixels, batch 4, and tests/t8001's small ones.
 for net in resnet18 resnet50 vgg16_fc tiny_gap; do
