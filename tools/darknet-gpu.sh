@@ -37,7 +37,7 @@ STAMP=$( { echo "$CUDA_ARCH"; for p in $PATCHES; do cat "$p"; done; } | sha256su
 
 if [ ! -f "$SRC/.sulcus-$STAMP" ] && ! ls "$OUT"/fetch/darknet_*.dsc >/dev/null 2>&1; then
 	rm -rf "$OUT/fetch"
-	mkdir -p "$OUT/fetch/lists/partial" "$OUT/fetch/parts"
+	mkdir -p "$OUT/fetch/lists/partial" "$OUT/fetch/parts" "$OUT/fetch/cache/archives/partial"
 	: >"$OUT/fetch/sources.list"
 	# deb-src twins of the machine's own Debian sources (deb822 and one-line).
 	for f in /etc/apt/sources.list.d/*.sources; do
@@ -46,8 +46,10 @@ if [ ! -f "$SRC/.sulcus-$STAMP" ] && ! ls "$OUT"/fetch/darknet_*.dsc >/dev/null 
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 		[ -f "$f" ] && sed -n 's/^deb \(.*\)$/deb-src \1/p' "$f" >>"$OUT/fetch/sources.list"
 	done
+	# Private lists and cache folders: no root needed, nothing of the
+	# machine's apt state touched.
 	APT="-o Dir::Etc::SourceList=$OUT/fetch/sources.list -o Dir::Etc::SourceParts=$OUT/fetch/parts \
-	     -o Dir::State::Lists=$OUT/fetch/lists -o APT::Sandbox::User=root"
+	     -o Dir::State::Lists=$OUT/fetch/lists -o Dir::Cache=$OUT/fetch/cache -o APT::Sandbox::User=$(id -un)"
 	echo "darknet-gpu: fetching Debian's darknet source package"
 	# shellcheck disable=SC2086
 	apt-get $APT -qq update || die "apt-get update with a deb-src list failed (is Debian's archive reachable?)"
@@ -70,15 +72,17 @@ if [ ! -f "$SRC/.sulcus-$STAMP" ]; then
 fi
 
 # Darknet's Makefile, with our output folder, no OpenCV, no executable.
-# Variables on the command line replace the Makefile's own.  CFLAGS: its
-# flags, plus implicit declarations as errors (CUDA 13 dropped functions
-# that Darknet calls: the compiler only warned, and dlopen() failed).
+# Variables on the command line replace the Makefile's own.  CC: implicit
+# declarations are errors in C (CUDA 13 dropped functions that Darknet
+# calls: the compiler only warned, and dlopen() failed).
 # LDFLAGS: the CUDA runtime libraries only (not the driver's libcuda, which
 # a build machine without a GPU lacks), found through an rpath.
 mkdir -p "$OUT/darknet-obj"
-make -C "$SRC" -j"$JOBS" --no-print-directory GPU=1 CUDNN=0 OPENCV=0 OPENMP=0 \
+echo "darknet-gpu: building $OUT/libdarknet-cuda.so"
+make -s -C "$SRC" -j"$JOBS" --no-print-directory GPU=1 CUDNN=0 OPENCV=0 OPENMP=0 \
+	CC="gcc -Werror=implicit-function-declaration" \
 	NVCC="$CUDA/bin/nvcc" ARCH="$CUDA_ARCH" OBJDIR="$OUT/darknet-obj/" SLIB="$OUT/libdarknet-cuda.so" \
 	COMMON="-Iinclude/ -Isrc/ -DGPU -I$CUDA/include/" \
-	CFLAGS="-Wall -Wno-unused-result -Wno-unknown-pragmas -Wfatal-errors -fPIC -Ofast -DGPU -Werror=implicit-function-declaration" \
+	CFLAGS="-Wall -Wno-unused-result -Wno-unknown-pragmas -Wfatal-errors -fPIC -Ofast -DGPU" \
 	LDFLAGS="-lm -pthread -L$CUDA/lib64 -Wl,-rpath,$CUDA/lib64 -Wl,-soname,libdarknet-cuda.so -lcudart -lcublas -lcurand -lstdc++" \
 	"$OUT/libdarknet-cuda.so"
