@@ -1,6 +1,7 @@
 /* cache.c - cache keys, entry lookup and atomic publishing (see cache.h). */
 #include "cache.h"
 #include "fsutil.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -123,6 +124,9 @@ int sul_cache_publish(const char *staging, const char *cache_dir, const char *ke
 
 	if (sul_tree_scan(out, 0, NULL, &tree, err))
 		goto out;
+	/* The output's digest, which users' keys hold: its results, not how
+	 * long this execution took (metrics.h). */
+	sul_tree_digest_without(&tree, SUL_TIMINGS_FILE);
 	for (size_t i = 0; i < tree.n; i++)
 		if (strchr(tree.entries[i].path, '\n')) {
 			sul_err_set(err, SUL_ERR_FAIL, "output file name with a newline: '%s'",
@@ -142,8 +146,9 @@ int sul_cache_publish(const char *staging, const char *cache_dir, const char *ke
 			goto out;
 		}
 		/* The key is cached already: a forced rerun.  Its output replaces
-		 * the entry, whose digest the caller hands downstream (a timing
-		 * among the metrics, say, makes the two differ).  The old entry
+		 * the entry, whose digest the caller hands downstream (a stage that
+		 * is not deterministic makes the two differ; its timings always
+		 * do, outside the digest).  The old entry
 		 * moves aside first: a crash in between leaves no entry, which
 		 * reruns, never a mix of the two. */
 		old = sul_xasprintf("%s.replaced", staging);

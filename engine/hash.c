@@ -231,24 +231,30 @@ out:
 int sul_tree_scan(const char *root, int follow_links, const struct sul_digest_memo *memo,
 		  struct sul_tree *tree, struct sul_err *err)
 {
-	struct sul_hash *h;
-	size_t i;
-
 	memset(tree, 0, sizeof(*tree));
 	if (walk(root, "", follow_links, memo, tree, 0, err)) {
 		sul_tree_release(tree);
 		return -1;
 	}
-	h = sul_hash_new();
+	sul_tree_digest_without(tree, NULL);
+	return 0;
+}
+
+void sul_tree_digest_without(struct sul_tree *tree, const char *skip)
+{
+	struct sul_hash *h = sul_hash_new();
+	size_t i;
+
 	sul_hash_field_str(h, "tree", "1");
 	for (i = 0; i < tree->n; i++) {
 		const struct sul_tree_entry *e = &tree->entries[i];
 		char tag[8] = { e->type, e->exec ? 'x' : '-', '\0' };
+		if (skip && !strcmp(e->path, skip))
+			continue;
 		sul_hash_field_str(h, tag, e->path);
 		sul_hash_field(h, "sha", e->sha256, SUL_HEX_LEN);
 	}
 	sul_hash_final(h, tree->digest);
-	return 0;
 }
 
 void sul_tree_release(struct sul_tree *tree)

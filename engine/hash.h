@@ -66,6 +66,9 @@ struct sul_digest_memo {
  */
 int sul_tree_scan(const char *root, int follow_links, const struct sul_digest_memo *memo,
 		  struct sul_tree *tree, struct sul_err *err);
+/* Recomputes tree->digest over every entry but the one at path skip (a
+ * stage's timings, metrics.h); sul_tree_scan() digests them all. */
+void sul_tree_digest_without(struct sul_tree *tree, const char *skip);
 void sul_tree_release(struct sul_tree *tree);
 
 /*

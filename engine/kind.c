@@ -1,5 +1,6 @@
 /* kind.c - accessors that stage kinds use inside run() (see kind.h). */
 #include "kind.h"
+#include "metrics.h"
 #include "fsutil.h"
 #include "strbuf.h"
 
@@ -59,11 +60,11 @@ const char *sul_ctx_input(const struct sul_stage_ctx *ctx, const char *id)
 	return NULL;
 }
 
-int sul_ctx_metric(const struct sul_stage_ctx *ctx, const char *name, long step, double value,
-		   struct sul_err *err)
+static int append_metric(const struct sul_stage_ctx *ctx, const char *file, const char *name, long step, double value,
+			 struct sul_err *err)
 {
 	struct sul_buf line = SUL_BUF_INIT;
-	char *path = sul_xasprintf("%s/metrics.tsv", ctx->out);
+	char *path = sul_xasprintf("%s/%s", ctx->out, file);
 	int fd, ret = -1;
 
 	sul_buf_adds(&line, name);
@@ -85,4 +86,16 @@ out:
 	free(path);
 	sul_buf_release(&line);
 	return ret;
+}
+
+int sul_ctx_metric(const struct sul_stage_ctx *ctx, const char *name, long step, double value,
+		   struct sul_err *err)
+{
+	return append_metric(ctx, SUL_METRICS_FILE, name, step, value, err);
+}
+
+int sul_ctx_timing(const struct sul_stage_ctx *ctx, const char *name, long step, double value,
+		   struct sul_err *err)
+{
+	return append_metric(ctx, SUL_TIMINGS_FILE, name, step, value, err);
 }

@@ -8,7 +8,8 @@
  * cache key, temporary output folder, child process, publishing, database.
  * run() executes in a child process, reads its inputs, writes only under
  * ctx->out, and reports failure through err; it never touches the cache or
- * the database.  Metrics go to ctx->out/metrics.tsv (see sul_ctx_metric).
+ * the database.  Metrics go to ctx->out/metrics.tsv, timings to timings.tsv
+ * (see sul_ctx_metric, sul_ctx_timing).
  *
  * Progress: run() tells how far it is by printing lines that start with
  * "progress: " to stderr (the stage's log; stderr is unbuffered, so each
@@ -95,6 +96,11 @@ const struct sul_value *sul_ctx_key(const struct sul_stage_ctx *ctx, const char 
 const char *sul_ctx_input(const struct sul_stage_ctx *ctx, const char *id);
 /* Appends "name<TAB>step<TAB>value" to ctx->out/metrics.tsv; step < 0: none. */
 int sul_ctx_metric(const struct sul_stage_ctx *ctx, const char *name, long step, double value,
+		   struct sul_err *err);
+/* The same into ctx->out/timings.tsv: a measurement of this execution
+ * (images per second, seconds) that is not part of the output's digest
+ * (metrics.h). */
+int sul_ctx_timing(const struct sul_stage_ctx *ctx, const char *name, long step, double value,
 		   struct sul_err *err);
 
 #endif

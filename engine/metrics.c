@@ -1,10 +1,10 @@
-/* metrics.c - parsing metrics.tsv (see metrics.h). */
+/* metrics.c - parsing metrics.tsv and timings.tsv (see metrics.h). */
 #include "metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-int sul_metrics_parse(char *text, sul_metric_fn fn, void *ctx, struct sul_err *err)
+int sul_metrics_parse(char *text, const char *file, sul_metric_fn fn, void *ctx, struct sul_err *err)
 {
 	char *line, *next;
 	int lineno = 0;
@@ -23,19 +23,19 @@ int sul_metrics_parse(char *text, sul_metric_fn fn, void *ctx, struct sul_err *e
 		t1 = strchr(line, '\t');
 		t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
 		if (!t1 || !t2 || t1 == line || strchr(t2 + 1, '\t'))
-			return sul_err_set(err, SUL_ERR_FAIL, "metrics.tsv:%d: expected NAME<TAB>STEP<TAB>VALUE "
-				    "(STEP may be empty), got '%s'", lineno, line);
+			return sul_err_set(err, SUL_ERR_FAIL, "%s:%d: expected NAME<TAB>STEP<TAB>VALUE "
+				    "(STEP may be empty), got '%s'", file, lineno, line);
 		*t1 = *t2 = '\0';
 		if (t2 > t1 + 1) {
 			step = strtoll(t1 + 1, &end, 10);
 			if (end != t2)
-				return sul_err_set(err, SUL_ERR_FAIL, "metrics.tsv:%d: step: expected an integer, got '%s'",
-						   lineno, t1 + 1);
+				return sul_err_set(err, SUL_ERR_FAIL, "%s:%d: step: expected an integer, got '%s'",
+						   file, lineno, t1 + 1);
 		}
 		value = strtod(t2 + 1, &end);
 		if (!t2[1] || *end)
-			return sul_err_set(err, SUL_ERR_FAIL, "metrics.tsv:%d: value: expected a number, got '%s'",
-					   lineno, t2 + 1);
+			return sul_err_set(err, SUL_ERR_FAIL, "%s:%d: value: expected a number, got '%s'",
+					   file, lineno, t2 + 1);
 		if (fn && fn(ctx, line, t2 > t1 + 1, step, value, err))
 			return -1;
 	}

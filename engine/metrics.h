@@ -1,8 +1,12 @@
 /*
- * metrics.h - the metrics file a stage writes: `metrics.tsv` in its output
- * folder, one "NAME<TAB>STEP<TAB>VALUE" per line, STEP empty for a single
- * value.  The stage process validates it before publishing; the engine then
- * loads it into the database.
+ * metrics.h - the metrics files a stage writes in its output folder, one
+ * "NAME<TAB>STEP<TAB>VALUE" per line, STEP empty for a single value:
+ * `metrics.tsv` for results (accuracy, mutual information, ...) and
+ * `timings.tsv` for measurements of the execution itself (images per
+ * second, seconds), which differ from run to run and so are left out of the
+ * output's digest (cache.c): a rerun that computes the same results keeps
+ * its users cached.  The stage process validates both before publishing;
+ * the engine then loads both into the database's metrics table.
  */
 #ifndef SUL_METRICS_H
 #define SUL_METRICS_H
@@ -13,10 +17,13 @@
 typedef int (*sul_metric_fn)(void *ctx, const char *name, int has_step, long long step, double value,
 			     struct sul_err *err);
 
+#define SUL_METRICS_FILE "metrics.tsv"
+#define SUL_TIMINGS_FILE "timings.tsv"
+
 /*
  * Parses text (modified in place) line by line.  A malformed line fails
- * with "metrics.tsv:LINE: ..." saying what was expected.
+ * with "FILE:LINE: ..." saying what was expected; file names the text.
  */
-int sul_metrics_parse(char *text, sul_metric_fn fn, void *ctx, struct sul_err *err);
+int sul_metrics_parse(char *text, const char *file, sul_metric_fn fn, void *ctx, struct sul_err *err);
 
 #endif

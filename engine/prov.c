@@ -194,28 +194,28 @@ static int insert_metric(void *vctx, const char *name, int has_step, long long s
 			   "ttd", m->key, name, value);
 }
 
-/* metrics.tsv was validated by the stage before publishing (stage_exec.c). */
+/* metrics.tsv and timings.tsv were validated by the stage before
+ * publishing (stage_exec.c); both go to the metrics table. */
 static int record_metrics(struct sul_db *db, const char *cache_dir, const char *key, struct sul_err *err)
 {
-	char *path = sul_xasprintf("%s/%s/out/metrics.tsv", cache_dir, key);
-	struct sul_buf b = SUL_BUF_INIT;
+	static const char *const files[] = { SUL_METRICS_FILE, SUL_TIMINGS_FILE };
 	struct metric_ctx m = { db, key };
-	int ret = -1;
+	size_t i;
 
 	/* Idempotent: an entry published again after `gc` reports its metrics again. */
 	if (sul_db_exec(db, err, "DELETE FROM metrics WHERE cache_key = ?1", "t", key))
-		goto out;
-	if (!sul_path_exists(path)) {
-		ret = 0;
-		goto out;
+		return -1;
+	for (i = 0; i < 2; i++) {
+		char *path = sul_xasprintf("%s/%s/out/%s", cache_dir, key, files[i]);
+		struct sul_buf b = SUL_BUF_INIT;
+		int r = sul_path_exists(path)
+			&& (sul_read_file(path, &b, err) || sul_metrics_parse(b.buf, files[i], insert_metric, &m, err));
+		sul_buf_release(&b);
+		free(path);
+		if (r)
+			return -1;
 	}
-	if (sul_read_file(path, &b, err) || sul_metrics_parse(b.buf, insert_metric, &m, err))
-		goto out;
-	ret = 0;
-out:
-	sul_buf_release(&b);
-	free(path);
-	return ret;
+	return 0;
 }
 
 int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char *key, int ran, struct sul_err *err)
@@ -244,15 +244,14 @@ int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char 
 		return -1;
 	}
 	/* A stage that ran with its key recorded already was forced: its output
-	 * replaced the entry (cache.c), and replaces its rows unless it is the
-	 * same. */
+	 * replaced the entry (cache.c), and its rows replace the old ones (its
+	 * timings at least are new). */
 	if (recorded) {
-		int same = !strcmp(recorded, tree.digest);
 		free(recorded);
-		if (same || sul_db_exec(db, err, "DELETE FROM outputs WHERE cache_key = ?1", "t", key)
+		if (sul_db_exec(db, err, "DELETE FROM outputs WHERE cache_key = ?1", "t", key)
 		    || sul_db_exec(db, err, "DELETE FROM artifacts WHERE cache_key = ?1", "t", key)) {
 			sul_tree_release(&tree);
-			return same ? 0 : -1;
+			return -1;
 		}
 	}
 	sul_now_iso(now);

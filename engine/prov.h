@@ -54,7 +54,7 @@ int sul_prov_job_finish(struct sul_db *db, long long exec_id, const char *node, 
 
 /* Records outputs, artifacts and metrics of the entry for key unless already
  * recorded; ran: the stage has just run, and when its key was recorded
- * already (a forced rerun) with another output digest, the rows are replaced. */
+ * already (a forced rerun), its rows replace the old ones. */
 int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char *key, int ran, struct sul_err *err);
 
 /* The log of the execution that produced key, or NULL.  Caller frees. */

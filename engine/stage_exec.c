@@ -40,19 +40,24 @@ static void die_with_parent(void)
 }
 
 /*
- * The engine reads out/metrics.tsv into the database after publishing, when
- * it can no longer fail the stage: so a malformed file fails it here.
+ * The engine reads out/metrics.tsv and out/timings.tsv into the database
+ * after publishing, when it can no longer fail the stage: so a malformed
+ * file fails it here.
  */
 static int check_metrics(const char *out, struct sul_err *err)
 {
-	char *path = sul_xasprintf("%s/metrics.tsv", out);
-	struct sul_buf b = SUL_BUF_INIT;
+	static const char *const files[] = { SUL_METRICS_FILE, SUL_TIMINGS_FILE };
 	int ret = 0;
+	size_t i;
 
-	if (sul_path_exists(path))
-		ret = sul_read_file(path, &b, err) || sul_metrics_parse(b.buf, NULL, NULL, err) ? -1 : 0;
-	sul_buf_release(&b);
-	free(path);
+	for (i = 0; i < 2 && !ret; i++) {
+		char *path = sul_xasprintf("%s/%s", out, files[i]);
+		struct sul_buf b = SUL_BUF_INIT;
+		if (sul_path_exists(path))
+			ret = sul_read_file(path, &b, err) || sul_metrics_parse(b.buf, files[i], NULL, NULL, err) ? -1 : 0;
+		sul_buf_release(&b);
+		free(path);
+	}
 	return ret;
 }
 

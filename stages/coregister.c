@@ -233,7 +233,7 @@ static int coregister_one(const struct sul_stage_ctx *ctx, const struct sul_volu
 	if (sul_ctx_metric(ctx, name, -1, t.mi, err))
 		goto out;
 	snprintf(name, sizeof(name), "register_s_%s_%s", sub, mod);
-	if (sul_ctx_metric(ctx, name, -1, reg_s, err))
+	if (sul_ctx_timing(ctx, name, -1, reg_s, err))
 		goto out;
 	{
 		double res_mm = residual_mm(ctx, ref, mask, &t, sub, mod);

@@ -213,7 +213,7 @@ static int evaluate_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			}
 		}
 	}
-	if (sul_ctx_metric(ctx, "images_per_s", -1, timed / predict_s, err))
+	if (sul_ctx_timing(ctx, "images_per_s", -1, timed / predict_s, err))
 		goto out;
 	sul_buf_adds(&pred, "subject\tslice\tgroup\tlabel\tpredicted\tcorrect");
 	for (j = 0; j < k; j++)

@@ -21,9 +21,10 @@
  * With patience > 0, training stops after that many epochs without a lower
  * validation loss.  The learning rate follows `policy` per epoch.
  *
- * Per-epoch metrics (train_loss, train_acc, val_loss, val_acc, lr,
- * images_per_s, step = epoch) and history.tsv record the curve; the class
- * counts of the split are metrics too.  Deterministic for a seed on CPU:
+ * Per-epoch metrics (train_loss, train_acc, val_loss, val_acc, lr, step =
+ * epoch) and history.tsv record the curve; the class counts of the split
+ * are metrics too.  Speeds (images_per_s per epoch, train_seconds) are
+ * timings, outside the output's digest.  Deterministic for a seed on CPU:
  * our RNG drives order and augmentation, Darknet's rand() (seeded) its
  * initialization and dropout.
  */
@@ -413,7 +414,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			cw[i] = per[i] ? (float)((double)ntr / (classes * per[i])) : 0;
 		free(per);
 	}
-	sul_buf_adds(&hist, "epoch\tlr\ttrain_loss\ttrain_acc\tval_loss\tval_acc\timages_per_s\tseconds\n");
+	sul_buf_adds(&hist, "epoch\tlr\ttrain_loss\ttrain_acc\tval_loss\tval_acc\n");
 
 	for (epoch = 1; epoch <= epochs; epoch++) {
 		const double lr = lr_at(ctx, epoch, epochs), t0 = now_s();
@@ -470,11 +471,11 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		fprintf(stderr, "progress: epoch %d/%d lr %.3g loss %.4f acc %.3f val_loss %.4f val_acc %.3f %.1f images/s "
 				"ETA %s\n", epoch, epochs, lr, loss_sum / seen, (double)correct / seen, val_loss, val_acc,
 			rate, eta);
-		sul_buf_addf(&hist, "%d\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\t%.2f\t%.2f\n", epoch, lr, loss_sum / seen,
-			     (double)correct / seen, val_loss, val_acc, rate, secs);
+		sul_buf_addf(&hist, "%d\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\n", epoch, lr, loss_sum / seen,
+			     (double)correct / seen, val_loss, val_acc);
 		if (sul_ctx_metric(ctx, "lr", epoch, lr, err) || sul_ctx_metric(ctx, "train_loss", epoch, loss_sum / seen, err)
 		    || sul_ctx_metric(ctx, "train_acc", epoch, (double)correct / seen, err)
-		    || sul_ctx_metric(ctx, "images_per_s", epoch, rate, err)
+		    || sul_ctx_timing(ctx, "images_per_s", epoch, rate, err)
 		    || (nva && (sul_ctx_metric(ctx, "val_loss", epoch, val_loss, err)
 				|| sul_ctx_metric(ctx, "val_acc", epoch, val_acc, err))))
 			goto out;
@@ -506,7 +507,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	if (sul_ctx_metric(ctx, "epochs_run", -1, epoch - 1, err) || sul_ctx_metric(ctx, "best_epoch", -1, best_epoch, err)
 	    || (nva && (sul_ctx_metric(ctx, "best_val_loss", -1, best_loss, err)
 			|| sul_ctx_metric(ctx, "best_val_acc", -1, best_acc, err)))
-	    || sul_ctx_metric(ctx, "train_seconds", -1, now_s() - t_start, err))
+	    || sul_ctx_timing(ctx, "train_seconds", -1, now_s() - t_start, err))
 		goto out;
 	ret = 0;
 out:

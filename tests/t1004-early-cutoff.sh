@@ -40,3 +40,27 @@ assert_ran b
 assert_ran c
 reason=$(stage_reason b) || fail "query"
 assert_eq "input changed: a" "$reason" "reason of b"
+
+# Timings (timings.tsv) are outside the output's digest: a forced rerun that
+# computes the same result in another time keeps its users cached, and its
+# new timing reaches the metrics table.
+cat >wf2.cfg <<'EOF'
+name = "timings";
+stages = (
+  { id = "t"; kind = "command";
+    command = "echo x >> count.t; echo 42 > {out}/v; printf 'seconds\t\t%s\n' $(cat count.t | wc -l) > {out}/timings.tsv"; },
+  { id = "u"; kind = "command"; inputs = ["t"]; command = "echo x >> count.u; cat {in.t}/v > {out}/v"; }
+);
+EOF
+run_ok "$SULCUS" run wf2.cfg
+assert_eq 1 "$(sql_value "SELECT CAST(value AS INTEGER) FROM metrics m JOIN latest_executions e USING (cache_key)
+	WHERE e.stage = 't' AND m.name = 'seconds'")" "first timing"
+run_ok "$SULCUS" run --force t wf2.cfg
+assert_ran t
+assert_cached u
+assert_count count.u 1
+assert_eq 2 "$(sql_value "SELECT CAST(value AS INTEGER) FROM metrics m JOIN latest_executions e USING (cache_key)
+	WHERE e.stage = 't' AND m.name = 'seconds'")" "the forced rerun's timing"
+# A malformed timings.tsv fails its stage, naming the file and line.
+sed -i 's/printf .seconds.t.t%s.n. \$(cat count.t | wc -l)/echo soon/' wf2.cfg
+run_fail_msg 1 "timings.tsv:1: expected NAME<TAB>STEP<TAB>VALUE" "$SULCUS" run wf2.cfg
