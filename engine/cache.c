@@ -146,11 +146,10 @@ int sul_cache_publish(const char *staging, const char *cache_dir, const char *ke
 			goto out;
 		}
 		/* The key is cached already: a forced rerun.  Its output replaces
-		 * the entry, whose digest the caller hands downstream (a stage that
-		 * is not deterministic makes the two differ; its timings always
-		 * do, outside the digest).  The old entry
-		 * moves aside first: a crash in between leaves no entry, which
-		 * reruns, never a mix of the two. */
+		 * the entry, whose digest the caller hands downstream (they differ
+		 * for a stage that is not deterministic; timings always differ,
+		 * outside the digest).  The old entry moves aside first: a crash
+		 * in between leaves no entry, which reruns, never a mix of two. */
 		old = sul_xasprintf("%s.replaced", staging);
 		if (rename(entry, old) || rename(staging, entry)) {
 			sul_err_sys(err, "cannot replace the cache entry '%s'", entry);

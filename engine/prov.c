@@ -222,32 +222,26 @@ int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char 
 {
 	struct sul_tree tree;
 	sqlite3_stmt *q;
-	char now[64], *recorded = NULL;
+	char now[64];
 	size_t i;
-	int r;
+	int r, recorded;
 
-	q = sul_db_stmt(db, err, "SELECT digest FROM outputs WHERE cache_key = ?1", "t", key);
+	q = sul_db_stmt(db, err, "SELECT 1 FROM outputs WHERE cache_key = ?1", "t", key);
 	if (!q)
 		return -1;
 	r = sul_db_step(db, q, err);
-	if (r > 0)
-		recorded = sul_xstrdup(sul_db_text(q, 0));
 	sqlite3_reset(q);
 	if (r < 0)
 		return -1;
-	if (recorded && !ran) {
-		free(recorded);
+	recorded = r > 0;
+	if (recorded && !ran)
 		return 0;
-	}
-	if (sul_cache_read_manifest(cache_dir, key, &tree, err)) {
-		free(recorded);
+	if (sul_cache_read_manifest(cache_dir, key, &tree, err))
 		return -1;
-	}
 	/* A stage that ran with its key recorded already was forced: its output
 	 * replaced the entry (cache.c), and its rows replace the old ones (its
 	 * timings at least are new). */
 	if (recorded) {
-		free(recorded);
 		if (sul_db_exec(db, err, "DELETE FROM outputs WHERE cache_key = ?1", "t", key)
 		    || sul_db_exec(db, err, "DELETE FROM artifacts WHERE cache_key = ?1", "t", key)) {
 			sul_tree_release(&tree);
