@@ -21,7 +21,7 @@ LDLIBS    := -lconfig -lsqlite3 -lcrypto -lnifti2 -lznz -lpng -lz -lm
 
 # The Debian packages the project needs to build and test.
 DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev check libnifti2-dev libpng-dev mricron-data nifti-bin \
-                darknet libopenblas-dev \
+                darknet libopenblas-dev libdnnl-dev \
                 sqlite3 ninja-build hyperfine time procps iproute2 \
                 slurm-wlm munge chromium
 # GPU=1 also needs these (CUDA itself is not a Debian package: /usr/local/cuda).
@@ -36,7 +36,7 @@ DN_SRC     := $(wildcard stages/dn/*.c) engine/err.c engine/strbuf.c
 DN_OBJ     := $(patsubst %.c,$(BUILD)/pic/%.o,$(DN_SRC))
 DN_CFLAGS  := -O3 -fno-trapping-math -fPIC -fvisibility=hidden -fopenmp -isystem $(DARKNET_DIR)/include -I/usr/include/x86_64-linux-gnu/openblas-pthread
 DN_LDLIBS  := -fopenmp -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) \
-              -lopenblas -lcrypto -lm
+              -lopenblas -ldnnl -lcrypto -lm
 
 # GPU=1: the same library on a CUDA Darknet built from Debian's source
 # package (tools/darknet-gpu.sh, into $(BUILD)/gpu/).  Our files are
@@ -50,7 +50,7 @@ DN_GPU_CFLAGS := $(subst -isystem $(DARKNET_DIR)/include,-isystem $(GPU_DIR)/dar
                  -DGPU -isystem $(CUDA)/include
 DN_GPU_LDLIBS := -fopenmp -L$(GPU_DIR) -Wl,-rpath,'$$ORIGIN/gpu' -Wl,-rpath,'$$ORIGIN/$(GPU_DIR)' -ldarknet-cuda \
                  -L$(CUDA)/lib64 -Wl,-rpath,$(CUDA)/lib64 -lcudart \
-                 -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) -lopenblas -lcrypto -lm
+                 -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) -lopenblas -ldnnl -lcrypto -lm
 
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
 STAGES_SRC := $(wildcard stages/*.c)

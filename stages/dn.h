@@ -24,11 +24,19 @@
 #include "../engine/err.h"
 
 /* Bumped whenever struct sul_dn_api or the structs below change. */
-#define SUL_DN_ABI 7
+#define SUL_DN_ABI 8
 
 struct sul_dn_net;
 
 enum { SUL_DN_LOGIT = 0, SUL_DN_PROB = 1 };
+
+/* What computes the layers on the CPU.  oneDNN runs the network's hot
+ * layers on oneDNN's primitives (stages/dn/onednn.h); Darknet runs
+ * Darknet's own layer functions (with our corrections and faster GEMM):
+ * the reference the oneDNN path is tested against.  A network with a
+ * layer the oneDNN backend does not run falls back to Darknet's (info()
+ * says so).  On a CUDA device it is always Darknet's. */
+enum { SUL_DN_ONEDNN = 0, SUL_DN_DARKNET = 1 };
 
 struct sul_dn_open {
 	const char *cfg;        /* a Darknet network file */
@@ -40,7 +48,11 @@ struct sul_dn_open {
 	int gpu;                /* -1: CPU; >= 0: that CUDA device (GPU build only) */
 	float bn_momentum;      /* training: weight of a batch in batchnorm's rolling statistics
 				   (after the first 1/momentum steps, which are averaged); 0: Darknet's 0.01 */
+	int backend;            /* SUL_DN_ONEDNN (the default) or SUL_DN_DARKNET */
 };
+
+/* param()'s arrays of a convolutional or connected layer. */
+enum { SUL_DN_WEIGHTS, SUL_DN_BIASES, SUL_DN_WEIGHT_GRADS, SUL_DN_BIAS_GRADS, SUL_DN_SCALE_GRADS };
 
 /* One layer, as Darknet parsed it. */
 struct sul_dn_layer {
@@ -50,6 +62,7 @@ struct sul_dn_layer {
 	int size, stride, filters;
 	int batch_normalize;
 	long params;            /* learnable numbers (weights + biases + scales) */
+	long weights;           /* of which weights (param()'s SUL_DN_WEIGHTS) */
 };
 
 struct sul_dn_info {
@@ -67,11 +80,12 @@ struct sul_dn_info {
 	int last_spatial;
 	long params;
 	size_t weights_bytes;   /* size of a complete .weights file for this cfg */
+	char backend[160];      /* "onednn (avx2)", "darknet", "darknet (<why not oneDNN>)", "darknet (cuda)" */
 };
 
 struct sul_dn_api {
 	int abi;                /* SUL_DN_ABI of the library */
-	const char *build;      /* "cpu (OpenBLAS)", "cuda" */
+	const char *build;      /* "cpu (oneDNN, OpenBLAS)", "cuda" */
 
 	/* CUDA devices this library can use: 0 in the CPU build, or when the
 	 * machine has no GPU or driver (why, if not NULL, gets the reason). */
@@ -130,6 +144,20 @@ struct sul_dn_api {
 	/* A digest of all learnable parameters and batchnorm statistics (hex
 	 * SHA-256), for determinism checks. */
 	void (*digest)(const struct sul_dn_net *net, char hex[65]);
+
+	/*
+	 * For gradient checks.  loss_gradients runs train_step's forward and
+	 * backward (training mode) without the update, after zeroing every
+	 * layer's accumulated updates, so that they then hold the gradients
+	 * of this batch alone, in Darknet's sign: minus the gradient of the
+	 * summed cross-entropy.  It discards SGD's momentum.  param copies n
+	 * floats of layer i's array `which` to buf, or with write = 1 from
+	 * buf (weights and biases only: for finite differences).
+	 */
+	int (*loss_gradients)(struct sul_dn_net *net, const float *x, const int *labels, const float *weight,
+			      float *probs, struct sul_err *err);
+	int (*param)(struct sul_dn_net *net, int layer, int which, float *buf, size_t n, int write,
+		     struct sul_err *err);
 
 	/* Raw GEMM entry points, so tests can compare ours with Darknet's:
 	 * C = alpha op(A) op(B) + beta C, row-major, Darknet's gemm() signature. */

@@ -16,6 +16,7 @@
 #include "../../engine/strbuf.h"
 #include "../dn.h"
 #include "darknet_internal.h"
+#include "onednn.h"
 #include "shim.h"
 
 #include <errno.h>
@@ -39,7 +40,34 @@ struct sul_dn_net {
 	double **sum_mean;   /* bn_add(): per layer, sums of batch statistics */
 	double **sum_var;
 	long bn_batches;
+	struct sul_dnnl *plan;  /* the oneDNN backend; NULL: Darknet's own layers */
+	char backend[160];      /* what runs it, for info() */
 };
+
+/* Darknet's forward_network() or the oneDNN plan's. */
+static int net_forward(struct sul_dn_net *h, struct sul_err *err)
+{
+	if (h->plan)
+		return sul_dnnl_forward(h->plan, err);
+	forward_network(h->net);
+	return 0;
+}
+
+/* The parameters or batchnorm statistics in Darknet's arrays changed. */
+static void params_changed(struct sul_dn_net *h)
+{
+	if (h->plan)
+		sul_dnnl_params_changed(h->plan);
+}
+
+/* Layer l's output (and delta) in Darknet's host arrays, n floats. */
+static int io_pull(struct sul_dn_net *h, layer *l, int output, int delta, size_t n, struct sul_err *err)
+{
+	if (h->plan)
+		return sul_dnnl_pull(h->plan, (int)(l - h->net->layers), output, delta, err);
+	sul_dn_io_pull(h->net, l, output, delta, n);
+	return 0;
+}
 
 static int bn_channels(const layer *l)
 {
@@ -212,6 +240,23 @@ static int dn_open(const struct sul_dn_open *o, struct sul_dn_net **out, struct 
 		return sul_err_set(err, SUL_ERR_FAIL, "out of memory");
 	}
 	h->net = net;
+	snprintf(h->backend, sizeof(h->backend), "darknet");
+	if (o->backend == SUL_DN_ONEDNN && o->gpu < 0) {
+		struct sul_err why = SUL_ERR_INIT;
+		if (!sul_dnnl_new(net, &h->plan, &why)) {
+			snprintf(h->backend, sizeof(h->backend), "onednn (%s)", sul_dnnl_isa());
+		} else if (why.kind == SUL_ERR_INPUT) {
+			/* A layer it does not run: Darknet's own path runs it all. */
+			snprintf(h->backend, sizeof(h->backend), "darknet (%.140s)", why.msg);
+		} else {
+			free(h);
+			free_network(net);
+			*err = why;
+			return -1;
+		}
+	} else if (o->gpu >= 0) {
+		snprintf(h->backend, sizeof(h->backend), "darknet (cuda)");
+	}
 	h->classes = net->outputs;
 	h->bn_momentum = o->bn_momentum > 0 ? o->bn_momentum : 0.01f;
 	h->prev_mean = calloc((size_t)net->n, sizeof(float *));
@@ -248,6 +293,7 @@ static void dn_close(struct sul_dn_net *h)
 	free(h->sum_var);
 	free(h->input_delta);
 	sul_dn_dev_free(h->net, h->input_delta_dev);
+	sul_dnnl_free(h->plan);
 	free_network(h->net);
 	free(h);
 }
@@ -267,6 +313,7 @@ static void dn_layer(const struct sul_dn_net *h, int i, struct sul_dn_layer *out
 	if (p > 0 && l->batch_normalize)
 		p -= 2L * (l->type == CONNECTED ? l->outputs : l->n);
 	out->params = p > 0 ? p : 0;
+	out->weights = l->type == CONVOLUTIONAL || l->type == CONNECTED ? layer_nweights(l) : 0;
 }
 
 static void dn_info(const struct sul_dn_net *h, struct sul_dn_info *info)
@@ -279,6 +326,7 @@ static void dn_info(const struct sul_dn_net *h, struct sul_dn_info *info)
 	info->classes = net->outputs;
 	info->batch = net->batch;
 	info->nlayers = n;
+	snprintf(info->backend, sizeof(info->backend), "%s", h->backend);
 	info->softmax_last = n > 0 && net->layers[n - 1].type == SOFTMAX;
 	info->gap_layer = -1;
 	if (n >= 4 && net->layers[n - 1].type == SOFTMAX && net->layers[n - 2].type == CONNECTED
@@ -314,8 +362,10 @@ static int finite_all(const float *x, size_t n)
 	return 1;
 }
 
-static int dn_train_step(struct sul_dn_net *h, const float *x, const int *labels, const float *weight, float lr,
-			 float *probs, struct sul_err *err)
+/* Forward and backward of one training batch (train_network_datum(), with
+ * per-image weights on the loss gradient); no update. */
+static int train_pass(struct sul_dn_net *h, const float *x, const int *labels, const float *weight, float *probs,
+		      struct sul_err *err)
 {
 	network *net = h->net;
 	const int b = net->batch, k = h->classes;
@@ -329,14 +379,9 @@ static int dn_train_step(struct sul_dn_net *h, const float *x, const int *labels
 			return sul_err_set(err, SUL_ERR_FAIL, "label %d outside 0..%d", labels[i], k - 1);
 		net->truth[i * net->truths + labels[i]] = 1;
 	}
-	/* train_network_datum(), with per-image weights on the loss gradient and
-	 * our learning rate (policy constant, no burn-in: the caller schedules). */
-	*net->seen += b;
 	net->train = 1;
-	h->steps++;
-	bn_save(h);
-	forward_network(net);
-	bn_average(h);
+	if (net_forward(h, err))
+		return -1;
 	memcpy(probs, net->output, sizeof(float) * (size_t)b * k);
 	if (!finite_all(probs, (size_t)b * k))
 		return sul_err_set(err, SUL_ERR_FAIL, "the network's output is not finite (NaN or inf): the learning "
@@ -348,18 +393,98 @@ static int dn_train_step(struct sul_dn_net *h, const float *x, const int *labels
 				last->delta[i * k + j] *= weight[i];
 		sul_dn_delta_push(net, last, (size_t)b * k);
 	}
+	if (h->plan)
+		return sul_dnnl_backward(h->plan, -1, NULL, err);
 	backward_network(net);
+	return 0;
+}
+
+static int dn_train_step(struct sul_dn_net *h, const float *x, const int *labels, const float *weight, float lr,
+			 float *probs, struct sul_err *err)
+{
+	network *net = h->net;
+
+	/* Our learning rate (policy constant, no burn-in: the caller schedules). */
+	*net->seen += net->batch;
+	h->steps++;
+	bn_save(h);
+	if (train_pass(h, x, labels, weight, probs, err))
+		return -1;
+	bn_average(h);
 	net->learning_rate = lr;
 	net->policy = CONSTANT;
 	net->burn_in = 0;
 	update_network(net);
+	params_changed(h);
+	return 0;
+}
+
+/* The arrays of param(): the layer's, or NULL. */
+static float *param_array(layer *l, int which, size_t *n)
+{
+	const size_t outs = (size_t)(l->type == CONNECTED ? l->outputs : l->n);
+
+	if (l->type != CONVOLUTIONAL && l->type != CONNECTED)
+		return NULL;
+	*n = outs;
+	switch (which) {
+	case SUL_DN_WEIGHTS: *n = (size_t)layer_nweights(l); return l->weights;
+	case SUL_DN_WEIGHT_GRADS: *n = (size_t)layer_nweights(l); return l->weight_updates;
+	case SUL_DN_BIASES: return l->biases;
+	case SUL_DN_BIAS_GRADS: return l->bias_updates;
+	case SUL_DN_SCALE_GRADS: return l->batch_normalize ? l->scale_updates : NULL;
+	default: return NULL;
+	}
+}
+
+static int dn_loss_gradients(struct sul_dn_net *h, const float *x, const int *labels, const float *weight,
+			     float *probs, struct sul_err *err)
+{
+	int i, w;
+
+	for (i = 0; i < h->net->n; i++)
+		for (w = SUL_DN_WEIGHT_GRADS; w <= SUL_DN_SCALE_GRADS; w++) {
+			size_t n = 0;
+			float *a = param_array(&h->net->layers[i], w, &n);
+			if (a)
+				memset(a, 0, sizeof(float) * n);
+		}
+	for (i = 0; i < h->net->n; i++)
+		sul_dn_params_push(h->net, &h->net->layers[i]);
+	if (train_pass(h, x, labels, weight, probs, err))
+		return -1;
+	for (i = 0; i < h->net->n; i++)
+		sul_dn_params_pull(h->net, &h->net->layers[i]);
+	return 0;
+}
+
+static int dn_param(struct sul_dn_net *h, int i, int which, float *buf, size_t n, int write, struct sul_err *err)
+{
+	size_t have = 0;
+	float *a;
+
+	if (i < 0 || i >= h->net->n)
+		return sul_err_set(err, SUL_ERR_INPUT, "layer %d: expected 0 to %d", i, h->net->n - 1);
+	a = param_array(&h->net->layers[i], which, &have);
+	if (!a || n > have || (write && which != SUL_DN_WEIGHTS && which != SUL_DN_BIASES))
+		return sul_err_set(err, SUL_ERR_INPUT, "layer %d: no such array, or fewer than %zu values", i, n);
+	sul_dn_params_pull(h->net, &h->net->layers[i]);
+	if (!write) {
+		memcpy(buf, a, sizeof(float) * n);
+		return 0;
+	}
+	memcpy(a, buf, sizeof(float) * n);
+	sul_dn_params_push(h->net, &h->net->layers[i]);
+	params_changed(h);
 	return 0;
 }
 
 /* Input of n images into the batch, the rest zero; inference forward. */
-static void forward_inference(network *net, const float *x, int n)
+static int forward_inference(struct sul_dn_net *h, const float *x, int n, struct sul_err *err)
 {
+	network *net = h->net;
 	float *truth = net->truth, *delta = net->delta;
+	int r;
 
 	memcpy(net->input, x, sizeof(float) * (size_t)n * net->inputs);
 	if (n < net->batch)
@@ -367,9 +492,10 @@ static void forward_inference(network *net, const float *x, int n)
 	net->truth = NULL;
 	net->delta = NULL;
 	net->train = 0;
-	forward_network(net);
+	r = net_forward(h, err);
 	net->truth = truth;
 	net->delta = delta;
+	return r;
 }
 
 static int dn_predict(struct sul_dn_net *h, const float *x, int n, float *probs, struct sul_err *err)
@@ -378,7 +504,8 @@ static int dn_predict(struct sul_dn_net *h, const float *x, int n, float *probs,
 
 	if (n < 1 || n > net->batch)
 		return sul_err_set(err, SUL_ERR_FAIL, "predict: %d images, batch is %d", n, net->batch);
-	forward_inference(net, x, n);
+	if (forward_inference(h, x, n, err))
+		return -1;
 	memcpy(probs, net->output, sizeof(float) * (size_t)n * h->classes);
 	if (!finite_all(probs, (size_t)n * h->classes))
 		return sul_err_set(err, SUL_ERR_FAIL, "the network's output is not finite (NaN or inf)");
@@ -394,9 +521,11 @@ static int dn_logits(struct sul_dn_net *h, const float *x, int n, float *out, st
 		return sul_err_set(err, SUL_ERR_FAIL, "logits: %d images, batch is %d", n, net->batch);
 	if (net->n < 2 || net->layers[net->n - 1].type != SOFTMAX)
 		return sul_err_set(err, SUL_ERR_INPUT, "the network does not end in [softmax]");
-	forward_inference(net, x, n);
+	if (forward_inference(h, x, n, err))
+		return -1;
 	pre = &net->layers[net->n - 2];
-	sul_dn_io_pull(net, pre, 1, 0, (size_t)n * h->classes);
+	if (io_pull(h, pre, 1, 0, (size_t)n * h->classes, err))
+		return -1;
 	memcpy(out, pre->output, sizeof(float) * (size_t)n * h->classes);
 	return 0;
 }
@@ -419,7 +548,8 @@ static int dn_gradients(struct sul_dn_net *h, const float *x, int n, int target_
 	for (b = 0; b < n; b++)
 		if (target[b] < 0 || target[b] >= k)
 			return sul_err_set(err, SUL_ERR_INPUT, "target class %d outside 0..%d", target[b], k - 1);
-	forward_inference(net, x, n);
+	if (forward_inference(h, x, n, err))
+		return -1;
 	if (probs)
 		memcpy(probs, net->output, sizeof(float) * (size_t)n * k);
 	/* forward_network() zeroed every delta.  Softmax's backward adds its
@@ -446,8 +576,13 @@ static int dn_gradients(struct sul_dn_net *h, const float *x, int n, int target_
 	}
 	/* backward_network(), stopping above the target layer, whose delta then
 	 * holds d(score)/d(its output): its own backward would overwrite it. */
-	for (i = last; i > target_layer; i--)
-		sul_dn_backward_layer(net, i, h->input_delta, &h->input_delta_dev);
+	if (h->plan) {
+		if (sul_dnnl_backward(h->plan, target_layer, h->input_delta, err))
+			return -1;
+	} else {
+		for (i = last; i > target_layer; i--)
+			sul_dn_backward_layer(net, i, h->input_delta, &h->input_delta_dev);
+	}
 	if (target_layer == -1) {
 		count = (size_t)n * net->inputs;
 		memcpy(acts, x, count * sizeof(float));
@@ -455,7 +590,8 @@ static int dn_gradients(struct sul_dn_net *h, const float *x, int n, int target_
 	} else {
 		layer *t = &net->layers[target_layer];
 		count = (size_t)n * t->outputs;
-		sul_dn_io_pull(net, t, 1, 1, count);
+		if (io_pull(h, t, 1, 1, count, err))
+			return -1;
 		memcpy(acts, t->output, count * sizeof(float));
 		memcpy(grads, t->delta, count * sizeof(float));
 	}
@@ -505,6 +641,7 @@ static void dn_randomize(struct sul_dn_net *h, unsigned long seed)
 			l->biases[j] = 0;
 		sul_dn_params_push(h->net, l);
 	}
+	params_changed(h);
 }
 
 static int dn_bn_add(struct sul_dn_net *h, const float *x, int first, struct sul_err *err)
@@ -538,7 +675,10 @@ static int dn_bn_add(struct sul_dn_net *h, const float *x, int first, struct sul
 	memcpy(net->input, x, sizeof(float) * (size_t)net->batch * net->inputs);
 	net->truth = NULL;
 	net->train = 1;
-	forward_network(net);
+	if (net_forward(h, err)) {
+		net->truth = truth;
+		return -1;
+	}
 	net->truth = truth;
 	net->train = 0;
 	for (i = 0; i < net->n; i++) {
@@ -574,6 +714,7 @@ static void dn_bn_finish(struct sul_dn_net *h)
 		}
 		sul_dn_bn_push_rolling(h->net, l);
 	}
+	params_changed(h);
 }
 
 static int dn_save(struct sul_dn_net *h, const char *path, struct sul_err *err)
@@ -661,7 +802,7 @@ static const struct sul_dn_api api = {
 #ifdef GPU
 	.build = "cuda",
 #else
-	.build = "cpu (OpenBLAS)",
+	.build = "cpu (oneDNN, OpenBLAS)",
 #endif
 	.devices = sul_dn_gpu_devices,
 	.open = dn_open,
@@ -676,6 +817,8 @@ static const struct sul_dn_api api = {
 	.logits = dn_logits,
 	.cam_weights = dn_cam_weights,
 	.randomize = dn_randomize,
+	.loss_gradients = dn_loss_gradients,
+	.param = dn_param,
 	.bn_add = dn_bn_add,
 	.bn_finish = dn_bn_finish,
 	.gemm_ours = gemm,
