@@ -575,11 +575,13 @@ static char *write_cfg(const char *dir, const char *name, int filters0)
 	return sul_xasprintf("%s/%s", dir, name);
 }
 
-static struct sul_dn_net *open_net(const struct sul_dn_api *api, const char *cfg, const char *weights,
-				   int load_layers, unsigned long seed)
+/* The network tests run once per backend: the loop index _i of Check is
+ * SUL_DN_ONEDNN (0) or SUL_DN_DARKNET (1). */
+static struct sul_dn_net *open_net_on(const struct sul_dn_api *api, const char *cfg, const char *weights,
+				      int load_layers, unsigned long seed, int backend)
 {
 	struct sul_dn_open o = { .cfg = cfg, .weights = weights, .load_layers = load_layers, .batch = BATCH,
-				 .seed = seed, .threads = 2, .gpu = -1 };
+				 .seed = seed, .threads = 2, .gpu = -1, .backend = backend };
 	struct sul_err err = SUL_ERR_INIT;
 	struct sul_dn_net *net = NULL;
 
@@ -688,8 +690,8 @@ START_TEST(open_describes_and_seeds)
 					     "avgpool",       "connected", "softmax" };
 	int i;
 
-	ck_assert_str_eq(api->build, "cpu (OpenBLAS)");
-	a = open_net(api, cfg, NULL, 0, 7);
+	ck_assert_str_eq(api->build, "cpu (oneDNN, OpenBLAS)");
+	a = open_net_on(api, cfg, NULL, 0, 7, _i);
 	api->info(a, &info);
 	ck_assert_int_eq(info.w, W);
 	ck_assert_int_eq(info.h, H);
@@ -697,6 +699,11 @@ START_TEST(open_describes_and_seeds)
 	ck_assert_int_eq(info.classes, CLASSES);
 	ck_assert_int_eq(info.batch, BATCH);
 	ck_assert_int_eq(info.nlayers, 6);
+	/* oneDNN says which instruction set it dispatched to: any will do. */
+	if (_i == SUL_DN_DARKNET)
+		ck_assert_str_eq(info.backend, "darknet");
+	else
+		ck_assert_msg(!strncmp(info.backend, "onednn (", 8), "%s", info.backend);
 	ck_assert_int_eq(info.softmax_last, 1);
 	ck_assert_int_eq(info.gap_layer, 2);
 	ck_assert_int_eq(info.last_spatial, 2);
@@ -716,8 +723,8 @@ START_TEST(open_describes_and_seeds)
 	ck_assert_int_eq(li.out_w, 8);
 	ck_assert_int_eq(li.out_h, 8);
 
-	b = open_net(api, cfg, NULL, 0, 7);
-	c = open_net(api, cfg, NULL, 0, 8);
+	b = open_net_on(api, cfg, NULL, 0, 7, _i);
+	c = open_net_on(api, cfg, NULL, 0, 8, _i);
 	api->digest(a, ha);
 	api->digest(b, hb);
 	api->digest(c, hc);
@@ -773,7 +780,7 @@ START_TEST(trains_saves_and_reloads)
 	struct stat st;
 
 	make_images(x, labels);
-	net = open_net(api, cfg, NULL, 0, 7);
+	net = open_net_on(api, cfg, NULL, 0, 7, _i);
 	train(api, net, x, labels, 30, &first, &last);
 	ck_assert_msg(first > 0.5 && last < 0.1 * first, "loss %g -> %g", first, last);
 	ck_assert_msg(api->predict(net, x, BATCH, probs, &err) == 0, "%s", err.msg);
@@ -789,7 +796,7 @@ START_TEST(trains_saves_and_reloads)
 	ck_assert_msg(api->save(net, saved, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(stat(saved, &st), 0);
 	ck_assert_int_eq(st.st_size, ALL_BYTES);
-	back = open_net(api, cfg, saved, 0, 8);
+	back = open_net_on(api, cfg, saved, 0, 8, _i);
 	api->digest(net, h1);
 	api->digest(back, h2);
 	ck_assert_str_eq(h1, h2);
@@ -804,7 +811,7 @@ START_TEST(trains_saves_and_reloads)
 	free(want);
 
 	/* Weights of another network, and a cut file: refused with the byte counts. */
-	back = open_net(api, cfg16, NULL, 0, 7);
+	back = open_net_on(api, cfg16, NULL, 0, 7, _i);
 	api->info(back, &info16);
 	api->close(back);
 	open_fails(api, cfg16, saved, 0, &err);
@@ -837,8 +844,8 @@ START_TEST(trains_saves_and_reloads)
 			     part, HEADER_BYTES + LAYER0_BYTES, HEADER_BYTES + LAYER0_BYTES + (8 + 64) * 4);
 	ck_assert_str_eq(err.msg, want);
 	free(want);
-	p = open_net(api, cfg, part, 1, 9);
-	f = open_net(api, cfg, NULL, 0, 9);
+	p = open_net_on(api, cfg, part, 1, 9, _i);
+	f = open_net_on(api, cfg, NULL, 0, 9, _i);
 	ck_assert_int_eq(api->save(p, partsaved, &err), 0);
 	ck_assert_int_eq(api->save(f, fresh, &err), 0);
 	read_all(partsaved, &wp);
@@ -857,13 +864,13 @@ START_TEST(trains_saves_and_reloads)
 	ck_assert(memcmp(other, probs, sizeof(probs)));
 	api->close(p);
 	/* The same from the complete file: load_layers=1 stops after layer 0. */
-	p = open_net(api, cfg, saved, 1, 9);
+	p = open_net_on(api, cfg, saved, 1, 9, _i);
 	ck_assert_int_eq(api->save(p, partsaved, &err), 0);
 	read_all(partsaved, &wq);
 	ck_assert_uint_eq(wq.len, ALL_BYTES);
 	ck_assert_mem_eq(wq.buf, wp.buf, ALL_BYTES);
 	/* load_layers = the number of layers: all of them. */
-	back = open_net(api, cfg, saved, 6, 9);
+	back = open_net_on(api, cfg, saved, 6, 9, _i);
 	api->digest(back, h2);
 	ck_assert_str_eq(h1, h2);
 	api->close(back);
@@ -897,7 +904,7 @@ START_TEST(training_converges_for_several_seeds)
 
 	make_images(x, labels);
 	for (seed = 1; seed <= 5; seed++) {
-		struct sul_dn_net *net = open_net(api, cfg, NULL, 0, seed);
+		struct sul_dn_net *net = open_net_on(api, cfg, NULL, 0, seed, _i);
 		double first, last;
 		train(api, net, x, labels, 30, &first, &last);
 		ck_assert_msg(last < 0.1 * first, "seed %lu: loss %g -> %g", seed, first, last);
@@ -919,10 +926,10 @@ START_TEST(training_is_deterministic)
 	char h0[65], ha[65], hb[65];
 
 	make_images(x, labels);
-	a = open_net(api, cfg, NULL, 0, 5);
+	a = open_net_on(api, cfg, NULL, 0, 5, _i);
 	api->digest(a, h0);
 	train(api, a, x, labels, 5, NULL, NULL);
-	b = open_net(api, cfg, NULL, 0, 5);
+	b = open_net_on(api, cfg, NULL, 0, 5, _i);
 	train(api, b, x, labels, 5, NULL, NULL);
 	api->digest(a, ha);
 	api->digest(b, hb);
@@ -948,10 +955,10 @@ Suite *suite_darknet(void)
 	tcase_add_test(math, batchnorm_loops_bit_identical);
 	suite_add_tcase(s, math);
 	tcase_set_timeout(net, 60);
-	tcase_add_test(net, open_describes_and_seeds);
-	tcase_add_test(net, trains_saves_and_reloads);
-	tcase_add_test(net, training_converges_for_several_seeds);
-	tcase_add_test(net, training_is_deterministic);
+	tcase_add_loop_test(net, open_describes_and_seeds, 0, 2);
+	tcase_add_loop_test(net, trains_saves_and_reloads, 0, 2);
+	tcase_add_loop_test(net, training_converges_for_several_seeds, 0, 2);
+	tcase_add_loop_test(net, training_is_deterministic, 0, 2);
 	suite_add_tcase(s, net);
 	return s;
 }

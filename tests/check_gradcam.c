@@ -1,12 +1,15 @@
 /*
- * check_gradcam.c - the gradients behind Grad-CAM come from Darknet's own
- * backward pass (stages/dn.h gradients()) and must be right: they are
- * compared with central finite differences of the class score on small
- * networks that hold what Darknet gets wrong on its own (a 1x1 bottleneck
- * beside a shortcut, a strided 1x1 convolution, batchnorm at inference,
- * dropout at inference), for the logit and for the softmax probability.
- * And the known identity: on a GAP head, Grad-CAM at the last spatial layer
- * is CAM up to a positive factor.
+ * check_gradcam.c - the gradients behind Grad-CAM and training come from a
+ * backward pass (stages/dn.h gradients(), loss_gradients()) and must be
+ * right, on both backends: oneDNN's (the default) and Darknet's own layers
+ * with our corrections.  Every test runs once per backend (the loop index
+ * is the backend).  They are compared with central finite differences of
+ * the class score on small networks that hold what Darknet gets wrong on
+ * its own (a 1x1 bottleneck beside a shortcut, a strided 1x1 convolution,
+ * batchnorm at inference, dropout at inference), for the logit and for
+ * the softmax probability; the training loss's gradients with respect to
+ * weights and biases likewise.  And the known identity: on a GAP head,
+ * Grad-CAM at the last spatial layer is CAM up to a positive factor.
  */
 #include "../engine/err.h"
 #include "../stages/dn.h"
@@ -53,11 +56,26 @@ static const struct sul_dn_api *api_or_fail(void)
 	return api;
 }
 
-static struct sul_dn_net *open_net(const struct sul_dn_api *api, const char *text)
+/* A network without batchnorm: the training loss is a plain function of
+ * the weights, so its finite differences are the gradient. */
+static const char plain_net[] =
+	"[net]\nbatch=4\nsubdivisions=1\nwidth=12\nheight=12\nchannels=3\n"
+	"[convolutional]\nfilters=6\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+	"[convolutional]\nfilters=8\nsize=3\nstride=2\npad=1\nactivation=leaky\n"
+	"[convolutional]\nfilters=8\nsize=1\nstride=1\npad=0\nactivation=linear\n"
+	"[shortcut]\nfrom=-2\nactivation=leaky\n"
+	"[maxpool]\nsize=2\nstride=2\n"
+	"[connected]\noutput=10\nactivation=leaky\n"
+	"[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+
+/* Opens text on backend `backend` (the test's loop index) and checks that
+ * it is that backend which runs it. */
+static struct sul_dn_net *open_net(const struct sul_dn_api *api, const char *text, int backend)
 {
 	struct sul_err err = SUL_ERR_INIT;
 	struct sul_dn_open o;
 	struct sul_dn_net *net = NULL;
+	struct sul_dn_info info;
 	char *dir = tu_tmpdir();
 
 	memset(&o, 0, sizeof(o));
@@ -67,7 +85,11 @@ static struct sul_dn_net *open_net(const struct sul_dn_api *api, const char *tex
 	o.threads = 2;
 	o.gpu = -1;
 	o.bn_momentum = 0.5f;
+	o.backend = backend;
 	ck_assert_msg(api->open(&o, &net, &err) == 0, "%s", err.msg);
+	api->info(net, &info);
+	ck_assert_msg(!strncmp(info.backend, backend == SUL_DN_ONEDNN ? "onednn" : "darknet", 6), "backend %d: %s",
+		      backend, info.backend);
 	return net;
 }
 
@@ -113,10 +135,10 @@ static double score_of(const struct sul_dn_api *api, struct sul_dn_net *net, con
  * cross a corner: most values must agree closely and the two gradient
  * vectors must be nearly parallel.
  */
-static void check_input_gradient(const char *cfg, int mode)
+static void check_input_gradient(const char *cfg, int mode, int backend)
 {
 	const struct sul_dn_api *api = api_or_fail();
-	struct sul_dn_net *net = open_net(api, cfg);
+	struct sul_dn_net *net = open_net(api, cfg, backend);
 	struct sul_err err = SUL_ERR_INIT;
 	static float x[B * 3 * W * W], acts[B * 3 * W * W], grads[B * 3 * W * W];
 	const int n_in = 3 * W * W, c = 1;
@@ -155,19 +177,121 @@ static void check_input_gradient(const char *cfg, int mode)
 
 START_TEST(fd_bottleneck_logit)
 {
-	check_input_gradient(resnet_like, SUL_DN_LOGIT);
+	check_input_gradient(resnet_like, SUL_DN_LOGIT, _i);
 }
 END_TEST
 
 START_TEST(fd_bottleneck_softmax)
 {
-	check_input_gradient(resnet_like, SUL_DN_PROB);
+	check_input_gradient(resnet_like, SUL_DN_PROB, _i);
 }
 END_TEST
 
 START_TEST(fd_dropout_head)
 {
-	check_input_gradient(fc_dropout, SUL_DN_LOGIT);
+	check_input_gradient(fc_dropout, SUL_DN_LOGIT, _i);
+}
+END_TEST
+
+/* The summed cross-entropy of a training-mode forward (loss_gradients also
+ * runs the backward; its gradients are discarded here). */
+static double train_loss(const struct sul_dn_api *api, struct sul_dn_net *net, const float *x, const int *labels)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	float p[B * 3];
+	double s = 0;
+	int b;
+
+	ck_assert_msg(api->loss_gradients(net, x, labels, NULL, p, &err) == 0, "%s", err.msg);
+	for (b = 0; b < B; b++)
+		s -= log(p[b * 3 + labels[b]]);
+	return s;
+}
+
+/*
+ * d(loss)/d(weights and biases) of every convolutional and connected layer
+ * against central differences of the summed cross-entropy, on every 5th
+ * value.  loss_gradients() gives minus the gradient (Darknet's sign).  As
+ * for the input, a step can cross a leaky kink or change a max pool's
+ * choice: per layer, 90% must agree within the bound (of the layer's
+ * largest) and the vectors must be nearly parallel.  With batchnorm the
+ * bound is looser: Darknet's batchnorm backward, which both backends
+ * follow, differentiates the biased variance with 1e-5 inside the square
+ * root, while its forward divides by the unbiased one plus 1e-6 outside.
+ */
+static void check_loss_gradient(const char *cfg, double bound, int backend)
+{
+	const struct sul_dn_api *api = api_or_fail();
+	struct sul_dn_net *net = open_net(api, cfg, backend);
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_dn_info info;
+	static float x[B * 3 * W * W], g[4096], v[4096];
+	const int labels[B] = { 0, 1, 2, 1 };
+	float p[B * 3];
+	int layer, which, checked = 0;
+
+	train_some(api, net);
+	fill_images(x, 9);
+	api->info(net, &info);
+	for (layer = 0; layer < info.nlayers; layer++) {
+		struct sul_dn_layer l;
+		api->layer(net, layer, &l);
+		if (strcmp(l.type, "convolutional") && strcmp(l.type, "connected"))
+			continue;
+		for (which = SUL_DN_WEIGHTS; which <= SUL_DN_BIASES; which++) {
+			const size_t n = which == SUL_DN_WEIGHTS ? (size_t)l.weights : (size_t)l.out_c;
+			double gmax = 0;
+			size_t i;
+			ck_assert_uint_le(n, 4096);
+			ck_assert_msg(api->loss_gradients(net, x, labels, NULL, p, &err) == 0, "%s", err.msg);
+			ck_assert(api->param(net, layer, which == SUL_DN_WEIGHTS ? SUL_DN_WEIGHT_GRADS : SUL_DN_BIAS_GRADS,
+					     g, n, 0, &err) == 0);
+			ck_assert(api->param(net, layer, which, v, n, 0, &err) == 0);
+			for (i = 0; i < n; i++)
+				gmax = fmax(gmax, fabs(g[i]));
+			ck_assert_msg(gmax > 0, "layer %d: all gradients zero", layer);
+			{
+				double dot = 0, nf = 0, ng = 0;
+				int good = 0, total = 0;
+				for (i = 0; i < n; i += 5) {
+					const float keep = v[i], h = 5e-4f;
+					double up, down, fd;
+					v[i] = keep + h;
+					ck_assert(api->param(net, layer, which, v, n, 1, &err) == 0);
+					up = train_loss(api, net, x, labels);
+					v[i] = keep - h;
+					ck_assert(api->param(net, layer, which, v, n, 1, &err) == 0);
+					down = train_loss(api, net, x, labels);
+					v[i] = keep;
+					ck_assert(api->param(net, layer, which, v, n, 1, &err) == 0);
+					fd = -(up - down) / (2.0 * h);
+					dot += fd * g[i];
+					nf += fd * fd;
+					ng += (double)g[i] * g[i];
+					good += fabs(fd - g[i]) <= bound * gmax;
+					total++;
+				}
+				ck_assert_msg(good >= total * 9 / 10 && dot / sqrt(nf * ng) > 0.99,
+					      "layer %d %s: %d of %d agree with finite differences, cosine %g", layer,
+					      which == SUL_DN_WEIGHTS ? "weights" : "biases", good, total, dot / sqrt(nf * ng));
+				checked += total;
+			}
+		}
+	}
+	ck_assert_int_gt(checked, 100);
+	api->close(net);
+	tu_cleanup();
+}
+
+START_TEST(fd_loss_plain)
+{
+	check_loss_gradient(plain_net, 0.02, _i);
+}
+END_TEST
+
+START_TEST(fd_loss_batchnorm)
+{
+	check_loss_gradient(resnet_like, 0.05, _i);
 }
 END_TEST
 
@@ -175,7 +299,7 @@ END_TEST
 START_TEST(gradcam_equals_cam_on_gap)
 {
 	const struct sul_dn_api *api = api_or_fail();
-	struct sul_dn_net *net = open_net(api, resnet_like);
+	struct sul_dn_net *net = open_net(api, resnet_like, _i);
 	struct sul_err err = SUL_ERR_INIT;
 	struct sul_dn_info info;
 	struct sul_dn_layer li;
@@ -222,7 +346,7 @@ END_TEST
 START_TEST(gradients_leave_the_model_alone)
 {
 	const struct sul_dn_api *api = api_or_fail();
-	struct sul_dn_net *net = open_net(api, fc_dropout);
+	struct sul_dn_net *net = open_net(api, fc_dropout, _i);
 	struct sul_err err = SUL_ERR_INIT;
 	static float x[B * 3 * W * W], A[B * 6 * 144], G[B * 6 * 144], w[64];
 	float p1[B * 3], p2[B * 3];
@@ -254,11 +378,14 @@ Suite *suite_gradcam(void)
 	Suite *s = suite_create("gradcam");
 	TCase *tc = tcase_create("gradients");
 
-	tcase_add_test(tc, fd_bottleneck_logit);
-	tcase_add_test(tc, fd_bottleneck_softmax);
-	tcase_add_test(tc, fd_dropout_head);
-	tcase_add_test(tc, gradcam_equals_cam_on_gap);
-	tcase_add_test(tc, gradients_leave_the_model_alone);
+	/* Loop index: SUL_DN_ONEDNN (0), SUL_DN_DARKNET (1). */
+	tcase_add_loop_test(tc, fd_bottleneck_logit, 0, 2);
+	tcase_add_loop_test(tc, fd_bottleneck_softmax, 0, 2);
+	tcase_add_loop_test(tc, fd_dropout_head, 0, 2);
+	tcase_add_loop_test(tc, fd_loss_plain, 0, 2);
+	tcase_add_loop_test(tc, fd_loss_batchnorm, 0, 2);
+	tcase_add_loop_test(tc, gradcam_equals_cam_on_gap, 0, 2);
+	tcase_add_loop_test(tc, gradients_leave_the_model_alone, 0, 2);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
