@@ -82,6 +82,8 @@ static const struct sul_param_spec cam_params[] = {
 	{ "table", SUL_T_STRING, "split.tsv", 0, 0, NULL, "the split table, in an input" },
 	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "seed of the randomized model" },
 	{ "threads", SUL_T_INT, "0", 0, 1024, NULL, "CPU threads; 0: all cores" },
+	{ "backend", SUL_T_STRING, "onednn", 0, 0, "onednn|darknet",
+	  "CPU kernels: oneDNN's, or Darknet's own layers (the slower reference); a GPU runs Darknet's" },
 	{ "gpu", SUL_T_INT, "-1", -1, 64, NULL,
 	  "CUDA device (the CUDA build: make GPU=1); -1: the CPU, or $SULCUS_GPU when set" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
@@ -941,7 +943,8 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	double t_subjects;
 	struct run R;
 	struct sul_dn_layer li;
-	int ret = -1, m, gpu;
+	int ret = -1, m;
+	struct sul_model_device dev;
 
 	memset(&R, 0, sizeof(R));
 	R.ctx = ctx;
@@ -957,9 +960,9 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	dir = sul_model_find(ctx, (int)sul_ctx_int(ctx, "pick"), err);
 	if (!dir || sul_slicedata_read(ctx, sul_ctx_str(ctx, "table"), &R.d, err))
 		goto out;
-	if (sul_model_gpu(ctx, &gpu, err)
-	    || sul_model_open(dir, sul_ctx_str(ctx, "weights"), R.batch, (int)sul_ctx_int(ctx, "threads"), gpu,
-			      ctx->out, &R.m, err))
+	if (sul_model_device(ctx, &dev, err)
+	    || sul_model_open(dir, sul_ctx_str(ctx, "weights"), R.batch, &dev, ctx->out, &R.m, err)
+	    || sul_model_note_backend(ctx, &R.m.info, err))
 		goto out;
 	R.layer = (int)sul_ctx_int(ctx, "layer");
 	if (R.layer < 0)

@@ -35,6 +35,8 @@ static const struct sul_param_spec evaluate_params[] = {
 	  "input's own model" },
 	{ "table", SUL_T_STRING, "split.tsv", 0, 0, NULL, "the split table, in an input" },
 	{ "threads", SUL_T_INT, "0", 0, 1024, NULL, "CPU threads; 0: all cores" },
+	{ "backend", SUL_T_STRING, "onednn", 0, 0, "onednn|darknet",
+	  "CPU kernels: oneDNN's, or Darknet's own layers (the slower reference); a GPU runs Darknet's" },
 	{ "gpu", SUL_T_INT, "-1", -1, 64, NULL,
 	  "CUDA device (the CUDA build: make GPU=1); -1: the CPU, or $SULCUS_GPU when set" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
@@ -146,7 +148,8 @@ static int evaluate_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	struct sul_model m;
 	size_t *idx = NULL, n = 0, i, one, nsub = 0;
 	float *x = NULL, *probs = NULL, *sprobs = NULL;
-	int *labels = NULL, *slabels = NULL, k, j, gpu, ret = -1;
+	int *labels = NULL, *slabels = NULL, k, j, ret = -1;
+	struct sul_model_device dev;
 	char **subjects = NULL;
 	size_t *scount = NULL;
 	double acc, predict_s = 0, last_report = 0;
@@ -158,9 +161,9 @@ static int evaluate_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	dir = sul_model_find(ctx, (int)sul_ctx_int(ctx, "pick"), err);
 	if (!dir || sul_slicedata_read(ctx, sul_ctx_str(ctx, "table"), &d, err))
 		goto out;
-	if (sul_model_gpu(ctx, &gpu, err)
-	    || sul_model_open(dir, sul_ctx_str(ctx, "weights"), batch, (int)sul_ctx_int(ctx, "threads"), gpu, ctx->out,
-			      &m, err))
+	if (sul_model_device(ctx, &dev, err)
+	    || sul_model_open(dir, sul_ctx_str(ctx, "weights"), batch, &dev, ctx->out, &m, err)
+	    || sul_model_note_backend(ctx, &m.info, err))
 		goto out;
 	k = m.classes;
 	if (d.classes > k) {

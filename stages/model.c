@@ -94,7 +94,7 @@ out:
 	return ret;
 }
 
-int sul_model_gpu(const struct sul_stage_ctx *ctx, int *gpu, struct sul_err *err)
+int sul_model_device(const struct sul_stage_ctx *ctx, struct sul_model_device *dev, struct sul_err *err)
 {
 	const char *env = getenv("SULCUS_GPU");
 	long v = sul_ctx_int(ctx, "gpu");
@@ -107,12 +107,20 @@ int sul_model_gpu(const struct sul_stage_ctx *ctx, int *gpu, struct sul_err *err
 			return sul_err_set(err, SUL_ERR_INPUT, "SULCUS_GPU='%s': expected a CUDA device number (0, 1, ...) "
 					   "or -1 for the CPU", env);
 	}
-	*gpu = (int)v;
+	dev->gpu = (int)v;
+	dev->backend = strcmp(sul_ctx_str(ctx, "backend"), "darknet") ? SUL_DN_ONEDNN : SUL_DN_DARKNET;
+	dev->threads = (int)sul_ctx_int(ctx, "threads");
 	return sul_ctx_metric(ctx, "gpu", -1, (double)v, err);
 }
 
-int sul_model_open(const char *dir, const char *weights, int batch, int threads, int gpu, const char *scratch,
-		   struct sul_model *m, struct sul_err *err)
+int sul_model_note_backend(const struct sul_stage_ctx *ctx, const struct sul_dn_info *info, struct sul_err *err)
+{
+	fprintf(stderr, "%s: computed by %s\n", ctx->id, info->backend);
+	return sul_ctx_metric(ctx, "onednn", -1, !strncmp(info->backend, "onednn", 6), err);
+}
+
+int sul_model_open(const char *dir, const char *weights, int batch, const struct sul_model_device *dev,
+		   const char *scratch, struct sul_model *m, struct sul_err *err)
 {
 	char *cfg_in = sul_xasprintf("%s/model.cfg", dir), *cfg = sul_xasprintf("%s/.infer.cfg", scratch);
 	char *wpath = sul_xasprintf("%s/%s.weights", dir, weights);
@@ -124,15 +132,16 @@ int sul_model_open(const char *dir, const char *weights, int batch, int threads,
 		goto out;
 	if (sul_model_write_cfg(cfg_in, cfg, batch, 0, "inference copy", NULL, err))
 		goto out;
-	m->api = sul_dn_load(gpu >= 0, err);
+	m->api = sul_dn_load(dev->gpu >= 0, err);
 	if (!m->api)
 		goto out;
 	memset(&o, 0, sizeof(o));
 	o.cfg = cfg;
 	o.weights = wpath;
 	o.batch = batch;
-	o.threads = threads;
-	o.gpu = gpu;
+	o.threads = dev->threads;
+	o.gpu = dev->gpu;
+	o.backend = dev->backend;
 	if (m->api->open(&o, &m->net, err))
 		goto out;
 	m->api->info(m->net, &m->info);

@@ -24,15 +24,26 @@ struct sul_model {
  * model.cfg (directly, or under rank's top/<pick>/ when pick > 0). */
 char *sul_model_find(const struct sul_stage_ctx *ctx, int pick, struct sul_err *err);
 
-/* The CUDA device a Darknet stage runs on: its `gpu` parameter when >= 0,
- * else $SULCUS_GPU when set, else -1 (the CPU).  Recorded as the stage's
- * metric `gpu`.  Fails on a SULCUS_GPU that is not a device number. */
-int sul_model_gpu(const struct sul_stage_ctx *ctx, int *gpu, struct sul_err *err);
+/* Where a Darknet stage computes, from its parameters: */
+struct sul_model_device {
+	int gpu;      /* `gpu` when >= 0, else $SULCUS_GPU when set, else -1 (the CPU) */
+	int backend;  /* `backend`: SUL_DN_ONEDNN or SUL_DN_DARKNET (dn.h) */
+	int threads;  /* `threads`; 0: all cores */
+};
+
+/* Reads them, recording the device as the stage's metric `gpu`.  Fails on
+ * a SULCUS_GPU that is not a device number. */
+int sul_model_device(const struct sul_stage_ctx *ctx, struct sul_model_device *dev, struct sul_err *err);
+
+/* After open: says on stderr what computes the network (info.backend) and
+ * records metric `onednn` (1: the oneDNN backend runs it, 0: Darknet's
+ * layers), so that results can be told apart in the database. */
+int sul_model_note_backend(const struct sul_stage_ctx *ctx, const struct sul_dn_info *info, struct sul_err *err);
 
 /* Opens dir's model for inference with `batch` images per pass: the cfg is
  * rewritten to that batch under scratch (a folder the caller owns). */
-int sul_model_open(const char *dir, const char *weights, int batch, int threads, int gpu, const char *scratch,
-		   struct sul_model *m, struct sul_err *err);
+int sul_model_open(const char *dir, const char *weights, int batch, const struct sul_model_device *dev,
+		   const char *scratch, struct sul_model *m, struct sul_err *err);
 void sul_model_close(struct sul_model *m);
 
 /* Links (or copies, across file systems) the model files of src into dst. */

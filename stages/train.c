@@ -83,6 +83,8 @@ static const struct sul_param_spec train_params[] = {
 	  "(0: all), the rest keep their initialization" },
 	{ "table", SUL_T_STRING, "split.tsv", 0, 0, NULL, "the split table, in an input" },
 	{ "threads", SUL_T_INT, "0", 0, 1024, NULL, "CPU threads; 0: all cores" },
+	{ "backend", SUL_T_STRING, "onednn", 0, 0, "onednn|darknet",
+	  "CPU kernels: oneDNN's, or Darknet's own layers (the slower reference); a GPU runs Darknet's" },
 	{ "gpu", SUL_T_INT, "-1", -1, 64, NULL,
 	  "CUDA device (the CUDA build: make GPU=1); -1: the CPU, or $SULCUS_GPU when set" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
@@ -314,7 +316,8 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	struct sul_rng rng;
 	size_t *tr = NULL, *va = NULL, *order = NULL, ntr = 0, nva = 0, i, one;
 	float *x = NULL, *xa = NULL, *probs = NULL, *wts = NULL, *cw = NULL;
-	int *labels = NULL, classes, epoch, best_epoch = 0, bad_epochs = 0, gpu, ret = -1;
+	int *labels = NULL, classes, epoch, best_epoch = 0, bad_epochs = 0, ret = -1;
+	struct sul_model_device dev;
 	double best_loss = INFINITY, best_acc = NAN, t_start = now_s();
 	long steps_done = 0;
 	char hex[65];
@@ -368,9 +371,9 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		pretrained = sul_ctx_path(ctx, "pretrained");
 	}
 
-	if (sul_model_gpu(ctx, &gpu, err))
+	if (sul_model_device(ctx, &dev, err))
 		goto out;
-	api = sul_dn_load(gpu >= 0, err);
+	api = sul_dn_load(dev.gpu >= 0, err);
 	if (!api)
 		goto out;
 	memset(&o, 0, sizeof(o));
@@ -379,16 +382,19 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	o.load_layers = (int)sul_ctx_int(ctx, "load_layers");
 	o.batch = batch;
 	o.seed = (unsigned long)sul_ctx_int(ctx, "seed");
-	o.threads = (int)sul_ctx_int(ctx, "threads");
-	o.gpu = gpu;
+	o.threads = dev.threads;
+	o.gpu = dev.gpu;
+	o.backend = dev.backend;
 	o.bn_momentum = (float)sul_ctx_float(ctx, "bn_momentum");
 	if (api->open(&o, &net, err)) {
 		sul_err_prefix(err, "%s", cfg_in);
 		goto out;
 	}
 	api->info(net, &info);
-	fprintf(stderr, "train: %s (%s): %dx%dx%d input, %d layers, %ld parameters, %s\n", cfg_in, api->build, info.w,
-		info.h, info.c, info.nlayers, info.params, pretrained ? "pretrained" : "from scratch");
+	fprintf(stderr, "train: %s: %dx%dx%d input, %d layers, %ld parameters, %s\n", cfg_in, info.w, info.h, info.c,
+		info.nlayers, info.params, pretrained ? "pretrained" : "from scratch");
+	if (sul_model_note_backend(ctx, &info, err))
+		goto out;
 	if (pretrained && o.load_layers)
 		fprintf(stderr, "train: loaded the first %d layers from %s\n", o.load_layers, pretrained);
 	else if (pretrained)
