@@ -753,6 +753,25 @@ START_TEST(open_describes_and_seeds)
 			ck_assert_int_eq(api->devices(why, sizeof(why)), 0);
 			ck_assert_ptr_nonnull(strstr(why, "CPU build"));
 		}
+		/* An input the layers shrink to nothing (Darknet goes on with an
+		 * empty layer; oneDNN would divide by zero). */
+		{
+			char *tiny = sul_xasprintf("%s/tiny.cfg", dir);
+			const char *text = "[net]\nbatch=4\nwidth=3\nheight=3\nchannels=3\n"
+					   "[convolutional]\nfilters=4\nsize=3\nstride=1\npad=0\nactivation=leaky\n"
+					   "[maxpool]\nsize=3\nstride=2\npadding=0\n"
+					   "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+			tu_write(dir, "tiny.cfg", text);
+			o.gpu = -1;
+			o.cfg = tiny;
+			o.backend = _i;
+			ck_assert_int_eq(api->open(&o, &a, &err), -1);
+			want = sul_xasprintf("%s: layer 1 [maxpool] has an empty output (0x0x4): the 3x3 input is too small "
+					     "for this network", tiny);
+			ck_assert_str_eq(err.msg, want);
+			free(want);
+			free(tiny);
+		}
 	}
 	free(cfg);
 	tu_cleanup();
