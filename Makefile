@@ -21,20 +21,23 @@ LDLIBS    := -lconfig -lsqlite3 -lcrypto -lnifti2 -lznz -lpng -lz -lm
 
 # The Debian packages the project needs to build and test.
 DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev check libnifti2-dev libpng-dev mricron-data nifti-bin \
-                darknet libopenblas-dev libdnnl-dev \
+                darknet libopenblas-openmp-dev libdnnl-dev \
                 sqlite3 ninja-build hyperfine time procps iproute2 \
                 slurm-wlm munge chromium
 # GPU=1 also needs these (CUDA itself is not a Debian package: /usr/local/cuda).
 GPU_DEB_PACKAGES := g++ patch xz-utils
 
-# The Darknet stages' library (stages/dn.h): links libdarknet and OpenBLAS,
-# loaded only inside stage processes.  It carries its own copy of the two
-# engine modules it uses.
+# The Darknet stages' library (stages/dn.h): links libdarknet, oneDNN and
+# OpenBLAS, loaded only inside stage processes.  It carries its own copy of
+# the two engine modules it uses.  OpenBLAS is Debian's OpenMP build, so
+# that oneDNN, OpenBLAS and our loops share one pool of threads (Debian's
+# default build brings a pthread pool of its own, and the two pools then
+# starve each other).
 DARKNET_DIR := /usr/lib/darknet
-OPENBLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-pthread
+OPENBLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp
 DN_SRC     := $(wildcard stages/dn/*.c) engine/err.c engine/strbuf.c
 DN_OBJ     := $(patsubst %.c,$(BUILD)/pic/%.o,$(DN_SRC))
-DN_CFLAGS  := -O3 -fno-trapping-math -fPIC -fvisibility=hidden -fopenmp -isystem $(DARKNET_DIR)/include -I/usr/include/x86_64-linux-gnu/openblas-pthread
+DN_CFLAGS  := -O3 -fno-trapping-math -fPIC -fvisibility=hidden -fopenmp -isystem $(DARKNET_DIR)/include -I/usr/include/x86_64-linux-gnu/openblas-openmp
 DN_LDLIBS  := -fopenmp -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) \
               -lopenblas -ldnnl -lcrypto -lm
 
@@ -72,8 +75,8 @@ sulcus: $(BUILD)/sulcus
 sulcus-darknet.so: $(BUILD)/sulcus-darknet.so
 	cp $< $@
 
-$(BUILD)/sulcus-darknet.so: $(DN_OBJ)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -o $@ $^ $(DN_LDLIBS)
+$(BUILD)/sulcus-darknet.so: $(DN_OBJ) Makefile
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -o $@ $(DN_OBJ) $(DN_LDLIBS)
 
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)

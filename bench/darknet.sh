@@ -1,35 +1,47 @@
 #!/bin/sh
 # bench/darknet.sh - training and inference throughput (images/s) of
-# sulcus's Darknet stages, side by side with the stock darknet CLI and, for
-# reference, PyTorch on CPU.
+# sulcus's Darknet stages on the oneDNN backend, side by side with the
+# reference backend (Darknet's own layers), PyTorch on the CPU and,
+# optionally, the stock darknet CLI.
 #
-# usage: sh bench/darknet.sh [STEPS]        (default 6 training steps per net)
-#        NETS="tiny_gap:64 resnet18:224 vgg16_fc:224" THREADS=2 CLI_STEPS=2 sh bench/darknet.sh
+# usage: sh bench/darknet.sh [STEPS]        (default 4 training steps per net)
+#        NETS="tiny_gap:64 resnet18:224" THREADS=2 REF=1 TORCH=1 CLI=0 sh bench/darknet.sh
 #
-# For each cfg/NET.cfg at SIZE, batch 16, THREADS threads:
-#   sulcus   a workflow of tests/mkslices data (about STEPS x 16 training
+# For each cfg/NET.cfg at SIZE, batch 16, THREADS threads (default: every
+# core):
+#   onednn   a workflow of tests/mkslices data (about STEPS x 16 training
 #            slices), `train` for one epoch (its images_per_s metric: wall
 #            time of the epoch's steps, on-the-fly augmentation included) and
 #            `evaluate` on every slice (its images_per_s: the forward passes,
 #            first batch excluded);
-#   darknet  bench/ref_darknet_cli.sh: `darknet classifier train` on the same
-#            cfg (median time per batch; its loader runs in a thread beside)
-#            and `darknet classifier test` (batched inference), STEPS batches
-#            (CLI_STEPS for nets above 96 pixels, default 3: the stock CLI
-#            takes minutes per vgg16 batch);
-#   torch    bench/ref_torch.py with torchvision's model of the same name
-#            (resnet18, vgg16 = our vgg16_fc; none for the tiny nets), 3
-#            classes, the same batch and threads, STEPS steps.
-# Then the ratios sulcus / darknet and sulcus / torch.  Outputs under
-# bench/out/darknet/.  On 2 cores the full default run takes about 25
-# minutes, most of it the stock CLI on vgg16.
+#   darknet  the same with backend = "darknet": Darknet's own layers with
+#            our corrections and OpenBLAS (REF=0 leaves it out);
+#   torch    bench/ref_torch.py with torchvision's model of the same family
+#            (resnet18, resnet50; alexnet, vgg16, vgg19 for the _fc nets;
+#            their feature layers + a GAP head for the _gap nets; none for the
+#            tiny nets), 3 classes, the same batch and threads, STEPS steps
+#            (TORCH=0 leaves it out);
+#   cli      with CLI=1, bench/ref_darknet_cli.sh: the stock `darknet
+#            classifier train` and `test` (minutes per VGG batch).
+# Then the ratios onednn / darknet and onednn / torch, and the achieved
+# GFLOP/s: images/s x the forward pass's floating-point operations (2 per
+# multiply-add, the train stage's gflop_per_image metric), x3 for a
+# training step (forward, backward data, backward weights), against the
+# machine's peak (cores x clock x vector lanes x 2 FMA units x 2).
+# Outputs under bench/out/darknet/.  On 2 cores the full default run
+# (10 networks) takes about 40 minutes, most of it the reference backend
+# and PyTorch on the VGGs.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-STEPS=${1:-6}
-NETS=${NETS:-"tiny_gap:64 resnet18:224 vgg16_fc:224"}
-THREADS=${THREADS:-2}
-CLI_STEPS=${CLI_STEPS:-3}
+STEPS=${1:-4}
+NETS=${NETS:-"tiny_gap:64 tiny_fc:64 alexnet_gap:224 alexnet_fc:224 vgg16_gap:224 vgg16_fc:224 vgg19_gap:224 \
+vgg19_fc:224 resnet18:224 resnet50:224"}
+THREADS=${THREADS:-$(nproc)}
+REF=${REF:-1}
+TORCH=${TORCH:-1}
+CLI=${CLI:-0}
+CLI_STEPS=${CLI_STEPS:-2}
 BATCH=16
 OUT=$ROOT/bench/out/darknet
 SULCUS=$ROOT/build/sulcus
@@ -42,7 +54,21 @@ metric() {  # metric STAGE NAME
 	"$SULCUS" query --csv "SELECT value FROM metrics m JOIN latest_executions e USING (cache_key)
 		WHERE e.stage = '$1' AND m.name = '$2' ORDER BY m.step DESC LIMIT 1" | sed -n 2p
 }
+num() { awk -v a="$1" 'BEGIN { if (a == "") print "-"; else printf "%.2f", a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2fx", a / b }'; }
+gflops() {  # gflops IMAGES_PER_S GFLOP_PER_IMAGE FACTOR
+	awk -v r="$1" -v g="$2" -v f="$3" 'BEGIN { if (r == "" || g == "") print "-"; else printf "%.1f", r * g * f }'
+}
+
+# The machine: CPU, what oneDNN dispatches to, peak FP32 rate.
+model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+mhz=$(sed -n 's/^cpu MHz[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+lanes=8
+isa=avx2
+grep -qw avx512f /proc/cpuinfo && { lanes=16; isa=avx512; }
+grep -qw avx512_bf16 /proc/cpuinfo && isa="$isa+bf16"
+grep -qw avx2 /proc/cpuinfo || { lanes=4; isa=sse; }
+peak=$(awk -v t="$THREADS" -v m="$mhz" -v l="$lanes" 'BEGIN { printf "%.1f", t * m / 1000 * l * 2 * 2 }')
 
 rows=""
 for spec in $NETS; do
@@ -54,41 +80,56 @@ for spec in $NETS; do
 	# mkslices puts 3 of every 5 subjects in training: 5 subjects per class
 	# and enough slices each for STEPS batches.
 	nsl=$(( (STEPS * BATCH + 8) / 9 ))
-	cat >"$work/wf.cfg" <<CFG
-name = "bench-darknet";
-stages = (
-  { id = "data"; kind = "command"; command = "$MKSLICES {out} 5 $nsl $size 1"; },
-  { id = "train"; kind = "train"; inputs = ["data"];
-    params = { network = "$ROOT/cfg/$net.cfg"; size = $size; epochs = 1; batch = $BATCH;
-               learning_rate = 0.001; threads = $THREADS; }; },
-  { id = "evaluate"; kind = "evaluate"; inputs = ["train", "data"];
-    params = { split = "all"; batch = $BATCH; threads = $THREADS; }; }
-);
-CFG
-	echo "bench/darknet.sh: $net at ${size}x$size: sulcus" >&2
-	(cd "$work" && "$SULCUS" run -q wf.cfg >/dev/null)
-	ours_train=$(cd "$work" && metric train images_per_s)
-	ours_infer=$(cd "$work" && metric evaluate images_per_s)
+	backends="onednn"
+	[ "$REF" = 0 ] || backends="onednn darknet"
+	{
+		echo 'name = "bench-darknet";'
+		echo 'stages = ('
+		echo "  { id = \"data\"; kind = \"command\"; command = \"$MKSLICES {out} 5 $nsl $size 1\"; },"
+		for be in $backends; do
+			echo "  { id = \"train_$be\"; kind = \"train\"; inputs = [\"data\"];"
+			echo "    params = { network = \"$ROOT/cfg/$net.cfg\"; size = $size; epochs = 1; batch = $BATCH;"
+			echo "               learning_rate = 0.001; threads = $THREADS; backend = \"$be\"; }; },"
+			echo "  { id = \"evaluate_$be\"; kind = \"evaluate\"; inputs = [\"train_$be\", \"data\"];"
+			echo "    params = { split = \"all\"; batch = $BATCH; threads = $THREADS; backend = \"$be\"; }; },"
+		done
+		echo ');'
+	} | sed '$!N;$s/},\n);/}\n);/;P;D' >"$work/wf.cfg"
+	echo "bench/darknet.sh: $net at ${size}x$size: sulcus ($backends)" >&2
+	(cd "$work" && "$SULCUS" run -q -j 1 wf.cfg >/dev/null)
+	ours_train=$(cd "$work" && metric train_onednn images_per_s)
+	ours_infer=$(cd "$work" && metric evaluate_onednn images_per_s)
+	gflop=$(cd "$work" && metric train_onednn gflop_per_image)
+	ref_train=""
+	ref_infer=""
+	if [ "$REF" != 0 ]; then
+		ref_train=$(cd "$work" && metric train_darknet images_per_s)
+		ref_infer=$(cd "$work" && metric evaluate_darknet images_per_s)
+	fi
 
-	echo "bench/darknet.sh: $net: darknet CLI" >&2
-	steps=$STEPS
-	[ "$size" -le 96 ] || steps=$CLI_STEPS
-	cli=$(sh "$ROOT/bench/ref_darknet_cli.sh" "$ROOT/cfg/$net.cfg" "$size" "$BATCH" "$steps" "$work/cli" 2>"$work/cli.err") || {
-		sed 's/^/    /' "$work/cli.err" >&2
-		cli=""
-	}
-	cli_train=$(printf '%s\n' "$cli" | sed -n 's/^darknet-cli train images\/s: //p')
-	cli_infer=$(printf '%s\n' "$cli" | sed -n 's/^darknet-cli infer images\/s: //p')
+	cli_train=""
+	cli_infer=""
+	if [ "$CLI" = 1 ]; then
+		echo "bench/darknet.sh: $net: darknet CLI" >&2
+		steps=$STEPS
+		[ "$size" -le 96 ] || steps=$CLI_STEPS
+		cli=$(sh "$ROOT/bench/ref_darknet_cli.sh" "$ROOT/cfg/$net.cfg" "$size" "$BATCH" "$steps" "$work/cli" \
+			2>"$work/cli.err") || {
+			sed 's/^/    /' "$work/cli.err" >&2
+			cli=""
+		}
+		cli_train=$(printf '%s\n' "$cli" | sed -n 's/^darknet-cli train images\/s: //p')
+		cli_infer=$(printf '%s\n' "$cli" | sed -n 's/^darknet-cli infer images\/s: //p')
+	fi
 
 	case $net in
-	resnet18 | resnet50 | alexnet*) model=${net%_*} ;;
-	vgg16_fc) model=vgg16 ;;
-	vgg19_fc) model=vgg19 ;;
+	resnet18 | resnet50 | alexnet_gap | vgg16_gap | vgg19_gap) model=$net ;;
+	alexnet_fc | vgg16_fc | vgg19_fc) model=${net%_fc} ;;
 	*) model="" ;;
 	esac
 	torch_train=""
 	torch_infer=""
-	if [ -n "$model" ]; then
+	if [ -n "$model" ] && [ "$TORCH" != 0 ]; then
 		echo "bench/darknet.sh: $net: torch $model" >&2
 		t=$(python3 "$ROOT/bench/ref_torch.py" "$model" "$size" "$BATCH" "$STEPS" "$THREADS" 2>"$work/torch.err") || {
 			sed 's/^/    /' "$work/torch.err" >&2
@@ -97,14 +138,25 @@ CFG
 		torch_train=$(printf '%s\n' "$t" | sed -n 's/^torch train images\/s: //p')
 		torch_infer=$(printf '%s\n' "$t" | sed -n 's/^torch infer images\/s: //p')
 	fi
-	rows="$rows$(printf '%-10s %5s  train %8.2f %8s %8s  %7s %7s' "$net" "$size" "$ours_train" "${cli_train:--}" \
-		"${torch_train:--}" "$(ratio "$ours_train" "$cli_train")" "$(ratio "$ours_train" "$torch_train")")
+	for what in train infer; do
+		if [ $what = train ]; then
+			o=$ours_train r=$ref_train t=$torch_train c=$cli_train f=3
+		else
+			o=$ours_infer r=$ref_infer t=$torch_infer c=$cli_infer f=1
+		fi
+		g=$(gflops "$o" "$gflop" $f)
+		rows="$rows$(printf '%-11s %4s  %s %8s %8s %8s %8s  %7s %8s  %6s %5s' "$net" "$size" $what "$(num "$o")" \
+			"$(num "$r")" "$(num "$t")" "$(num "$c")" "$(ratio "$o" "$r")" "$(ratio "$o" "$t")" "$g" \
+			"$(awk -v g="$g" -v p="$peak" 'BEGIN { if (g == "-") print "-"; else printf "%.0f%%", 100 * g / p }')")
 "
-	rows="$rows$(printf '%-10s %5s  infer %8.2f %8s %8s  %7s %7s' "$net" "$size" "$ours_infer" "${cli_infer:--}" \
-		"${torch_infer:--}" "$(ratio "$ours_infer" "$cli_infer")" "$(ratio "$ours_infer" "$torch_infer")")
-"
+	done
 done
 
-echo "images/s, batch $BATCH, $THREADS threads, $(nproc) cores, $(uname -m):"
-printf '%-10s %5s  %5s %8s %8s %8s  %7s %7s\n' net size "" sulcus darknet torch "vs dn" "vs torch"
+echo "CPU: $model, $(nproc) cores at $mhz MHz, $isa; oneDNN dispatched to: $(cd "$OUT" && ls -d */ >/dev/null 2>&1 &&
+	grep -h 'computed by onednn' "$OUT"/*/.sulcus/logs/*/*.log 2>/dev/null | sed -n 's/.*computed by onednn (\(.*\))/\1/p' | head -n 1)"
+echo "peak FP32: $THREADS cores x $mhz MHz x $lanes lanes x 2 (FMA) x 2 (FMA units) = $peak GFLOP/s"
+echo "images/s, batch $BATCH, $THREADS threads (train includes on-the-fly augmentation; GFLOP/s counts a training"
+echo "step as 3 forward passes):"
+printf '%-11s %4s  %5s %8s %8s %8s %8s  %7s %8s  %6s %5s\n' net size "" onednn darknet torch cli "vs dn" "vs torch" \
+	GFLOP/s peak
 printf '%s' "$rows"

@@ -3,7 +3,12 @@
 torchvision CNN, as a reference for our own Darknet trainer.
 
 usage: python3 bench/ref_torch.py MODEL SIZE BATCH ITERS THREADS
-       MODEL: resnet18, resnet50, vgg16, vgg19 or alexnet
+       MODEL: resnet18, resnet50, vgg16, vgg19, alexnet, or vgg16_gap,
+       vgg19_gap, alexnet_gap: torchvision's feature layers (ReLU, no
+       batchnorm) without the last max pool, then a global average pool and a
+       linear layer of 3 classes: the GAP heads of our cfgs (cfg/*_gap.cfg;
+       torchvision's AlexNet has 64-192-384-256-256 filters where ours has
+       the paper's 96-256-384-384-256)
 
 How: torchvision's MODEL, randomly initialised with num_classes=3, on
 torch.set_num_threads(THREADS); one fixed random batch of BATCH x 3 x SIZE x
@@ -36,7 +41,7 @@ import os
 import sys
 import time
 
-MODELS = ("resnet18", "resnet50", "vgg16", "vgg19", "alexnet")
+MODELS = ("resnet18", "resnet50", "vgg16", "vgg19", "alexnet", "vgg16_gap", "vgg19_gap", "alexnet_gap")
 ME = "bench/ref_torch.py"
 
 
@@ -77,7 +82,15 @@ def main(argv):
     torch.manual_seed(0)
     torch.set_num_threads(threads)
 
-    model = getattr(torchvision.models, name)(num_classes=3)
+    if name.endswith("_gap"):
+        base = getattr(torchvision.models, name[:-4])()
+        features = base.features
+        channels = [m for m in features if isinstance(m, torch.nn.Conv2d)][-1].out_channels
+        features = torch.nn.Sequential(*list(features)[:-1])  # our GAP heads drop pool5
+        model = torch.nn.Sequential(features, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                    torch.nn.Linear(channels, 3))
+    else:
+        model = getattr(torchvision.models, name)(num_classes=3)
     x = torch.rand(batch, 3, size, size)
     y = torch.randint(0, 3, (batch,))
     loss_fn = torch.nn.CrossEntropyLoss()

@@ -54,14 +54,18 @@ const struct sul_dn_api *sul_dn_load(int gpu, struct sul_err *err)
 		free(path);
 		return NULL;
 	}
-	/* OpenBLAS's threads and our OpenMP loops take turns on the same cores.
-	 * Each pool's default is to spin (libgomp) or sched_yield (OpenBLAS)
-	 * between its parallel regions, which starves the other: measured on 2
-	 * cores, resnet18 training at 224 goes from 3.8 to 7-8 images/s with
-	 * both told to sleep soon.  Both read these when they load, which is in
-	 * the dlopen() below; a user's own settings win. */
-	setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-	setenv("OPENBLAS_THREAD_TIMEOUT", "8", 0);
+	/* One pool of threads does everything: oneDNN, OpenBLAS (Debian's
+	 * OpenMP build, see the Makefile) and our loops all run on libgomp's.
+	 * How long its threads spin between parallel regions before they
+	 * sleep decides the speed of networks of many small layers: tiny_gap
+	 * training on 2 cores, 2,700 images/s sleeping at once, 4,600 after
+	 * 1,000 spins, about the same after libgomp's default 300,000 (~3 ms).
+	 * But the default makes stages that share cores (sulcus run -j 2 with
+	 * two 2-thread stages on 2 cores) 12x slower (t6006: 78 s, not 6 s),
+	 * and 1,000 spins cost them nothing.  Read when libgomp loads, in the
+	 * dlopen() below; OMP_WAIT_POLICY or GOMP_SPINCOUNT of the user's win. */
+	if (!getenv("OMP_WAIT_POLICY"))
+		setenv("GOMP_SPINCOUNT", "1000", 0);
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		sul_err_set(err, SUL_ERR_FAIL, "cannot load %s: %s", path, dlerror());

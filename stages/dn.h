@@ -81,6 +81,8 @@ struct sul_dn_info {
 	long params;
 	size_t weights_bytes;   /* size of a complete .weights file for this cfg */
 	char backend[160];      /* "onednn (avx2)", "darknet", "darknet (<why not oneDNN>)", "darknet (cuda)" */
+	double flops;           /* floating-point operations of one image's forward pass (2 per multiply-add,
+				   convolutions and connected layers) */
 };
 
 struct sul_dn_api {

@@ -399,7 +399,8 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		fprintf(stderr, "train: loaded the first %d layers from %s\n", o.load_layers, pretrained);
 	else if (pretrained)
 		fprintf(stderr, "train: loaded all layers from %s\n", pretrained);
-	if (sul_ctx_metric(ctx, "parameters", -1, (double)info.params, err))
+	if (sul_ctx_metric(ctx, "parameters", -1, (double)info.params, err)
+	    || sul_ctx_metric(ctx, "gflop_per_image", -1, info.flops * 1e-9, err))
 		goto out;
 	if (sul_slicedata_load(&d, info.w, info.h, 1u << SUL_SPLIT_TRAIN | 1u << SUL_SPLIT_VAL, err))
 		goto out;

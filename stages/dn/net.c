@@ -357,9 +357,14 @@ static void dn_info(const struct sul_dn_net *h, struct sul_dn_info *info)
 			info->last_spatial = i;
 	}
 	for (i = 0; i < n; i++) {
+		const layer *l = &net->layers[i];
 		struct sul_dn_layer li;
 		dn_layer(h, i, &li);
 		info->params += li.params;
+		if (l->type == CONVOLUTIONAL)
+			info->flops += 2.0 * l->nweights * l->out_w * l->out_h;
+		else if (l->type == CONNECTED)
+			info->flops += 2.0 * l->inputs * l->outputs;
 	}
 	weights_bytes(net, 0, &info->weights_bytes, NULL);
 }

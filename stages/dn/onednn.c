@@ -75,6 +75,8 @@ struct pnode {
 	struct pnode *in, *from;        /* producers (NULL in: the network input) */
 	struct tensor out, dout;
 	struct tensor x;               /* conv/fc with batchnorm, training: before batchnorm */
+	struct tensor raw;             /* conv on oneDNN's planar kernels: its output, then its gradient */
+	struct reorder raw_out, raw_x, dout_raw;  /* raw -> out (or x), dout -> raw */
 	int plain_readers;             /* a planar consumer reads l->output */
 	int plain_writers;             /* a planar consumer adds into l->delta */
 	int plain_valid;               /* l->output holds out (this forward) */
@@ -427,6 +429,49 @@ static const dnnl_memory_desc_t *md_of(const_dnnl_primitive_desc_t pd, dnnl_quer
 	return dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
+/* oneDNN's name for the implementation a descriptor picked. */
+static const char *impl_of(const_dnnl_primitive_desc_t pd)
+{
+	const char *s = "";
+
+	dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s);
+	return s;
+}
+
+/*
+ * Whether a convolution runs on oneDNN's blocked kernels, or (where oneDNN
+ * has only its reference code for them: AlexNet's 11x11/4 on three planar
+ * channels, 40 s a batch) on its GEMM-based one with planar data, the
+ * node then reordering its output into the blocked layout (`raw`), so
+ * that the layers after it stay on the blocked kernels.  Returns the
+ * block (1: planar).  Darknet's right padding is whatever gives its output
+ * size; the same size with the left padding mirrored is what oneDNN's
+ * kernels expect, so that is preferred.
+ */
+static int conv_layout(struct sul_dnnl *p, const struct pnode *nd, const dnnl_memory_desc_t *src, dnnl_dim_t *pr)
+{
+	const layer *l = nd->l;
+	dnnl_dims_t wdims = { l->n, l->c, l->size, l->size }, ddims = { l->batch, l->n, l->out_h, l->out_w };
+	dnnl_dims_t strides = { l->stride, l->stride }, pl = { l->pad, l->pad };
+	dnnl_memory_desc_t wmd, dmd;
+	dnnl_convolution_desc_t cd;
+	dnnl_primitive_desc_t pd = NULL;
+	int ref = 1;
+
+	if ((l->h + 2 * l->pad - l->size) / l->stride + 1 == l->out_h
+	    && (l->w + 2 * l->pad - l->size) / l->stride + 1 == l->out_w)
+		pr[0] = pr[1] = l->pad;
+	dnnl_memory_desc_init_by_tag(&wmd, 4, wdims, dnnl_f32, dnnl_format_tag_any);
+	dnnl_memory_desc_init_by_tag(&dmd, 4, ddims, dnnl_f32, p->block == 16 ? dnnl_nChw16c : dnnl_nChw8c);
+	if (!dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, src, &wmd, NULL, &dmd,
+						strides, pl, pr)
+	    && !dnnl_primitive_desc_create(&pd, &cd, NULL, p->engine, NULL)) {
+		ref = !strncmp(impl_of(pd), "ref", 3);
+		dnnl_primitive_desc_destroy(pd);
+	}
+	return ref ? 1 : p->block;
+}
+
 static int conv_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
 {
 	layer *l = nd->l;
@@ -439,17 +484,28 @@ static int conv_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
 	dnnl_convolution_desc_t cd;
 	dnnl_primitive_attr_t attr;
 	struct sul_blk shape = { l->batch, l->n, l->out_h, l->out_w, p->block };
+	const dnnl_memory_desc_t *dst = &nd->out.md;
 
 	if (tensor_init(p, &nd->out, shape, NULL, err) || tensor_init(p, &nd->dout, shape, NULL, err))
 		return -1;
 	if (l->batch_normalize && tensor_init(p, &nd->x, shape, NULL, err))
 		return -1;
+	if (conv_layout(p, nd, &src->md, pr) == 1) {
+		shape.b = 1;
+		if (tensor_init(p, &nd->raw, shape, NULL, err)
+		    || reorder_make(p, &nd->raw_out, &nd->raw.md, nd->raw.data, &nd->out.md, nd->out.data, 0, err)
+		    || reorder_make(p, &nd->dout_raw, &nd->dout.md, nd->dout.data, &nd->raw.md, nd->raw.data, 0, err)
+		    || (l->batch_normalize
+			&& reorder_make(p, &nd->raw_x, &nd->raw.md, nd->raw.data, &nd->x.md, nd->x.data, 0, err)))
+			return -1;
+		dst = &nd->raw.md;
+	}
 	dnnl_memory_desc_init_by_tag(&wmd, 4, wdims, dnnl_f32, dnnl_format_tag_any);
 	dnnl_memory_desc_init_by_tag(&bmd, 1, bdims, dnnl_f32, dnnl_x);
 
 	/* Training: the bias and activation fused only without batchnorm. */
 	CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, &src->md, &wmd,
-						 l->batch_normalize ? NULL : &bmd, &nd->out.md, strides, pl, pr),
+						 l->batch_normalize ? NULL : &bmd, dst, strides, pl, pr),
 	      "layer %d [convolutional]: forward", nd->index);
 	if (attr_for(&attr, l->batch_normalize ? LINEAR : l->activation, err)
 	    || pd_create(&nd->fwd_train_pd, &cd, attr, p, NULL, "forward", l, nd->index, err)
@@ -457,14 +513,14 @@ static int conv_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
 		return -1;
 
 	CHECK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src->md, &wmd,
-						 &bmd, &nd->out.md, strides, pl, pr),
+						 &bmd, dst, strides, pl, pr),
 	      "layer %d [convolutional]: inference", nd->index);
 	if (attr_for(&attr, l->activation, err)
 	    || pd_create(&nd->fwd_infer_pd, &cd, attr, p, NULL, "inference", l, nd->index, err)
 	    || weights_for(p, &nd->w_infer, md_of(nd->fwd_infer_pd, dnnl_query_weights_md), NULL, err))
 		return -1;
 
-	CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src->md, &wmd, &nd->out.md,
+	CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src->md, &wmd, dst,
 						       strides, pl, pr),
 	      "layer %d [convolutional]: backward data", nd->index);
 	if (pd_create(&nd->bwd_data_pd, &cd, NULL, p, nd->fwd_train_pd, "backward data", l, nd->index, err))
@@ -474,7 +530,7 @@ static int conv_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
 		return -1;
 
 	CHECK(dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &src->md, &wmd,
-							  l->batch_normalize ? NULL : &bmd, &nd->out.md, strides, pl,
+							  l->batch_normalize ? NULL : &bmd, dst, strides, pl,
 							  pr),
 	      "layer %d [convolutional]: backward weights", nd->index);
 	if (pd_create(&nd->bwd_weights_pd, &cd, NULL, p, nd->fwd_train_pd, "backward weights", l, nd->index, err))
@@ -820,7 +876,11 @@ void sul_dnnl_free(struct sul_dnnl *p)
 		tensor_release(&nd->out);
 		tensor_release(&nd->dout);
 		tensor_release(&nd->x);
+		tensor_release(&nd->raw);
 		tensor_release(&nd->dw);
+		reorder_release(&nd->raw_out);
+		reorder_release(&nd->raw_x);
+		reorder_release(&nd->dout_raw);
 		weights_release(&nd->w_train);
 		weights_release(&nd->w_infer);
 		weights_release(&nd->w_bwd_train);
@@ -874,9 +934,11 @@ static int conv_forward(struct sul_dnnl *p, struct pnode *nd, int train, struct 
 			return -1;
 		args[0] = (dnnl_exec_arg_t){ DNNL_ARG_SRC, src->mem };
 		args[1] = (dnnl_exec_arg_t){ DNNL_ARG_WEIGHTS, nd->w_train.mem };
-		args[2] = (dnnl_exec_arg_t){ DNNL_ARG_DST, l->batch_normalize ? nd->x.mem : nd->out.mem };
+		args[2] = (dnnl_exec_arg_t){ DNNL_ARG_DST, nd->raw.mem ? nd->raw.mem
+							       : l->batch_normalize ? nd->x.mem : nd->out.mem };
 		args[3] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, nd->bias_mem };
-		if (exec(p, nd->fwd_train, l->batch_normalize ? 3 : 4, args, nd, "forward", err))
+		if (exec(p, nd->fwd_train, l->batch_normalize ? 3 : 4, args, nd, "forward", err)
+		    || (nd->raw.mem && reorder_run(p, l->batch_normalize ? &nd->raw_x : &nd->raw_out, err)))
 			return -1;
 		if (l->batch_normalize)
 			sul_blk_bn_forward(&nd->out.shape, nd->x.data, nd->out.data, l);
@@ -888,9 +950,11 @@ static int conv_forward(struct sul_dnnl *p, struct pnode *nd, int train, struct 
 	}
 	args[0] = (dnnl_exec_arg_t){ DNNL_ARG_SRC, src->mem };
 	args[1] = (dnnl_exec_arg_t){ DNNL_ARG_WEIGHTS, nd->w_infer.mem };
-	args[2] = (dnnl_exec_arg_t){ DNNL_ARG_DST, nd->out.mem };
+	args[2] = (dnnl_exec_arg_t){ DNNL_ARG_DST, nd->raw.mem ? nd->raw.mem : nd->out.mem };
 	args[3] = (dnnl_exec_arg_t){ DNNL_ARG_BIAS, nd->b_infer_mem };
-	return exec(p, nd->fwd_infer, 4, args, nd, "inference", err);
+	if (exec(p, nd->fwd_infer, 4, args, nd, "inference", err))
+		return -1;
+	return nd->raw.mem ? reorder_run(p, &nd->raw_out, err) : 0;
 }
 
 static int fc_forward(struct sul_dnnl *p, struct pnode *nd, int train, struct sul_err *err)
@@ -1029,8 +1093,10 @@ static int conv_backward(struct sul_dnnl *p, struct pnode *nd, int train, struct
 			sul_blk_bn_backward(&nd->out.shape, nd->x.data, nd->out.data, nd->dout.data, l);
 		else
 			sul_blk_act_backward(&nd->out.shape, nd->out.data, nd->dout.data, l->activation);
+		if (nd->raw.mem && reorder_run(p, &nd->dout_raw, err))
+			return -1;
 		args[0] = (dnnl_exec_arg_t){ DNNL_ARG_SRC, src->mem };
-		args[1] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_DST, nd->dout.mem };
+		args[1] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_DST, nd->raw.mem ? nd->raw.mem : nd->dout.mem };
 		args[2] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_WEIGHTS, nd->dw.mem };
 		args[3] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_BIAS, nd->dbias_mem };
 		if (exec(p, nd->bwd_weights, l->batch_normalize ? 3 : 4, args, nd, "backward weights", err)
@@ -1050,12 +1116,14 @@ static int conv_backward(struct sul_dnnl *p, struct pnode *nd, int train, struct
 		sul_blk_act_backward(&nd->out.shape, nd->out.data, nd->dout.data, l->activation);
 		if (!grad_target(p, nd, &written))
 			return 0;
+		if (nd->raw.mem && reorder_run(p, &nd->dout_raw, err))
+			return -1;
 		if (nd->w_bwd_infer.mem && nd->w_bwd_infer.gen != p->gen
 		    && weights_sync(p, nd, &nd->w_bwd_infer, fold_weights(nd, p->fold), err))
 			return -1;
 		w = pick(&nd->w_bwd_infer, &nd->w_infer);
 	}
-	args[0] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_DST, nd->dout.mem };
+	args[0] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_DST, nd->raw.mem ? nd->raw.mem : nd->dout.mem };
 	args[1] = (dnnl_exec_arg_t){ DNNL_ARG_WEIGHTS, w->mem };
 	return exec_into_grad(p, nd, nd->bwd_data, args, 3, 2, "backward data", err);
 }
