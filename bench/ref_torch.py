@@ -4,11 +4,12 @@ torchvision CNN, as a reference for our own Darknet trainer.
 
 usage: python3 bench/ref_torch.py MODEL SIZE BATCH ITERS THREADS
        MODEL: resnet18, resnet50, vgg16, vgg19, alexnet, or vgg16_gap,
-       vgg19_gap, alexnet_gap: torchvision's feature layers (ReLU, no
-       batchnorm) without the last max pool, then a global average pool and a
-       linear layer of 3 classes: the GAP heads of our cfgs (cfg/*_gap.cfg;
-       torchvision's AlexNet has 64-192-384-256-256 filters where ours has
-       the paper's 96-256-384-384-256)
+       vgg19_gap, alexnet_gap: the feature layers (ReLU, no batchnorm)
+       without the last max pool, then a global average pool and a linear
+       layer of 3 classes: the GAP heads of our cfgs (cfg/*_gap.cfg).
+       alexnet is the paper's (96-256-384-384-256 filters, as cfg/alexnet_*.cfg),
+       built from torchvision's AlexNet, whose own filters are 64-192-384-256-256
+       (40% fewer operations).
 
 How: torchvision's MODEL, randomly initialised with num_classes=3, on
 torch.set_num_threads(THREADS); one fixed random batch of BATCH x 3 x SIZE x
@@ -82,13 +83,27 @@ def main(argv):
     torch.manual_seed(0)
     torch.set_num_threads(threads)
 
+    def paper_alexnet():
+        """torchvision's AlexNet with the paper's filter counts (our cfgs')."""
+        m = torchvision.models.alexnet(num_classes=3)
+        nn = torch.nn
+        m.features = nn.Sequential(
+            nn.Conv2d(3, 96, 11, stride=4, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+            nn.Conv2d(96, 256, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
+            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 384, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2))
+        return m
+
     if name.endswith("_gap"):
-        base = getattr(torchvision.models, name[:-4])()
+        base = paper_alexnet() if name == "alexnet_gap" else getattr(torchvision.models, name[:-4])()
         features = base.features
         channels = [m for m in features if isinstance(m, torch.nn.Conv2d)][-1].out_channels
         features = torch.nn.Sequential(*list(features)[:-1])  # our GAP heads drop pool5
         model = torch.nn.Sequential(features, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
                                     torch.nn.Linear(channels, 3))
+    elif name == "alexnet":
+        model = paper_alexnet()
     else:
         model = getattr(torchvision.models, name)(num_classes=3)
     x = torch.rand(batch, 3, size, size)

@@ -221,11 +221,11 @@ static int dn_open(const struct sul_dn_open *o, struct sul_dn_net **out, struct 
 		/* Darknet goes on with an empty layer (and oneDNN divides by zero). */
 		if (l->outputs <= 0 || (l->type != CONNECTED && l->type != SOFTMAX && l->type != DROPOUT
 					&& (l->out_w <= 0 || l->out_h <= 0 || l->out_c <= 0))) {
-			int w = net->w, hh = net->h, lw = l->out_w, lh = l->out_h, lc = l->out_c;
+			sul_err_set(err, SUL_ERR_INPUT, "%s: layer %d [%s] has an empty output (%dx%dx%d): the %dx%d input "
+				    "is too small for this network", o->cfg, i, get_layer_string(l->type), l->out_w, l->out_h,
+				    l->out_c, net->w, net->h);
 			free_network(net);
-			return sul_err_set(err, SUL_ERR_INPUT, "%s: layer %d [%s] has an empty output (%dx%dx%d): the %dx%d "
-					   "input is too small for this network", o->cfg, i, get_layer_string(l->type), lw,
-					   lh, lc, w, hh);
+			return -1;
 		}
 	}
 	sul_dn_fix_layers(net);
