@@ -154,6 +154,12 @@ $(BUILD)/mkslices: $(BUILD)/tests/mkslices.o $(BUILD)/stages/pngio.o $(BUILD)/st
                    $(BUILD)/engine/strbuf.o $(BUILD)/engine/fsutil.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lpng -lz -lm
 
+# The machine's measured peak rate, for bench/darknet.sh.  Its own flags:
+# it picks AVX-512 or AVX2 kernels at run time.
+$(BUILD)/fmapeak: bench/fmapeak.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fopenmp -o $@ $< -fopenmp
+
 # The CUDA build against the CPU build (tests/t8001, t8002).  It finds the
 # libraries beside itself, as sulcus does.
 $(BUILD)/dncompare: $(BUILD)/tests/dncompare.o $(BUILD)/stages/dn.o $(BUILD)/stages/heatmap.o $(BUILD)/engine/err.o \

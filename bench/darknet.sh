@@ -10,10 +10,12 @@
 # For each cfg/NET.cfg at SIZE, batch 16, THREADS threads (default: every
 # core):
 #   onednn   a workflow of tests/mkslices data (about STEPS x 16 training
-#            slices), `train` for one epoch (its images_per_s metric: wall
-#            time of the epoch's steps, on-the-fly augmentation included) and
-#            `evaluate` on every slice (its images_per_s: the forward passes,
-#            first batch excluded);
+#            slices), `train` for one epoch (step_images_per_s: the
+#            network's training steps alone, what PyTorch's figure is; and,
+#            as "epoch", images_per_s: the whole epoch's steps with their
+#            on-the-fly augmentation on one thread) and `evaluate` on every
+#            slice (its images_per_s: the forward passes, first batch
+#            excluded);
 #   darknet  the same with backend = "darknet": Darknet's own layers with
 #            our corrections and OpenBLAS (REF=0 leaves it out);
 #   torch    bench/ref_torch.py with torchvision's model of the same family
@@ -27,7 +29,8 @@
 # GFLOP/s: images/s x the forward pass's floating-point operations (2 per
 # multiply-add, the train stage's gflop_per_image metric), x3 for a
 # training step (forward, backward data, backward weights), against the
-# machine's peak (cores x clock x vector lanes x 2 FMA units x 2).
+# machine's peak as bench/fmapeak.c measures it (fused multiply-adds on the
+# widest vectors, THREADS threads).
 # Outputs under bench/out/darknet/.  On 2 cores the full default run
 # (10 networks) takes about 40 minutes, most of it the reference backend
 # and PyTorch on the VGGs.
@@ -47,7 +50,7 @@ OUT=$ROOT/bench/out/darknet
 SULCUS=$ROOT/build/sulcus
 MKSLICES=$ROOT/build/mkslices
 
-make -s -C "$ROOT" all build/mkslices >/dev/null
+make -s -C "$ROOT" all build/mkslices build/fmapeak >/dev/null
 mkdir -p "$OUT"
 
 metric() {  # metric STAGE NAME
@@ -60,15 +63,11 @@ gflops() {  # gflops IMAGES_PER_S GFLOP_PER_IMAGE FACTOR
 	awk -v r="$1" -v g="$2" -v f="$3" 'BEGIN { if (r == "" || g == "") print "-"; else printf "%.1f", r * g * f }'
 }
 
-# The machine: CPU, what oneDNN dispatches to, peak FP32 rate.
-model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-mhz=$(sed -n 's/^cpu MHz[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-lanes=8
-isa=avx2
-grep -qw avx512f /proc/cpuinfo && { lanes=16; isa=avx512; }
-grep -qw avx512_bf16 /proc/cpuinfo && isa="$isa+bf16"
-grep -qw avx2 /proc/cpuinfo || { lanes=4; isa=sse; }
-peak=$(awk -v t="$THREADS" -v m="$mhz" -v l="$lanes" 'BEGIN { printf "%.1f", t * m / 1000 * l * 2 * 2 }')
+# The machine: CPU, its vector extensions, its measured peak FP32 rate.
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+isa=$(grep -m 1 -o -w -E 'avx2|avx512f|avx512_bf16|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')
+peak_line=$("$ROOT/build/fmapeak" "$THREADS")
+peak=$(printf '%s\n' "$peak_line" | sed -n 's/^fmapeak: \([0-9.]*\) GFLOP.*/\1/p')
 
 rows=""
 for spec in $NETS; do
@@ -97,13 +96,14 @@ for spec in $NETS; do
 	} | sed '$!N;$s/},\n);/}\n);/;P;D' >"$work/wf.cfg"
 	echo "bench/darknet.sh: $net at ${size}x$size: sulcus ($backends)" >&2
 	(cd "$work" && "$SULCUS" run -q -j 1 wf.cfg >/dev/null)
-	ours_train=$(cd "$work" && metric train_onednn images_per_s)
+	ours_train=$(cd "$work" && metric train_onednn step_images_per_s)
+	ours_epoch=$(cd "$work" && metric train_onednn images_per_s)
 	ours_infer=$(cd "$work" && metric evaluate_onednn images_per_s)
 	gflop=$(cd "$work" && metric train_onednn gflop_per_image)
 	ref_train=""
 	ref_infer=""
 	if [ "$REF" != 0 ]; then
-		ref_train=$(cd "$work" && metric train_darknet images_per_s)
+		ref_train=$(cd "$work" && metric train_darknet step_images_per_s)
 		ref_infer=$(cd "$work" && metric evaluate_darknet images_per_s)
 	fi
 
@@ -140,23 +140,23 @@ for spec in $NETS; do
 	fi
 	for what in train infer; do
 		if [ $what = train ]; then
-			o=$ours_train r=$ref_train t=$torch_train c=$cli_train f=3
+			o=$ours_train e=$ours_epoch r=$ref_train t=$torch_train c=$cli_train f=3
 		else
-			o=$ours_infer r=$ref_infer t=$torch_infer c=$cli_infer f=1
+			o=$ours_infer e="" r=$ref_infer t=$torch_infer c=$cli_infer f=1
 		fi
 		g=$(gflops "$o" "$gflop" $f)
-		rows="$rows$(printf '%-11s %4s  %s %8s %8s %8s %8s  %7s %8s  %6s %5s' "$net" "$size" $what "$(num "$o")" \
-			"$(num "$r")" "$(num "$t")" "$(num "$c")" "$(ratio "$o" "$r")" "$(ratio "$o" "$t")" "$g" \
+		rows="$rows$(printf '%-11s %4s  %s %8s %8s %8s %8s %8s  %7s %8s  %6s %5s' "$net" "$size" $what "$(num "$o")" \
+			"$(num "$e")" "$(num "$r")" "$(num "$t")" "$(num "$c")" "$(ratio "$o" "$r")" "$(ratio "$o" "$t")" "$g" \
 			"$(awk -v g="$g" -v p="$peak" 'BEGIN { if (g == "-") print "-"; else printf "%.0f%%", 100 * g / p }')")
 "
 	done
 done
 
-echo "CPU: $model, $(nproc) cores at $mhz MHz, $isa; oneDNN dispatched to: $(cd "$OUT" && ls -d */ >/dev/null 2>&1 &&
-	grep -h 'computed by onednn' "$OUT"/*/.sulcus/logs/*/*.log 2>/dev/null | sed -n 's/.*computed by onednn (\(.*\))/\1/p' | head -n 1)"
-echo "peak FP32: $THREADS cores x $mhz MHz x $lanes lanes x 2 (FMA) x 2 (FMA units) = $peak GFLOP/s"
-echo "images/s, batch $BATCH, $THREADS threads (train includes on-the-fly augmentation; GFLOP/s counts a training"
-echo "step as 3 forward passes):"
-printf '%-11s %4s  %5s %8s %8s %8s %8s  %7s %8s  %6s %5s\n' net size "" onednn darknet torch cli "vs dn" "vs torch" \
-	GFLOP/s peak
+echo "CPU: $cpu_model, $(nproc) cores, ${isa% }; oneDNN dispatched to:" \
+	"$(grep -h 'computed by onednn' "$OUT"/*/.sulcus/logs/*/*.log 2>/dev/null | sed -n 's/.*onednn (\(.*\))/\1/p' | head -n 1)"
+echo "peak FP32, measured (bench/fmapeak.c): $peak_line"
+echo "images/s, batch $BATCH, $THREADS threads.  train: the training steps alone (epoch: with the stage's"
+echo "augmentation, on one thread); GFLOP/s counts a training step as 3 forward passes:"
+printf '%-11s %4s  %5s %8s %8s %8s %8s %8s  %7s %8s  %6s %5s\n' net size "" onednn epoch darknet torch cli "vs dn" \
+	"vs torch" GFLOP/s peak
 printf '%s' "$rows"

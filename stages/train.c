@@ -23,8 +23,9 @@
  *
  * Per-epoch metrics (train_loss, train_acc, val_loss, val_acc, lr, step =
  * epoch) and history.tsv record the curve; the class counts of the split
- * are metrics too.  Speeds (images_per_s per epoch, train_seconds) are
- * timings, outside the output's digest.  Deterministic for a seed on CPU:
+ * are metrics too.  Speeds (images_per_s per epoch, the epoch's steps with
+ * their augmentation; step_images_per_s, the network's steps alone;
+ * train_seconds) are timings, outside the output's digest.  Deterministic for a seed on CPU:
  * our RNG drives order and augmentation, Darknet's rand() (seeded) its
  * initialization and dropout.
  */
@@ -426,7 +427,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	for (epoch = 1; epoch <= epochs; epoch++) {
 		const double lr = lr_at(ctx, epoch, epochs), t0 = now_s();
 		size_t n = epoch_order(&d, tr, ntr, !strcmp(balance, "oversample"), &rng, order), steps, s;
-		double loss_sum = 0, last_report = t0, val_loss = NAN, val_acc = NAN, secs, rate;
+		double loss_sum = 0, last_report = t0, val_loss = NAN, val_acc = NAN, secs, rate, step_s = 0, ts;
 		size_t correct = 0, seen = 0;
 		char eta[32];
 		int j;
@@ -445,10 +446,12 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 				if (wts)
 					wts[j] = cw[labels[j]];
 			}
+			ts = now_s();
 			if (api->train_step(net, x, labels, wts, (float)lr, probs, err)) {
 				sul_err_prefix(err, "epoch %d, step %zu", epoch, s + 1);
 				goto out;
 			}
+			step_s += now_s() - ts;
 			for (j = 0; j < batch; j++) {
 				loss_sum += sul_xent(probs[classes * j + labels[j]]);
 				correct += sul_argmax(probs + classes * j, classes) == labels[j];
@@ -483,6 +486,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		if (sul_ctx_metric(ctx, "lr", epoch, lr, err) || sul_ctx_metric(ctx, "train_loss", epoch, loss_sum / seen, err)
 		    || sul_ctx_metric(ctx, "train_acc", epoch, (double)correct / seen, err)
 		    || sul_ctx_timing(ctx, "images_per_s", epoch, rate, err)
+		    || sul_ctx_timing(ctx, "step_images_per_s", epoch, seen / step_s, err)
 		    || (nva && (sul_ctx_metric(ctx, "val_loss", epoch, val_loss, err)
 				|| sul_ctx_metric(ctx, "val_acc", epoch, val_acc, err))))
 			goto out;

@@ -42,6 +42,8 @@ typedef void (*im2col_fn)(float *im, int channels, int height, int width, int ks
 typedef void (*bias_fn)(float *out, float *b, int batch, int n, int size);
 typedef void (*activate_fn)(float *x, int n, int a);
 typedef void (*gradient_fn)(const float *x, int n, int a, float *delta);
+typedef void (*axpy_fn)(int n, float alpha, float *x, int incx, float *y, int incy);
+typedef void (*scal_fn)(int n, float alpha, float *x, int incx);
 typedef void (*stat_fn)(float *x, int batch, int filters, int spatial, float *out);
 /* variance_cpu, backward_scale_cpu, mean_delta_cpu: two arrays, three sizes, an output. */
 typedef void (*stat2_fn)(float *x, float *y, int batch, int filters, int spatial, float *out);
@@ -458,6 +460,48 @@ START_TEST(bias_and_activation_bit_identical)
 END_TEST
 
 /* ---- batchnorm loops --------------------------------------------------- */
+
+/* SGD's loops (update_*_layer): on threads above 65536 values, strided on one. */
+START_TEST(sgd_loops_bit_identical)
+{
+	static const int ns[] = { 1000, 65537, 300007 };
+	static const float alphas[] = { 0.9f, -0.0005f * 16, 0.001f / 16 };
+	struct diffs bad = DIFFS_INIT;
+	struct libs l;
+	axpy_fn axpy_ours, axpy_dn;
+	scal_fn scal_ours, scal_dn;
+	struct sul_rng r;
+	size_t ni, ai;
+	char msg[160];
+
+	libs_open(&l);
+	sul_rng_seed(&r, 17);
+	lookup(&l, "axpy_cpu", (void **)&axpy_ours, (void **)&axpy_dn);
+	lookup(&l, "scal_cpu", (void **)&scal_ours, (void **)&scal_dn);
+	for (ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++)
+		for (ai = 0; ai < sizeof(alphas) / sizeof(alphas[0]); ai++) {
+			const int n = ns[ni], inc = ni == 0 ? 3 : 1;
+			const size_t total = (size_t)n * inc;
+			float *x = random_array(&r, total, -3, 3), *y = random_array(&r, total, -3, 3);
+			float *a = twin(y, total), *b = twin(y, total);
+			snprintf(msg, sizeof(msg), "axpy_cpu n=%d alpha=%g inc=%d", n, alphas[ai], inc);
+			axpy_ours(n, alphas[ai], x, inc, a, inc);
+			axpy_dn(n, alphas[ai], x, inc, b, inc);
+			same_bits(&bad, a, b, total, msg);
+			ck_assert_msg(memcmp(a, y, total * sizeof(float)), "%s changed nothing", msg);
+			snprintf(msg, sizeof(msg), "scal_cpu n=%d alpha=%g inc=%d", n, alphas[ai], inc);
+			scal_ours(n, alphas[ai], a, inc);
+			scal_dn(n, alphas[ai], b, inc);
+			same_bits(&bad, a, b, total, msg);
+			free(x);
+			free(y);
+			free(a);
+			free(b);
+		}
+	libs_close(&l);
+	assert_no_difference(&bad);
+}
+END_TEST
 
 START_TEST(batchnorm_loops_bit_identical)
 {
@@ -972,6 +1016,7 @@ Suite *suite_darknet(void)
 	tcase_add_test(math, im2col_col2im_bit_identical);
 	tcase_add_test(math, bias_and_activation_bit_identical);
 	tcase_add_test(math, batchnorm_loops_bit_identical);
+	tcase_add_test(math, sgd_loops_bit_identical);
 	suite_add_tcase(s, math);
 	tcase_set_timeout(net, 60);
 	tcase_add_loop_test(net, open_describes_and_seeds, 0, 2);

@@ -8,7 +8,8 @@
 # Darknet's asymmetric max-pool padding, even kernels, 1x1 with stride 2,
 # channel counts that are not a multiple of oneDNN's block, shortcuts of
 # equal and of different shapes with alpha and beta, batchnorm in a
-# connected layer, dropout), at batch 16 and 1; the demo's networks at batch
+# connected layer, dropout) and a third whose 11x11/4 first layer takes
+# oneDNN's planar GEMM convolution, at batch 16 and 1; the demo's networks at batch
 # 16; every study network of cfg/ at 64x64, batch 1 (batch 16 costs
 # minutes on the reference path: bench/darknet.sh runs them there).  Under
 # AddressSanitizer the study networks are left out: the paths they take are
@@ -158,8 +159,44 @@ activation=linear
 [softmax]
 CFG
 
+# A first layer that oneDNN has only reference code for in the blocked
+# layout (AlexNet's 11x11/4 on planar input): its GEMM convolution, then a
+# reorder (with batchnorm after it), and one without batchnorm.
+cat >wide.cfg <<'CFG'
+[net]
+batch=16
+width=59
+height=59
+channels=3
+momentum=0.9
+decay=0.0005
+[convolutional]
+batch_normalize=1
+filters=24
+size=11
+stride=4
+padding=2
+activation=leaky
+[maxpool]
+size=3
+stride=2
+padding=0
+[convolutional]
+filters=20
+size=3
+stride=1
+pad=1
+activation=leaky
+[avgpool]
+[connected]
+output=3
+activation=linear
+[softmax]
+CFG
+sed -e '/^batch_normalize=1$/d' wide.cfg >wide_nobn.cfg
+
 # Batch 1: a connected layer's batchnorm would divide by batch - 1.
-for f in odd res; do
+for f in odd res wide; do
 	sed -e 's/^batch=16/batch=1/' "$f.cfg" | awk '/^\[connected\]/ { c = 1 } /^batch_normalize/ && c { next } { print }' \
 		>"${f}_1.cfg"
 done
@@ -176,8 +213,8 @@ compare() {  # compare BATCH CFG...
 	done
 }
 
-compare 16 odd.cfg res.cfg tiny_gap.cfg tiny_fc.cfg
-compare 1 odd_1.cfg res_1.cfg
+compare 16 odd.cfg res.cfg wide.cfg wide_nobn.cfg tiny_gap.cfg tiny_fc.cfg
+compare 1 odd_1.cfg res_1.cfg wide_1.cfg
 
 case $DNCOMPARE in
 */asan/*) exit 0 ;;

@@ -277,6 +277,38 @@ EXPORT void fill_cpu(int n, float alpha, float *x, int incx)
 		x[i * incx] = alpha;
 }
 
+/* SGD's update_*_layer(): weight decay, the step and momentum are one
+ * axpy or scal each over every parameter (138 million for VGG16's FC
+ * head), which Darknet runs on one core.  Elementwise, so the same values
+ * on any number of threads. */
+EXPORT void axpy_cpu(int n, float alpha, float *x, int incx, float *y, int incy)
+{
+	int i;
+
+	if (incx != 1 || incy != 1) {
+		for (i = 0; i < n; ++i)
+			y[i * incy] += alpha * x[i * incx];
+		return;
+	}
+#pragma omp parallel for schedule(static) if (n > 65536)
+	for (i = 0; i < n; ++i)
+		y[i] += alpha * x[i];
+}
+
+EXPORT void scal_cpu(int n, float alpha, float *x, int incx)
+{
+	int i;
+
+	if (incx != 1) {
+		for (i = 0; i < n; ++i)
+			x[i * incx] *= alpha;
+		return;
+	}
+#pragma omp parallel for schedule(static) if (n > 65536)
+	for (i = 0; i < n; ++i)
+		x[i] *= alpha;
+}
+
 EXPORT void mean_cpu(float *x, int batch, int filters, int spatial, float *mean)
 {
 	float scale = 1. / (batch * spatial);
