@@ -16,7 +16,7 @@ WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wwrite-strings -Wformat=2 -Wvla
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -I/usr/include/nifti $(WARN) $(if $(CI),-Werror) $(CFLAGS) \
-             -DSULCUS_VERSION=$(VERSION) -MMD -MP
+             -DSULCUS_VERSION=$(VERSION) -MMD -MP -include engine/banned.h
 LDLIBS    := -lconfig -lsqlite3 -lcrypto -lnifti2 -lznz -lpng -lz -lm
 
 # The Debian packages the project needs to build and test.

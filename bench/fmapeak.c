@@ -61,7 +61,7 @@ KERNEL(run128, v4, "sse2")
 
 int main(int argc, char **argv)
 {
-	int threads = argc > 1 ? atoi(argv[1]) : omp_get_num_procs(), lanes;
+	int threads = argc > 1 ? (int)strtol(argv[1], NULL, 10) : omp_get_num_procs(), lanes;
 	float (*run)(float);
 	const char *isa;
 	volatile float sink = 0;

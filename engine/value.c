@@ -72,9 +72,9 @@ void sul_format_double(double d, struct sul_buf *out)
 			break;
 	}
 	/* Keep a float looking like a float: 1 -> 1.0. */
-	if (!strpbrk(tmp, ".en"))
-		strncat(tmp, ".0", sizeof(tmp) - strlen(tmp) - 1);
 	sul_buf_adds(out, tmp);
+	if (!strpbrk(tmp, ".en"))
+		sul_buf_adds(out, ".0");
 }
 
 void sul_value_canon(const struct sul_value *v, struct sul_buf *out)

@@ -467,10 +467,10 @@ int main(int argc, char **argv)
 		backends = 1;
 		i = 2;
 	} else if (argc > 2 && !strcmp(argv[1], "--device")) {
-		oth.gpu = atoi(argv[2]);
+		oth.gpu = (int)strtol(argv[2], NULL, 10);
 		i = 3;
 	}
-	if (argc - i < 2 || (batch = atoi(argv[i])) < 1) {
+	if (argc - i < 2 || (batch = (int)strtol(argv[i], NULL, 10)) < 1) {
 		fprintf(stderr, "usage: dncompare --backends BATCH CFG...\n       dncompare [--device N] BATCH CFG...\n");
 		return 1;
 	}

@@ -37,7 +37,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: mkslices OUTDIR SUBJECTS_PER_CLASS SLICES_PER_SUBJECT SIZE SEED\n");
 		return 2;
 	}
-	nsub = atoi(argv[2]), nsl = atoi(argv[3]), size = atoi(argv[4]);
+	nsub = (int)strtol(argv[2], NULL, 10), nsl = (int)strtol(argv[3], NULL, 10);
+	size = (int)strtol(argv[4], NULL, 10);
 	sul_rng_seed(&rng, strtoull(argv[5], NULL, 10));
 	if (nsub < 1 || nsl < 1 || size < 8) {
 		fprintf(stderr, "mkslices: bad arguments\n");
