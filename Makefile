@@ -98,6 +98,16 @@ $(GPU_DIR)/pic/%.o: %.c | $(GPU_DIR)/libdarknet-cuda.so
 $(BUILD)/sulcus: $(BUILD)/engine/main.o $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The tests' build of the engine: the same objects, but fault.c with its
+# fault injection compiled in (engine/fault.h).  ./sulcus has none of it.
+$(BUILD)/sulcus-faults: $(BUILD)/engine/main.o $(filter-out $(BUILD)/engine/fault.o,$(LIB_OBJ)) \
+                        $(BUILD)/faults/engine/fault.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/faults/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DSUL_FAULTS -c -o $@ $<
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -145,13 +155,13 @@ deps:
 unit: $(BUILD)/check_sulcus $(BUILD)/sulcus $(BUILD)/sulcus-darknet.so
 	SULCUS_TEST_BIN=$(abspath $(BUILD)/sulcus) $(BUILD)/check_sulcus
 
-integration: $(BUILD)/sulcus $(BUILD)/sulcus-darknet.so $(BUILD)/mkslices $(BUILD)/dncompare
-	SULCUS=$(abspath $(BUILD)/sulcus) MKSLICES=$(abspath $(BUILD)/mkslices) DNCOMPARE=$(abspath $(BUILD)/dncompare) \
+integration: $(BUILD)/sulcus $(BUILD)/sulcus-faults $(BUILD)/sulcus-darknet.so $(BUILD)/mkslices $(BUILD)/dncompare
+	SULCUS=$(abspath $(BUILD)/sulcus) SULCUS_FAULTS=$(abspath $(BUILD)/sulcus-faults) MKSLICES=$(abspath $(BUILD)/mkslices) DNCOMPARE=$(abspath $(BUILD)/dncompare) \
 	  sh tests/run-integration.sh
 
 # Test data for the Darknet stages (tests/mkslices.c).
 $(BUILD)/mkslices: $(BUILD)/tests/mkslices.o $(BUILD)/stages/pngio.o $(BUILD)/stages/rng.o $(BUILD)/engine/err.o \
-                   $(BUILD)/engine/strbuf.o $(BUILD)/engine/fsutil.o
+                   $(BUILD)/engine/strbuf.o $(BUILD)/engine/fsutil.o $(BUILD)/engine/fault.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lpng -lz -lm
 
 # The machine's measured peak rate, for bench/darknet.sh.  Its own flags:
@@ -163,7 +173,7 @@ $(BUILD)/fmapeak: bench/fmapeak.c
 # The CUDA build against the CPU build (tests/t8001, t8002).  It finds the
 # libraries beside itself, as sulcus does.
 $(BUILD)/dncompare: $(BUILD)/tests/dncompare.o $(BUILD)/stages/dn.o $(BUILD)/stages/heatmap.o $(BUILD)/engine/err.o \
-                    $(BUILD)/engine/strbuf.o $(BUILD)/engine/fsutil.o
+                    $(BUILD)/engine/strbuf.o $(BUILD)/engine/fsutil.o $(BUILD)/engine/fault.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -ldl -lm
 
 test: deps

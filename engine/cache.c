@@ -1,5 +1,6 @@
 /* cache.c - cache keys, entry lookup and atomic publishing (see cache.h). */
 #include "cache.h"
+#include "fault.h"
 #include "fsutil.h"
 #include "metrics.h"
 
@@ -139,7 +140,8 @@ int sul_cache_publish(const char *staging, const char *cache_dir, const char *ke
 	sul_tree_release(&tree);
 	if (sul_write_file_atomic(manifest, text.buf, text.len, err) || sul_fsync_tree(staging, err))
 		goto out;
-	if (rename(staging, entry)) {
+	sul_fault_crash("publish-before-rename");
+	if (sul_fault_fail("rename") || rename(staging, entry)) {
 		char *old;
 		if (errno != EEXIST && errno != ENOTEMPTY) {
 			sul_err_sys(err, "cannot publish '%s' as '%s'", staging, entry);
@@ -151,11 +153,14 @@ int sul_cache_publish(const char *staging, const char *cache_dir, const char *ke
 		 * outside the digest).  The old entry moves aside first: a crash
 		 * in between leaves no entry, which reruns, never a mix of two. */
 		old = sul_xasprintf("%s.replaced", staging);
-		if (rename(entry, old) || rename(staging, entry)) {
+		if (rename(entry, old)
+		    || (sul_fault_crash("publish-between-renames"), sul_fault_fail("rename"))
+		    || rename(staging, entry)) {
 			sul_err_sys(err, "cannot replace the cache entry '%s'", entry);
 			free(old);
 			goto out;
 		}
+		sul_fault_crash("publish-before-removing-old");
 		ret = sul_rmtree(old, err);
 		free(old);
 		if (ret)

@@ -55,9 +55,17 @@ int sul_cache_lookup(const char *cache_dir, const char *key, sul_hex digest, str
 /*
  * Publishes staging (a folder holding the stage's `out/`) as the entry for
  * key: scans and digests out/, writes the manifest, fsyncs, and renames the
- * folder into cache_dir.  If the entry appeared meanwhile (another run
- * published the same key), staging is removed and that is success.  Fills
- * digest with the output digest.
+ * folder into cache_dir.  Fills digest with the output digest.  If an entry
+ * for key exists already (a forced rerun), the new one replaces it: the old
+ * entry is renamed aside, then the new one in, then the old one removed, so
+ * a crash leaves the old entry, none, or the new one, never a mix.
+ *
+ * The manifest is the truth about an entry; the database's `outputs` row
+ * is a copy of it.  A replaced entry's digest may differ from its row's, so
+ * whoever starts a stage that may replace an entry deletes the entry's rows
+ * first and records them again after the publish (sched.c,
+ * sul_prov_forget_output): a row, when there is one, always agrees with the
+ * entry on disk.
  */
 int sul_cache_publish(const char *staging, const char *cache_dir, const char *key, sul_hex digest,
 		      struct sul_err *err);

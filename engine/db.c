@@ -1,5 +1,6 @@
 /* db.c - SQLite connection, migrations, statements (see db.h). */
 #include "db.h"
+#include "fault.h"
 #include "strbuf.h"
 
 #include <stdarg.h>
@@ -70,37 +71,38 @@ static int user_version(struct sul_db *db, int *v, struct sul_err *err)
 	return 0;
 }
 
-/* Each migration runs in its own BEGIN IMMEDIATE, re-reading the version
- * inside it so that two processes opening a new database do not both apply it. */
+/* Every migration still to apply runs in one BEGIN IMMEDIATE, which
+ * re-reads the version inside it: two processes opening a new database do
+ * not both apply one, and a reader never sees a schema half-way (it waits,
+ * or sees the old version whole). */
 static int migrate(struct sul_db *db, struct sul_err *err)
 {
-	for (;;) {
-		int v;
-		char bump[64];
+	char bump[64];
+	int v;
 
-		if (sul_db_begin(db, err))
-			return -1;
-		if (user_version(db, &v, err))
-			goto fail;
-		if (v > sul_nmigrations) {
-			sul_err_set(err, SUL_ERR_FAIL,
-				    "database '%s' has schema version %d, newer than this sulcus (%d): "
-				    "use a newer sulcus",
-				    db->path, v, sul_nmigrations);
-			goto fail;
-		}
-		if (v == sul_nmigrations) {
-			sul_db_rollback(db);
-			return 0;
-		}
+	if (sul_db_begin(db, err))
+		return -1;
+	if (user_version(db, &v, err))
+		goto fail;
+	if (v > sul_nmigrations) {
+		sul_err_set(err, SUL_ERR_FAIL,
+			    "database '%s' has schema version %d, newer than this sulcus (%d): use a newer sulcus",
+			    db->path, v, sul_nmigrations);
+		goto fail;
+	}
+	if (v == sul_nmigrations) {
+		sul_db_rollback(db);
+		return 0;
+	}
+	for (; v < sul_nmigrations; v++)
 		if (exec_script(db, sul_migrations[v], err)) {
 			sul_err_prefix(err, "migrating to schema version %d", v + 1);
 			goto fail;
 		}
-		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
-		if (exec_script(db, bump, err) || sul_db_commit(db, err))
-			goto fail;
-	}
+	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v);
+	if (exec_script(db, bump, err) || sul_db_commit(db, err))
+		goto fail;
+	return 0;
 fail:
 	sul_db_rollback(db);
 	return -1;
@@ -123,6 +125,12 @@ int sul_db_open(const char *path, int flags, struct sul_db **out, struct sul_err
 		int v;
 		if (user_version(db, &v, err))
 			goto fail;
+		if (v == 0) {
+			/* Created, its schema not yet committed (migrate()). */
+			sul_err_set(err, SUL_ERR_FAIL,
+				    "database '%s' holds no results yet: the first `sulcus run` is creating it", path);
+			goto fail;
+		}
 		if (v != sul_nmigrations) {
 			sul_err_set(err, SUL_ERR_FAIL,
 				    "database '%s' has schema version %d, this sulcus reads %d%s", path, v,
@@ -226,7 +234,13 @@ sqlite3_stmt *sul_db_stmt(struct sul_db *db, struct sul_err *err, const char *sq
 
 int sul_db_step(struct sul_db *db, sqlite3_stmt *st, struct sul_err *err)
 {
-	int rc = sqlite3_step(st);
+	int rc;
+
+	if (sul_fault_fail("sqlite")) {
+		sqlite3_reset(st);
+		return sul_err_set(err, SUL_ERR_FAIL, "database '%s': database or disk is full (injected)", db->path);
+	}
+	rc = sqlite3_step(st);
 
 	if (rc == SQLITE_ROW)
 		return 1;

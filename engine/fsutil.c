@@ -1,5 +1,6 @@
 /* fsutil.c - file system helpers (see fsutil.h). */
 #include "fsutil.h"
+#include "fault.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,7 +20,7 @@ int sul_mkdirs(const char *path, struct sul_err *err)
 		if (*s == '/' || !*s) {
 			char c = *s;
 			*s = '\0';
-			if (mkdir(p, 0777) && errno != EEXIST) {
+			if ((sul_fault_fail("mkdir") || mkdir(p, 0777)) && errno != EEXIST) {
 				sul_err_sys(err, "cannot create folder '%s'", p);
 				goto out;
 			}
@@ -100,7 +101,7 @@ int sul_read_file(const char *path, struct sul_buf *b, struct sul_err *err)
 static int write_all(int fd, const char *data, size_t len)
 {
 	while (len) {
-		ssize_t n = write(fd, data, len);
+		ssize_t n = sul_fault_fail("write") ? -1 : write(fd, data, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -121,7 +122,7 @@ int sul_write_file_atomic(const char *path, const void *data, size_t len, struct
 		sul_err_sys(err, "cannot write '%s'", tmp);
 		goto out;
 	}
-	if (write_all(fd, data, len) || fsync(fd)) {
+	if (write_all(fd, data, len) || sul_fault_fail("fsync") || fsync(fd)) {
 		sul_err_sys(err, "cannot write '%s'", tmp);
 		close(fd);
 		unlink(tmp);
@@ -132,7 +133,7 @@ int sul_write_file_atomic(const char *path, const void *data, size_t len, struct
 		unlink(tmp);
 		goto out;
 	}
-	if (rename(tmp, path)) {
+	if (sul_fault_fail("rename") || rename(tmp, path)) {
 		sul_err_sys(err, "cannot rename '%s' to '%s'", tmp, path);
 		unlink(tmp);
 		goto out;
@@ -149,7 +150,7 @@ int sul_fsync_path(const char *path, struct sul_err *err)
 
 	if (fd < 0)
 		return sul_err_sys(err, "cannot open '%s'", path);
-	if (fsync(fd) && errno != EINVAL) {
+	if ((sul_fault_fail("fsync") || fsync(fd)) && errno != EINVAL) {
 		sul_err_sys(err, "cannot fsync '%s'", path);
 		close(fd);
 		return -1;

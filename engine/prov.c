@@ -104,13 +104,27 @@ int sul_prov_run_begin(struct sul_db *db, const struct sul_workflow *wf, const c
 	return 0;
 }
 
-int sul_prov_run_end(struct sul_db *db, long long run_id, const char *status, struct sul_err *err)
+int sul_prov_run_end(struct sul_db *db, long long run_id, const char *status, const char *why,
+		     struct sul_err *err)
 {
+	char *reason = sul_xasprintf("cancelled: %s", why ? why : "the run ended");
 	char now[64];
+	int r;
 
 	sul_now_iso(now);
-	return sul_db_exec(db, err, "UPDATE runs SET status = ?1, finished_at = ?2 WHERE id = ?3", "tti",
-			   status, now, run_id);
+	r = sul_db_begin(db, err);
+	if (!r)
+		r = sul_db_exec(db, err,
+				"UPDATE executions SET status = 'failed', finished_at = ?1, reason = ?2 "
+				"WHERE run_id = ?3 AND status = 'running'",
+				"tti", now, reason, run_id)
+		    || sul_db_exec(db, err, "UPDATE runs SET status = ?1, finished_at = ?2 WHERE id = ?3", "tti",
+				   status, now, run_id)
+		    || sul_db_commit(db, err);
+	if (r)
+		sul_db_rollback(db);
+	free(reason);
+	return r ? -1 : 0;
 }
 
 int sul_prov_exec_insert(struct sul_db *db, const struct sul_exec_row *row, long long *exec_id,
@@ -238,9 +252,9 @@ int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char 
 		return 0;
 	if (sul_cache_read_manifest(cache_dir, key, &tree, err))
 		return -1;
-	/* A stage that ran with its key recorded already was forced: its output
-	 * replaced the entry (cache.c), and its rows replace the old ones (its
-	 * timings at least are new). */
+	/* A stage that ran with its key recorded already (normally forgotten
+	 * before it started, see sul_prov_forget_output): its output replaced
+	 * the entry (cache.c), and its rows replace the old ones. */
 	if (recorded) {
 		if (sul_db_exec(db, err, "DELETE FROM outputs WHERE cache_key = ?1", "t", key)
 		    || sul_db_exec(db, err, "DELETE FROM artifacts WHERE cache_key = ?1", "t", key)) {
@@ -268,6 +282,12 @@ int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char 
 		free(out);
 	}
 	return r;
+}
+
+int sul_prov_forget_output(struct sul_db *db, const char *key, struct sul_err *err)
+{
+	return sul_db_exec(db, err, "DELETE FROM outputs WHERE cache_key = ?1", "t", key)
+	       || sul_db_exec(db, err, "DELETE FROM artifacts WHERE cache_key = ?1", "t", key);
 }
 
 char *sul_prov_log_of(struct sul_db *db, const char *key)

@@ -23,7 +23,11 @@ void sul_prov_memo_init(struct sul_prov_memo *m, struct sul_db *db, int writable
 
 int sul_prov_run_begin(struct sul_db *db, const struct sul_workflow *wf, const char *argv_json,
 		       const char *executor, long long *run_id, struct sul_err *err);
-int sul_prov_run_end(struct sul_db *db, long long run_id, const char *status, struct sul_err *err);
+/* Ends a run, and in the same transaction closes every execution of it
+ * still 'running' as failed, "cancelled: why" (the engine stopped on an
+ * error of its own: no row may stay 'running' after it exits). */
+int sul_prov_run_end(struct sul_db *db, long long run_id, const char *status, const char *why,
+		     struct sul_err *err);
 
 struct sul_exec_row {
 	long long run_id;
@@ -54,8 +58,13 @@ int sul_prov_job_finish(struct sul_db *db, long long exec_id, const char *node, 
 
 /* Records outputs, artifacts and metrics of the entry for key unless already
  * recorded; ran: the stage has just run, and when its key was recorded
- * already (a forced rerun), its rows replace the old ones. */
+ * already, its rows replace the old ones. */
 int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char *key, int ran, struct sul_err *err);
+
+/* Deletes the outputs and artifacts rows of key, committed before a stage
+ * that may publish (or replace) its entry starts: until the stage's result
+ * is recorded, readers take the digest from the entry's manifest (cache.h). */
+int sul_prov_forget_output(struct sul_db *db, const char *key, struct sul_err *err);
 
 /* The log of the execution that produced key, or NULL.  Caller frees. */
 char *sul_prov_log_of(struct sul_db *db, const char *key);

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "dag.h"
 #include "desc.h"
+#include "fault.h"
 #include "fsutil.h"
 #include "progress.h"
 #include "prov.h"
@@ -29,8 +30,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Less free space than this, and a failed stage's message says the disk is full. */
+#define DISK_FULL_BYTES (4ULL << 20)
 
 enum node_state {
 	N_WAIT,       /* inputs not final yet */
@@ -357,8 +362,10 @@ static int explain(struct sched *s, size_t i, struct sul_buf *why, struct sul_er
 	if (!why->len) {
 		if (!strcmp(prev.status, "failed"))
 			ADD_PART("last run failed");
-		else if (!strcmp(prev.status, "running"))
+		else if (!strcmp(prev.status, "running") && sul_workspace_in_use(s->ws))
 			ADD_PART("running now in another sulcus run");
+		else if (!strcmp(prev.status, "running"))
+			ADD_PART("last run was interrupted");
 		else if (!strcmp(prev.cache_key, nd->key.key))
 			ADD_PART("output no longer in the cache");
 		else
@@ -559,8 +566,15 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	row.status = "running";
 	row.reason = nd->reason;
 	row.log_path = nd->log_path;
-	if (sul_prov_exec_insert(s->ws->db, &row, &nd->exec_id, err))
+	/* The entry's rows go before the stage can publish: a kill before its
+	 * record then leaves no row to disagree with the entry (cache.h). */
+	if (sul_db_begin(s->ws->db, err))
 		return -1;
+	if (sul_prov_forget_output(s->ws->db, nd->key.key, err)
+	    || sul_prov_exec_insert(s->ws->db, &row, &nd->exec_id, err) || sul_db_commit(s->ws->db, err)) {
+		sul_db_rollback(s->ws->db);
+		return -1;
+	}
 	memset(&job, 0, sizeof(job));
 	job.tag = i;
 	job.stage_id = st->id;
@@ -610,6 +624,17 @@ static void log_tail(const char *path, int lines, struct sul_buf *out)
 	sul_buf_adds(out, p);
 }
 
+/* A stage that fails on a full disk often cannot say so: its log is on
+ * that disk too.  The engine can: it looks when a stage fails. */
+static void disk_full_note(const char *root, struct sul_buf *msg)
+{
+	struct statvfs v;
+
+	if (!statvfs(root, &v) && (unsigned long long)v.f_bavail * v.f_frsize < DISK_FULL_BYTES)
+		sul_buf_addf(msg, "%sthe file system of '%s' is full (%llu KiB free)", msg->len ? "; " : "", root,
+			     (unsigned long long)v.f_bavail * v.f_frsize / 1024);
+}
+
 static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err *err)
 {
 	size_t i = end->tag;
@@ -617,14 +642,16 @@ static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err
 	struct node *nd = &s->nodes[i];
 	struct sul_buf msg = SUL_BUF_INIT, tail = SUL_BUF_INIT;
 	struct sul_exec_end e;
-	int r, ok = 0, ret = -1;
+	int r, found, ok = 0, ret = -1;
 
 	sul_progress_remove(&s->prog, i);
 	r = sul_result_read(nd->result_path, &msg);
+	/* Whether the stage succeeded or not, an entry may be there: its new
+	 * output, or the one a failed forced rerun left. */
+	found = sul_cache_lookup(s->ws->cache_dir, nd->key.key, nd->digest, err);
+	if (found < 0)
+		goto out;
 	if (r == 1) {
-		int found = sul_cache_lookup(s->ws->cache_dir, nd->key.key, nd->digest, err);
-		if (found < 0)
-			goto out;
 		ok = found > 0;
 		if (!ok)
 			sul_buf_adds(&msg, "the stage reported success but its output is not in the cache");
@@ -651,6 +678,7 @@ static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err
 	unlink(nd->script_path);
 
 	if (!ok) {
+		disk_full_note(s->ws->root, &msg);
 		log_tail(nd->log_path, 10, &tail);
 		if (tail.len)
 			sul_buf_addf(&msg, "\nlog tail:\n%s", tail.buf);
@@ -662,12 +690,13 @@ static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err
 	e.cpu_s = end->cpu_s;
 	e.max_rss_kb = end->max_rss_kb;
 	e.exit_code = end->exit_code;
+	sul_fault_crash("finish-before-record");
 	if (sul_db_begin(s->ws->db, err))
 		goto out;
 	if (sul_prov_exec_finish(s->ws->db, nd->exec_id, &e, err)
 	    || sul_prov_job_finish(s->ws->db, nd->exec_id, end->node, end->state, end->exit_code, end->signal,
 				   end->wall_s, err)
-	    || (ok && sul_prov_record_output(s->ws->db, s->ws->cache_dir, nd->key.key, 1, err))
+	    || (found && sul_prov_record_output(s->ws->db, s->ws->cache_dir, nd->key.key, ok, err))
 	    || sul_db_commit(s->ws->db, err)) {
 		sul_db_rollback(s->ws->db);
 		goto out;
@@ -853,7 +882,7 @@ int sul_sched_run(struct sul_workspace *ws, const struct sul_workflow *wf, struc
 		 : ret || sum->failed || sum->skipped ? "failed" : "succeeded";
 	{
 		struct sul_err e2 = SUL_ERR_INIT;
-		if (sul_prov_run_end(ws->db, sum->run_id, status, ret ? &e2 : err))
+		if (sul_prov_run_end(ws->db, sum->run_id, status, ret ? err->msg : NULL, ret ? &e2 : err))
 			ret = -1;
 	}
 	if (s.out && !o->quiet)

@@ -2,6 +2,7 @@
 #include "stage_exec.h"
 #include "cache.h"
 #include "desc.h"
+#include "fault.h"
 #include "fsutil.h"
 #include "kind.h"
 #include "metrics.h"
@@ -108,6 +109,7 @@ int sul_stage_exec(const char *desc_path, struct sul_err *err)
 		sul_err_prefix(err, "publishing the output");
 		goto report;
 	}
+	sul_fault_crash("stage-after-publish");
 	ret = 0;
 report:
 	if (ret) {

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +76,35 @@ static int recover(struct sul_workspace *ws, struct sul_err *err)
 	if (sul_rmtree(ws->tmp_dir, err) || sul_mkdirs(ws->tmp_dir, err))
 		return -1;
 	return 0;
+}
+
+int sul_workspace_in_use(const struct sul_workspace *ws)
+{
+	char *path = sul_xasprintf("%s/lock", ws->root);
+	char line[256], want[64];
+	struct stat st;
+	FILE *f;
+	int held = 0;
+
+	if (ws->lock_fd >= 0) {
+		free(path);
+		return 1;
+	}
+	if (stat(path, &st)) {
+		free(path);
+		return 0;
+	}
+	free(path);
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return 1;  /* cannot tell: assume the worst */
+	/* "1: FLOCK  ADVISORY  WRITE 1814 fe:00:10954231 0 EOF": major:minor in hex. */
+	snprintf(want, sizeof(want), " %02x:%02x:%llu ", major(st.st_dev), minor(st.st_dev),
+		 (unsigned long long)st.st_ino);
+	while (!held && fgets(line, sizeof(line), f))
+		held = strstr(line, " FLOCK ") && strstr(line, want);
+	fclose(f);
+	return held;
 }
 
 int sul_workspace_open(const char *dir, int flags, struct sul_workspace *ws, struct sul_err *err)

@@ -36,4 +36,9 @@ struct sul_workspace {
 int sul_workspace_open(const char *dir, int flags, struct sul_workspace *ws, struct sul_err *err);
 void sul_workspace_close(struct sul_workspace *ws);
 
+/* 1 when a process holds the workspace's lock (a run is in progress), 0
+ * when none does, from /proc/locks: asking flock() itself could make a
+ * starting run find the lock taken. */
+int sul_workspace_in_use(const struct sul_workspace *ws);
+
 #endif
