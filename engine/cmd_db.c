@@ -261,7 +261,9 @@ int cmd_query(int argc, char **argv, struct sul_err *err)
 	struct sul_db *db = NULL;
 	struct sul_buf text = SUL_BUF_INIT;
 	const char *sql, *tail;
-	int status = 2, nstmt = 0;
+	sqlite3_stmt **stmts = NULL;
+	size_t nstmt = 0, alloc = 0, i;
+	int status = 2;
 
 	if (parse_db_args(argc, argv, "dwcjf", &a, err))
 		return 2;
@@ -277,6 +279,8 @@ int cmd_query(int argc, char **argv, struct sul_err *err)
 		sul_buf_release(&text);
 		return sul_err_exit_code(err);
 	}
+	/* Every statement is prepared and checked before any runs: a write
+	 * after a SELECT must not be refused only after the SELECT's rows. */
 	sql = a.sql_file ? text.buf : argv[a.first_arg];
 	for (;;) {
 		sqlite3_stmt *st = NULL;
@@ -290,25 +294,29 @@ int cmd_query(int argc, char **argv, struct sul_err *err)
 		}
 		if (!st)
 			break;
+		SUL_ALLOC_GROW(stmts, nstmt + 1, alloc);
+		stmts[nstmt++] = st;
 		if (!sqlite3_stmt_readonly(st)) {
 			sul_err_set(err, SUL_ERR_INPUT,
 				    "query: only statements that read are allowed, and this one writes: '%.*s'",
 				    (int)(tail - sql), sql);
-			sqlite3_finalize(st);
 			goto out;
 		}
-		if (nstmt++ && a.fmt == FMT_TABLE)
+		sql = tail;
+	}
+	for (i = 0; i < nstmt; i++) {
+		if (i && a.fmt == FMT_TABLE)
 			putchar('\n');
-		if (print_rows(db, st, a.fmt, err) < 0) {
-			sqlite3_finalize(st);
+		if (print_rows(db, stmts[i], a.fmt, err) < 0) {
 			err->kind = SUL_ERR_INPUT;
 			goto out;
 		}
-		sqlite3_finalize(st);
-		sql = tail;
 	}
 	status = 0;
 out:
+	for (i = 0; i < nstmt; i++)
+		sqlite3_finalize(stmts[i]);
+	free(stmts);
 	sul_buf_release(&text);
 	close_db(&ws, db);
 	return status;
@@ -329,7 +337,7 @@ int cmd_runs(int argc, char **argv, struct sul_err *err)
 	struct sul_workspace ws;
 	struct sul_db *db = NULL;
 	sqlite3_stmt *st;
-	int status = 1;
+	int status = 3;
 
 	if (parse_db_args(argc, argv, "dwcj", &a, err))
 		return 2;
@@ -365,7 +373,7 @@ int cmd_show(int argc, char **argv, struct sul_err *err)
 	sqlite3_stmt *st;
 	long long exec_id;
 	const char *stage;
-	int status = 1, r;
+	int status = 3, r;
 
 	if (parse_db_args(argc, argv, "dwr", &a, err))
 		return 2;
@@ -390,7 +398,7 @@ int cmd_show(int argc, char **argv, struct sul_err *err)
 		if (!r)
 			sul_err_set(err, SUL_ERR_INPUT, "show: no recorded execution of stage '%s'%s", stage,
 				    a.run > 0 ? " in that run" : "");
-		status = r ? 1 : 2;
+		status = r ? 3 : 2;
 		goto out;
 	}
 	exec_id = sqlite3_column_int64(st, 0);

@@ -40,7 +40,7 @@ int cmd_gc(int argc, char **argv, struct sul_err *err)
 	unsigned long long bytes = 0;
 	const char *workdir = NULL;
 	long nruns = 10;
-	int c, dry = 0, status = 1;
+	int c, r, dry = 0, status = 3;
 	sqlite3_stmt *st;
 	struct dirent *de;
 	DIR *d = NULL;
@@ -69,20 +69,23 @@ int cmd_gc(int argc, char **argv, struct sul_err *err)
 		return 2;
 	}
 	if (sul_workspace_open(workdir, SUL_WS_WRITE, &ws, err))
-		return 1;
+		return sul_err_exit_code(err);
 	st = sul_db_stmt(ws.db, err,
 			 "SELECT DISTINCT cache_key FROM executions WHERE status IN ('ran', 'cached') AND run_id IN "
 			 "(SELECT id FROM runs ORDER BY id DESC LIMIT ?1)",
 			 "i", (long long)nruns);
 	if (!st)
 		goto out;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	/* A read that fails must stop gc: a short keep-set removes what recent runs used. */
+	while ((r = sul_db_step(ws.db, st, err)) > 0) {
 		kept = sul_xrealloc(kept, (nkept + 1) * sizeof(*kept));
 		kept[nkept] = sul_xstrdup(sul_db_text(st, 0));
 		sul_strmap_put(&keep, kept[nkept], 1);
 		nkept++;
 	}
 	sqlite3_reset(st);
+	if (r < 0)
+		goto out;
 	d = opendir(ws.cache_dir);
 	if (!d) {
 		sul_err_sys(err, "cannot read '%s'", ws.cache_dir);

@@ -169,13 +169,14 @@ int cmd_run(int argc, char **argv, struct sul_err *err)
 	sched_opts(&a, &o);
 	if (sul_sched_check_selection(&wf, &o, err) || make_executor(&a, &wf, &ex, err))
 		goto out_wf;
-	status = 1;
-	if (sul_workspace_open(a.workdir, SUL_WS_WRITE, &ws, err))
+	if (sul_workspace_open(a.workdir, SUL_WS_WRITE, &ws, err)) {
+		status = sul_err_exit_code(err);
 		goto out_wf;
+	}
 	argv_json(argc, argv, &av);
 	o.argv_json = av.buf;
 	if (sul_sched_run(&ws, &wf, ex, &o, &sum, err)) {
-		status = 1;
+		status = sul_err_exit_code(err);
 	} else if (sum.interrupted_by) {
 		status = 128 + sum.interrupted_by;
 		sul_err_set(err, SUL_ERR_FAIL, "run %lld interrupted", sum.run_id);
@@ -213,7 +214,7 @@ int cmd_plan(int argc, char **argv, struct sul_err *err)
 	if (sul_sched_check_selection(&wf, &o, err))
 		goto out_wf;
 	if (sul_workspace_open(a.workdir, 0, &ws, err)) {
-		status = 1;
+		status = sul_err_exit_code(err);
 		goto out_wf;
 	}
 	status = sul_sched_plan(&ws, &wf, &o, stdout, err) ? sul_err_exit_code(err) : 0;

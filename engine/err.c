@@ -77,5 +77,5 @@ void sul_err_clear(struct sul_err *err)
 
 int sul_err_exit_code(const struct sul_err *err)
 {
-	return err->kind == SUL_ERR_INPUT ? 2 : 1;
+	return err->kind == SUL_ERR_INPUT ? 2 : 3;
 }

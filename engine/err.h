@@ -17,7 +17,9 @@
 enum sul_err_kind {
 	SUL_ERR_NONE = 0,
 	SUL_ERR_INPUT,   /* bad input from the user: exit status 2 */
-	SUL_ERR_FAIL,    /* something failed while running: exit status 1 */
+	SUL_ERR_FAIL,    /* sulcus could not do its own work (database, lock,
+			  * disk): exit status 3.  A stage that fails is not
+			  * an error of sulcus: `run` exits 1 for it. */
 };
 
 #define SUL_ERR_MSG_MAX 2048
@@ -44,7 +46,7 @@ int sul_err_prefix(struct sul_err *err, const char *fmt, ...)
 
 void sul_err_clear(struct sul_err *err);
 
-/* Exit status for an error: 2 for bad input, 1 otherwise. */
+/* Exit status for an error: 2 for bad input, 3 otherwise. */
 int sul_err_exit_code(const struct sul_err *err);
 
 #endif

@@ -95,7 +95,12 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], commands[i].name))
 			continue;
 		status = commands[i].fn(argc - 1, argv + 1, &err);
-		fflush(stdout);
+		/* Output that did not arrive (a full disk, /dev/full) is a failure. */
+		if (fflush(stdout) || ferror(stdout)) {
+			if (!status)
+				sul_err_sys(&err, "cannot write to standard output");
+			status = status ? status : 3;
+		}
 		if (status && err.msg[0])
 			fprintf(stderr, "sulcus: %s\n", err.msg);
 		return status;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # t2006-lock: a second `sulcus run` on a workspace in use fails fast with a
-# clear message and changes nothing; the first run then finishes normally
+# clear message (exit status 3: an error of sulcus, not of a stage) and
+# changes nothing; the first run then finishes normally
 # and the database is intact.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -17,8 +18,8 @@ start_bg first "$SULCUS" run wf.cfg
 first=$BG_PID
 wait_for_file started
 
-run_fail_msg 1 "in use by another sulcus run (pid $first)" "$SULCUS" run wf.cfg
-run_fail_msg 1 "in use by another sulcus run" "$SULCUS" gc
+run_fail_msg 3 "in use by another sulcus run (pid $first)" "$SULCUS" run wf.cfg
+run_fail_msg 3 "in use by another sulcus run" "$SULCUS" gc
 # Readers are not locked out.
 run_ok "$SULCUS" runs
 run_ok "$SULCUS" plan wf.cfg

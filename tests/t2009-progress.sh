@@ -94,7 +94,7 @@ if [ -s "$ERR" ] || [ -s "$OUT" ]; then
 fi
 
 # A bad interval is refused.
-run_fail_msg 1 "SULCUS_PROGRESS_INTERVAL: expected a number of seconds above 0, got 'soon'" \
+run_fail_msg 2 "SULCUS_PROGRESS_INTERVAL: expected a number of seconds above 0, got 'soon'" \
 	env SULCUS_PROGRESS_INTERVAL=soon "$SULCUS" run wf.cfg
 
 # On a terminal: the live line.

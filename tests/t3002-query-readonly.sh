@@ -51,3 +51,14 @@ mkdir elsewhere
 	[ ! -e nope.db ] || fail "query --db created the database"
 	[ ! -e .sulcus ] || fail "query created a workspace"
 ) || exit 1
+
+# Every statement is checked before any runs: the SELECT before a refused
+# DELETE prints nothing.
+run_fail_msg 2 "this one writes: 'DELETE FROM runs'" "$SULCUS" query --csv "SELECT 'leaked' AS x; DELETE FROM runs"
+assert_eq "" "$(cat "$OUT")" "stdout of a refused query"
+
+# Output that cannot be written is a failure of sulcus (status 3), not silence.
+if [ -w /dev/full ]; then
+	run_fail_msg 3 "cannot write to standard output: No space left on device" sh -c '"$SULCUS" query "SELECT 1" >/dev/full'
+	run_fail_msg 3 "cannot write to standard output" sh -c '"$SULCUS" runs >/dev/full'
+fi

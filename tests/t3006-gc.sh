@@ -54,3 +54,31 @@ assert_count count.a 3
 run_ok "$SULCUS" gc --keep 0
 assert_eq 0 "$(cache_entries)" "cache entries after gc --keep 0"
 run_fail_msg 2 "gc: --keep: expected a number of runs, got 'x'" "$SULCUS" gc --keep x
+
+# A failing read of the keep-set (or any database step) stops gc before it
+# removes what a recent run used: for each step of a gc, made to fail in
+# turn (engine/fault.h), gc exits 0 having removed only what it should, or
+# exits 3 (an error of sulcus) having removed less.
+: "${SULCUS_FAULTS:=$(dirname "$SULCUS")/sulcus-faults}"
+run_ok "$SULCUS" run -q --set params.v=3 wf.cfg
+run_ok "$SULCUS" run -q --set params.v=4 wf.cfg
+keep=$(sql "SELECT DISTINCT cache_key FROM executions WHERE run_id = (SELECT max(id) FROM runs)") || fail "query"
+rm -f "$TEST_ROOT/trace"
+cp -a .sulcus "$TEST_ROOT/saved"
+run_ok env SULCUS_FAULT_TRACE="$TEST_ROOT/trace" "$SULCUS_FAULTS" gc --keep 1 --dry-run
+steps=$(grep -c '^call sqlite$' "$TEST_ROOT/trace")
+[ "$steps" -gt 3 ] || fail "gc makes only $steps database steps"
+i=1
+while [ "$i" -le "$steps" ]; do
+	rm -rf .sulcus
+	cp -a "$TEST_ROOT/saved" .sulcus
+	run_status env SULCUS_FAIL_AT="sqlite:$i" "$SULCUS_FAULTS" gc --keep 1
+	case $STATUS in
+	0 | 3) ;;
+	*) show_output; fail "gc with database step $i failing: exit status $STATUS" ;;
+	esac
+	for k in $keep; do
+		[ -d ".sulcus/cache/$k" ] || fail "gc with database step $i failing removed $k, which the last run used"
+	done
+	i=$((i + 1))
+done
