@@ -1,6 +1,7 @@
 /* value.c - typed parameter values and their renderings (see value.h). */
 #include "value.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -116,20 +117,37 @@ void sul_value_text(const struct sul_value *v, struct sul_buf *out)
 	}
 }
 
+/* Decimal, as written: "010" is ten, and "0x10", " 5" or "+5" are not
+ * numbers (strtoll and strtod alone take them all). */
+static int decimal_chars(const char *text, const char *allowed)
+{
+	if (*text == '-')
+		text++;
+	if (!isdigit((unsigned char)*text) && !(*text == '.' && isdigit((unsigned char)text[1])))
+		return 0;
+	return text[strspn(text, allowed)] == '\0';
+}
+
 static int parse_int(const char *text, long long *out)
 {
 	char *end;
+
+	if (!decimal_chars(text, "0123456789"))
+		return 0;
 	errno = 0;
-	*out = strtoll(text, &end, 0);
-	return *text && !*end && !errno;
+	*out = strtoll(text, &end, 10);
+	return !*end && !errno;
 }
 
 static int parse_float(const char *text, double *out)
 {
 	char *end;
+
+	if (!decimal_chars(text, "0123456789.eE+-"))
+		return 0;
 	errno = 0;
 	*out = strtod(text, &end);
-	return *text && !*end && !errno;
+	return !*end && !errno;
 }
 
 static int parse_bool(const char *text, long long *out)
@@ -155,11 +173,9 @@ int sul_value_parse(const char *text, enum sul_type t, struct sul_value *v, stru
 			return sul_err_set(err, SUL_ERR_INPUT, "expected an integer, got '%s'", text);
 		break;
 	case SUL_T_FLOAT:
-		if (!parse_float(text, &nv.f))
-			return sul_err_set(err, SUL_ERR_INPUT, "expected a number, got '%s'", text);
 		/* Workflow files cannot hold NaN or infinity: neither may --set. */
-		if (!isfinite(nv.f))
-			return sul_err_set(err, SUL_ERR_INPUT, "expected a finite number, got '%s'", text);
+		if (!parse_float(text, &nv.f) || !isfinite(nv.f))
+			return sul_err_set(err, SUL_ERR_INPUT, "expected a finite decimal number, got '%s'", text);
 		break;
 	case SUL_T_BOOL:
 		if (!parse_bool(text, &nv.i))

@@ -802,6 +802,12 @@ static int parse_set(const char *arg, char **target, char **name, char **value, 
 		;
 	if (dot <= arg + 1 || dot == eq)
 		return sul_err_set(err, SUL_ERR_INPUT, "--set '%s': expected ID.NAME=VALUE", arg);
+	/* A glob may pick stages; the parameter is one name, as the file writes it. */
+	if (!isalpha((unsigned char)*dot) && *dot != '_')
+		goto bad_name;
+	for (const char *c = dot; c < eq; c++)
+		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+			goto bad_name;
 	*target = sul_xstrndup(arg, (size_t)(dot - 1 - arg));
 	*name = sul_xstrndup(dot, (size_t)(eq - dot));
 	*value = sul_xstrdup(eq + 1);
@@ -875,6 +881,11 @@ static int apply_global_sets(struct sul_workflow *wf, const char *const *sets, s
 			return -1;
 	}
 	return 0;
+bad_name:
+	return sul_err_set(err, SUL_ERR_INPUT,
+			   "--set '%s': parameter name '%.*s': expected letters, digits, '_' and '-', "
+			   "starting with a letter or '_'",
+			   arg, (int)(eq - dot), dot);
 }
 
 static int apply_stage_sets(struct sul_workflow *wf, const char *const *sets, size_t nsets,

@@ -35,7 +35,11 @@ START_TEST(parse_typed_errors)
 	ck_assert_int_eq(sul_value_parse("yes", SUL_T_BOOL, &v, &err), -1);
 	ck_assert_str_eq(err.msg, "expected true or false, got 'yes'");
 	ck_assert_int_eq(sul_value_parse("nan", SUL_T_FLOAT, &v, &err), -1);
-	ck_assert_str_eq(err.msg, "expected a finite number, got 'nan'");
+	ck_assert_str_eq(err.msg, "expected a finite decimal number, got 'nan'");
+	ck_assert_int_eq(sul_value_parse("0x10", SUL_T_INT, &v, &err), -1);
+	ck_assert_str_eq(err.msg, "expected an integer, got '0x10'");
+	ck_assert_int_eq(sul_value_parse("010", SUL_T_INT, &v, &err), 0);
+	ck_assert_int_eq(v.i, 10);
 }
 END_TEST
 

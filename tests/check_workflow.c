@@ -263,7 +263,7 @@ START_TEST(set_errors)
 	ck_assert_str_eq(load_fail(wf, bad_form, 1), "--set 'a.n': expected ID.NAME=VALUE");
 	ck_assert_str_eq(load_fail(wf, bad_global, 1),
 			 "--set 'params.rl=2': the workflow has no parameter 'rl' (did you mean 'lr'?)");
-	ck_assert_str_eq(load_fail(wf, bad_type, 1), "--set 'params.lr=fast': expected a number, got 'fast'");
+	ck_assert_str_eq(load_fail(wf, bad_type, 1), "--set 'params.lr=fast': expected a finite decimal number, got 'fast'");
 }
 END_TEST
 

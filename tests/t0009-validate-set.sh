@@ -48,3 +48,19 @@ assert_no_workspace
 run_ok "$SULCUS" check --set train.x=7 --set params.epochs=9 wf.cfg
 run_ok "$SULCUS" run -q --set train.x=7 --set params.epochs=9 wf.cfg
 assert_eq "7 9" "$(cat .sulcus/cache/*/out/v)" "output with --set"
+
+# Numbers are decimal as written: 010 is ten, and 0x10, +5 or " 5" are not
+# integers; a parameter name is a name, not a glob.
+run_ok "$SULCUS" run -q --set train.x=010 --set params.epochs=9 wf.cfg
+assert_eq "10 9" "$(cat .sulcus/cache/"$(sql_value "SELECT cache_key FROM latest_executions WHERE stage='train'")"/out/v)" \
+	"output with --set train.x=010"
+for v in 0x10 +5 " 5" 1e3 inf; do
+	run_fail_msg 2 "--set 'train.x=$v'" "$SULCUS" check --set "train.x=$v" wf.cfg
+	assert_file_contains "$ERR" "expected an integer"
+done
+run_fail_msg 2 "--set 'params.lr=0x1p3'" "$SULCUS" check --set params.lr=0x1p3 wf.cfg
+run_fail_msg 2 "--set 'params.lr=nan'" "$SULCUS" check --set params.lr=nan wf.cfg
+run_ok "$SULCUS" check --set params.lr=-.5 --set params.lr=2.5e-3 wf.cfg
+run_fail_msg 2 "--set 'train.*=5': parameter name '*': expected letters, digits, '_' and '-'" \
+	"$SULCUS" check --set 'train.*=5' wf.cfg
+run_fail_msg 2 "--set 't*.x y=5': parameter name 'x y'" "$SULCUS" check --set 't*.x y=5' wf.cfg
