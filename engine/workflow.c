@@ -13,6 +13,7 @@
 #include "suggest.h"
 #include "template.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <libconfig.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_EXPANSION 100000
 
@@ -46,6 +48,92 @@ struct loader {
 
 static int apply_global_sets(struct sul_workflow *wf, const char *const *sets, size_t nsets,
 			     struct sul_err *err);
+
+static const char *intern(struct sul_workflow *wf, const char *file);
+
+/*
+ * libconfig 1.5 puts the include folder in front of every @include path,
+ * absolute ones too.  An absolute path in the workflow itself is rewritten,
+ * on the same line, as a relative one that climbs to / from that folder
+ * (one ".." per component of its real path; more at / stay at /).  Files
+ * that it includes are read by libconfig alone: an absolute @include in
+ * them still fails, and parse_error() says so.
+ */
+static void absolute_includes(const char *dir, struct sul_buf *text)
+{
+	struct sul_buf out = SUL_BUF_INIT, up = SUL_BUF_INIT;
+	char *real = realpath(dir, NULL);
+	const char *p = text->buf, *line;
+
+	for (const char *c = real ? real : dir; *c; c++)
+		if (*c == '/')
+			sul_buf_adds(&up, "../");
+	for (line = p; *line; line = p) {
+		const char *q = line, *end = strchr(line, '\n');
+		p = end ? end + 1 : line + strlen(line);
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (strncmp(q, "@include", 8)) {
+			sul_buf_add(&out, line, (size_t)(p - line));
+			continue;
+		}
+		q += 8;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (q[0] != '"' || q[1] != '/') {
+			sul_buf_add(&out, line, (size_t)(p - line));
+			continue;
+		}
+		sul_buf_add(&out, line, (size_t)(q + 1 - line));
+		sul_buf_adds(&out, up.buf);
+		sul_buf_add(&out, q + 2, (size_t)(p - (q + 2)));
+	}
+	sul_buf_release(text);
+	*text = out;
+	sul_buf_release(&up);
+	free(real);
+}
+
+/* libconfig's own words, with what they leave out. */
+static void parse_error(struct sul_workflow *wf, const config_t *cfg, struct sul_err *err)
+{
+	const char *text = config_error_text(cfg), *file = intern(wf, config_error_file(cfg));
+	int line = config_error_line(cfg);
+
+	if (!strcmp(text, "memory exhausted")) {
+		/* Bison's stack: about 10,000 open groups, lists or arrays. */
+		sul_err_set(err, SUL_ERR_INPUT, "%s:%d: groups, lists and arrays nested too deeply for libconfig "
+			    "(about 10,000 levels): is a closing bracket missing?", file, line);
+	} else if (!strcmp(text, "cannot open include file")) {
+		/* Which file, and why: the @include on that line, looked up as libconfig does. */
+		struct sul_buf b = SUL_BUF_INIT, e = SUL_BUF_INIT;
+		const char *at = NULL;
+		char *name = NULL, *tried = NULL;
+		int n = 1;
+		if (!sul_read_file(file, &b, NULL)) {
+			for (at = b.buf; at && n < line; n++)
+				at = (at = strchr(at, '\n')) ? at + 1 : NULL;
+			at = at ? strstr(at, "@include") : NULL;
+			at = at ? strchr(at, '"') : NULL;
+		}
+		if (at && strchr(at + 1, '"'))
+			name = sul_xstrndup(at + 1, (size_t)(strchr(at + 1, '"') - at - 1));
+		if (name) {
+			tried = sul_xasprintf("%s/%s", wf->dir, name);
+			if (access(tried, R_OK))
+				sul_buf_addf(&e, " (read as '%s': %s%s)", tried, strerror(errno),
+					     name[0] == '/' ? "; an included file can only include relative paths" : "");
+		}
+		sul_err_set(err, SUL_ERR_INPUT, "%s:%d: cannot open include file%s%s%s%s", file, line,
+			    name ? " '" : "", name ? name : "", name ? "'" : "", e.len ? e.buf : "");
+		free(name);
+		free(tried);
+		sul_buf_release(&b);
+		sul_buf_release(&e);
+	} else {
+		sul_err_set(err, SUL_ERR_INPUT, "%s:%d: %s", file, line, text);
+	}
+}
 
 static const char *intern(struct sul_workflow *wf, const char *file)
 {
@@ -812,6 +900,11 @@ static int parse_set(const char *arg, char **target, char **name, char **value, 
 	*name = sul_xstrndup(dot, (size_t)(eq - dot));
 	*value = sul_xstrdup(eq + 1);
 	return 0;
+bad_name:
+	return sul_err_set(err, SUL_ERR_INPUT,
+			   "--set '%s': parameter name '%.*s': expected letters, digits, '_' and '-', "
+			   "starting with a letter or '_'",
+			   arg, (int)(eq - dot), dot);
 }
 
 static enum sul_type override_type(const struct sul_stage *st, const char *name, const struct sul_value *cur)
@@ -881,11 +974,6 @@ static int apply_global_sets(struct sul_workflow *wf, const char *const *sets, s
 			return -1;
 	}
 	return 0;
-bad_name:
-	return sul_err_set(err, SUL_ERR_INPUT,
-			   "--set '%s': parameter name '%.*s': expected letters, digits, '_' and '-', "
-			   "starting with a letter or '_'",
-			   arg, (int)(eq - dot), dot);
 }
 
 static int apply_stage_sets(struct sul_workflow *wf, const char *const *sets, size_t nsets,
@@ -1226,9 +1314,9 @@ int sul_workflow_load(const char *path, const char *const *sets, size_t nsets,
 	config_init(&ld.cfg);
 	/* @include paths are relative to the including workflow's folder. */
 	config_set_include_dir(&ld.cfg, wf->dir);
+	absolute_includes(wf->dir, &content);
 	if (!config_read_string(&ld.cfg, content.buf)) {
-		sul_err_set(err, SUL_ERR_INPUT, "%s:%d: %s", intern(wf, config_error_file(&ld.cfg)),
-			    config_error_line(&ld.cfg), config_error_text(&ld.cfg));
+		parse_error(wf, &ld.cfg, err);
 		config_destroy(&ld.cfg);
 		goto out;
 	}

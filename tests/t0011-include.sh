@@ -50,3 +50,24 @@ name = "inc";
 EOF
 run_fail_msg 2 "stages.cfg:3: stage 'b': unknown kind 'comand' (did you mean 'command'?)" \
 	"$SULCUS" check project/wf3.cfg
+
+# The missing include, by name, where it was looked for, and why.
+run_fail_msg 2 "project/wf2.cfg:2: cannot open include file 'nothere.cfg' (read as '$TEST_DIR/project/nothere.cfg': No such file or directory)" \
+	"$SULCUS" check project/wf2.cfg
+
+# An absolute @include (libconfig 1.5 would put the workflow's folder in front of it).
+cat >project/wf4.cfg <<EOF
+name = "inc";
+@include "$TEST_DIR/project/shared.cfg"
+stages = (
+  { id = "train"; kind = "command"; command = "echo {params.lr} > {out}/v"; }
+);
+EOF
+run_ok "$SULCUS" check project/wf4.cfg
+(cd elsewhere && run_ok "$SULCUS" plan --workdir ../.sulcus ../project/wf4.cfg) || exit 1
+
+# Nesting deeper than libconfig's parser goes: not "memory exhausted".
+awk 'BEGIN { printf "name = \"deep\";\nstages = ();\nx = "; for (i = 0; i < 20000; i++) printf "("; print "" }' \
+	>project/deep.cfg
+run_fail_msg 2 "project/deep.cfg:3: groups, lists and arrays nested too deeply for libconfig" \
+	"$SULCUS" check project/deep.cfg
