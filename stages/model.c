@@ -66,6 +66,11 @@ int sul_model_write_cfg(const char *cfg_in, const char *cfg_out, int batch, int 
 	sul_netcfg_set(&cfg, 0, "channels", "3");
 	/* The stage schedules the learning rate itself (dn.h train_step). */
 	sul_netcfg_unset(&cfg, 0, "burn_in");
+	/* Now with the sizes Darknet will build it for. */
+	if (sul_netcfg_check(&cfg, err)) {
+		sul_netcfg_release(&cfg);
+		return -1;
+	}
 	if (classes)
 		*classes = sul_netcfg_classes(&cfg);
 	r = sul_netcfg_write(&cfg, header, cfg_out, err);

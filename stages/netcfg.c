@@ -253,6 +253,8 @@ int sul_netcfg_read(const char *path, struct sul_netcfg *cfg, struct sul_err *er
 			    path, cfg->sec[cfg->nsec - 1].type);
 		goto fail;
 	}
+	if (sul_netcfg_check(cfg, err))
+		goto fail;
 	sul_buf_release(&b);
 	return 0;
 fail:

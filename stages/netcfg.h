@@ -39,6 +39,14 @@ struct sul_netcfg {
 int sul_netcfg_read(const char *path, struct sul_netcfg *cfg, struct sul_err *err);
 void sul_netcfg_release(struct sul_netcfg *cfg);
 
+/* What the values mean (netcheck.c): every value within the range where
+ * Darknet computes what it says (no crash, no silent replacement), every
+ * activation one Darknet knows, every layer reference to an earlier
+ * layer, [softmax] last and, when [net] gives width, height and channels,
+ * every layer's input large enough for it.  Messages name file:line.
+ * sul_netcfg_read() calls it; call it again after setting the sizes. */
+int sul_netcfg_check(const struct sul_netcfg *cfg, struct sul_err *err);
+
 /* The value of key in section i, or NULL. */
 const char *sul_netcfg_get(const struct sul_netcfg *cfg, size_t i, const char *key);
 /* Sets (or adds) key in section i. */

@@ -29,6 +29,7 @@
  * our RNG drives order and augmentation, Darknet's rand() (seeded) its
  * initialization and dropout.
  */
+#include "../engine/fault.h"
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
@@ -104,7 +105,7 @@ static int train_check(const struct sul_stage *st, struct sul_err *err)
 	char *cfg_path = sul_path_resolve(st->dir, param_v(st, "network")->s);
 	struct sul_netcfg cfg;
 	size_t i;
-	int found = 0;
+	int found = 0, bad;
 
 	if (param_v(st, "scale_min")->f > param_v(st, "scale_max")->f) {
 		free(cfg_path);
@@ -115,8 +116,23 @@ static int train_check(const struct sul_stage *st, struct sul_err *err)
 		free(cfg_path);
 		return sul_err_prefix(err, "%s:%d: stage '%s': parameter 'network'", st->file, st->line, st->id);
 	}
+	/* The sizes the stage will build it for (sul_model_write_cfg). */
+	if (param_v(st, "size")->i > 0) {
+		char num[32];
+		snprintf(num, sizeof(num), "%lld", param_v(st, "size")->i);
+		sul_netcfg_set(&cfg, 0, "width", num);
+		sul_netcfg_set(&cfg, 0, "height", num);
+	}
+	sul_netcfg_set(&cfg, 0, "channels", "3");
+	if (!sul_netcfg_get(&cfg, 0, "width") || !sul_netcfg_get(&cfg, 0, "height"))
+		bad = sul_err_set(err, SUL_ERR_INPUT, "%s: [net] gives no width and height: set them, or the "
+				  "stage's size", cfg_path);
+	else
+		bad = sul_netcfg_check(&cfg, err);
 	sul_netcfg_release(&cfg);
 	free(cfg_path);
+	if (bad)
+		return sul_err_prefix(err, "%s:%d: stage '%s': parameter 'network'", st->file, st->line, st->id);
 	if (*from) {
 		for (i = 0; i < st->ninputs; i++)
 			found |= !strcmp(st->inputs[i], from);
@@ -447,6 +463,8 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 					wts[j] = cw[labels[j]];
 			}
 			ts = now_s();
+			/* Where a crash in Darknet would be (tests: t6002). */
+			sul_fault_crash("train-step");
 			if (api->train_step(net, x, labels, wts, (float)lr, probs, err)) {
 				sul_err_prefix(err, "epoch %d, step %zu", epoch, s + 1);
 				goto out;

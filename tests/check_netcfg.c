@@ -430,6 +430,95 @@ START_TEST(repeated_keys)
 }
 END_TEST
 
+/* What Darknet would crash on (segfault, division by zero) or silently
+ * replace, found by feeding it nonsense: each refused with its line.  The
+ * network around each defect, with its line numbers:
+ *   1 [net] 2 width=W 3 height=W 4 channels=3 5 [convolutional] 6 filters=4
+ *   7 size=3 8 pad=1 9 activation=leaky 10 [LAYER] 11 KEY=VALUE 12 [avgpool]
+ *   13 [connected] 14 output=3 15 [softmax] */
+static const struct {
+	const char *layer, *kv;
+	int width;
+	const char *msg;   /* after PATH: */
+} meanings[] = {
+	{ "convolutional", "filters=-3", 16, "11: [convolutional]: filters=-3: expected a value from 1 to" },
+	{ "convolutional", "filters=0", 16, "11: [convolutional]: filters=0: expected a value from 1 to" },
+	{ "convolutional", "size=0", 16, "11: [convolutional]: size=0: expected a value from 1 to 1024" },
+	{ "convolutional", "pad=-5", 16, "11: [convolutional]: pad=-5: expected a value from 0 to 1" },
+	{ "convolutional", "activation=bogus", 16, "11: [convolutional]: activation=bogus: expected one of logistic," },
+	{ "convolutional", "activation=leakey", 16, "(did you mean 'leaky'?) (Darknet would use relu)" },
+	{ "convolutional", "groups=3", 16, "11: [convolutional]: groups=3: expected a divisor of both the input's 4 "
+					   "channels and filters=1" },
+	{ "convolutional", "size=19", 16, "11: [convolutional]: size=19 with padding 0 does not fit its 16x16 input" },
+	{ "maxpool", "size=0", 16, "11: [maxpool]: size=0: expected a value from 1 to 1024" },
+	{ "maxpool", "stride=0", 16, "11: [maxpool]: stride=0: expected a value from 1 to 1024" },
+	{ "maxpool", "size=40\npadding=0", 16, "11: [maxpool]: size=40 with padding 0 does not fit its 16x16 input" },
+	{ "route", "layers=-40", 16, "11: [route]: layers=-40: layer -39 is not an earlier layer (this is layer 1: "
+				     "expected -1 to -1, or 0 to 0)" },
+	{ "route", "layers=0,99", 16, "11: [route]: layers=0,99: layer 99 is not an earlier layer" },
+	{ "shortcut", "from=-100", 16, "11: [shortcut]: from=-100: layer -99 is not an earlier layer" },
+	{ "shortcut", "alpha=1", 16, "10: [shortcut]: expected from=LAYER" },
+	{ "softmax", "groups=1", 16, "10: [softmax]: [softmax] must be the last layer" },
+	{ "dropout", "probability=2", 16, "11: [dropout]: probability=2: expected a value from 0 to 1 (excluded)" },
+	{ "dropout", "probability=1", 16, "11: [dropout]: probability=1: expected a value from 0 to 1 (excluded)" },
+	{ "convolutional", "size=5", 2, "11: [convolutional]: size=5 with padding 0 does not fit its 2x2 input" },
+};
+
+START_TEST(refuses_what_darknet_would_misbuild)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_netcfg cfg;
+	char *dir = tu_tmpdir();
+	size_t i;
+
+	for (i = 0; i < sizeof(meanings) / sizeof(meanings[0]); i++) {
+		char name[32], *text, *path, *want;
+		snprintf(name, sizeof(name), "m%zu.cfg", i);
+		text = sul_xasprintf("[net]\nwidth=%d\nheight=%d\nchannels=3\n[convolutional]\nfilters=4\nsize=3\npad=1\n"
+				     "activation=leaky\n[%s]\n%s\n[avgpool]\n[connected]\noutput=3\n[softmax]\n",
+				     meanings[i].width, meanings[i].width, meanings[i].layer, meanings[i].kv);
+		path = sul_xasprintf("%s/%s", dir, name);
+		want = sul_xasprintf("%s:%s", path, meanings[i].msg);
+		sul_err_clear(&err);
+		ck_assert_msg(read_text(dir, name, text, &cfg, &err) == -1, "%s: accepted [%s] %s", name,
+			      meanings[i].layer, meanings[i].kv);
+		ck_assert_int_eq(err.kind, SUL_ERR_INPUT);
+		if (meanings[i].msg[0] == '(')
+			ck_assert_msg(strstr(err.msg, meanings[i].msg) != NULL, "%s", err.msg);
+		else
+			ck_assert_msg(!strncmp(err.msg, want, strlen(want)), "expected '%s...', got '%s'", want, err.msg);
+		free(text);
+		free(path);
+		free(want);
+	}
+	tu_cleanup();
+}
+END_TEST
+
+/* Layers Darknet builds right, for contrast: each of the checks above lets
+ * the good value through (and references resolve without sizes too). */
+START_TEST(accepts_what_darknet_builds)
+{
+	static const char *const good[] = {
+		"[net]\nwidth=16\nheight=16\nchannels=3\n[convolutional]\nfilters=4\nsize=3\npad=1\nactivation=leaky\n"
+		"[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\n[shortcut]\nfrom=-2\nactivation=linear\n"
+		"[route]\nlayers=-1,1\n[dropout]\nprobability=0.5\n[avgpool]\n[connected]\noutput=3\n[softmax]\ngroups=1\n",
+		"[net]\n[convolutional]\nfilters=4\n[route]\nlayers=0\n[shortcut]\nfrom=0\n[avgpool]\n[connected]\noutput=2\n"
+		"[softmax]\n",
+	};
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_netcfg cfg;
+	char *dir = tu_tmpdir();
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_msg(read_text(dir, "good.cfg", good[i], &cfg, &err) == 0, "%zu: %s", i, err.msg);
+		sul_netcfg_release(&cfg);
+	}
+	tu_cleanup();
+}
+END_TEST
+
 Suite *suite_netcfg(void)
 {
 	Suite *s = suite_create("netcfg");
@@ -444,6 +533,8 @@ Suite *suite_netcfg(void)
 	tcase_add_test(tc, classes_from_the_last_layer);
 	tcase_add_test(tc, set_unset_write_round_trip);
 	tcase_add_test(tc, repeated_keys);
+	tcase_add_test(tc, refuses_what_darknet_would_misbuild);
+	tcase_add_test(tc, accepts_what_darknet_builds);
 	suite_add_tcase(s, tc);
 	return s;
 }
