@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,9 +65,14 @@ static int append_metric(const struct sul_stage_ctx *ctx, const char *file, cons
 			 struct sul_err *err)
 {
 	struct sul_buf line = SUL_BUF_INIT;
-	char *path = sul_xasprintf("%s/%s", ctx->out, file);
+	char *path;
 	int fd, ret = -1;
 
+	/* A NaN or infinite result is a failure to say, not a number to keep. */
+	if (!isfinite(value))
+		return sul_err_set(err, SUL_ERR_FAIL, "metric '%s'%s: the value is %s, expected a finite number", name,
+				   step >= 0 ? " (this step)" : "", isnan(value) ? "NaN" : "infinite");
+	path = sul_xasprintf("%s/%s", ctx->out, file);
 	sul_buf_adds(&line, name);
 	if (step >= 0)
 		sul_buf_addf(&line, "\t%ld\t", step);

@@ -1,6 +1,7 @@
 /* metrics.c - parsing metrics.tsv and timings.tsv (see metrics.h). */
 #include "metrics.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +34,8 @@ int sul_metrics_parse(char *text, const char *file, sul_metric_fn fn, void *ctx,
 						   file, lineno, t1 + 1);
 		}
 		value = strtod(t2 + 1, &end);
-		if (!t2[1] || *end)
-			return sul_err_set(err, SUL_ERR_FAIL, "%s:%d: value: expected a number, got '%s'",
+		if (!t2[1] || *end || !isfinite(value))
+			return sul_err_set(err, SUL_ERR_FAIL, "%s:%d: value: expected a finite number, got '%s'",
 					   file, lineno, t2 + 1);
 		if (fn && fn(ctx, line, t2 > t1 + 1, step, value, err))
 			return -1;

@@ -39,6 +39,8 @@ static const struct sul_param_spec ingest_params[] = {
 	  "BIDS suffixes of the images, comma-separated; the first is the reference" },
 	{ "derivatives", SUL_T_STRING, "derivatives/synth", 0, 0, NULL,
 	  "folder of optional label images in subject space: SUB/SUB_brain, _wm, _lesions, _lobes (.nii.gz)" },
+	{ "max_voxels", SUL_T_INT, "134217728", 1, 4294967296.0, NULL,
+	  "largest image accepted, in voxels (refused from its header, before its data is read)" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -47,7 +49,7 @@ static const struct sul_param_spec ingest_params[] = {
 
 /* Finds sub-X_MOD.nii.gz or .nii; validates it; copies it into out. */
 static int ingest_image(const char *bids, const char *out, const char *sub, const char *mod,
-			struct sul_buf *rel, struct sul_err *err)
+			long long max_voxels, struct sul_buf *rel, struct sul_err *err)
 {
 	static const char *const exts[] = { ".nii.gz", ".nii" };
 	struct sul_volume v;
@@ -66,7 +68,7 @@ static int ingest_image(const char *bids, const char *out, const char *sub, cons
 			    "(or .nii)", sub, mod, bids, sub, sub, mod);
 		goto out;
 	}
-	if (sul_volume_read(src, &v, err))
+	if (sul_volume_read_max(src, max_voxels, &v, err))
 		goto out;
 	sul_volume_release(&v);
 	sul_buf_reset(rel);
@@ -88,18 +90,25 @@ static const char *const truth_cols[4] = { "mask", "wm", "lesions", "lobes" };
 
 /* Copies DERIV/SUB/SUB_WHAT.nii.gz when it exists; 0 if absent. */
 static int ingest_truth(const char *bids, const char *deriv, const char *out, const char *sub, const char *what,
-			struct sul_buf *rel, struct sul_err *err)
+			long long max_voxels, struct sul_buf *rel, struct sul_err *err)
 {
 	char *src = sul_xasprintf("%s/%s/%s/%s_%s.nii.gz", bids, deriv, sub, sub, what);
 	char *dir = sul_xasprintf("%s/%s/%s", out, deriv, sub), *dst = NULL;
+	struct sul_volume v;
 	int ret = 0;
 
 	if (sul_path_exists(src)) {
+		if (sul_volume_read_max(src, max_voxels, &v, err)) {
+			ret = -1;
+			goto out;
+		}
+		sul_volume_release(&v);
 		sul_buf_reset(rel);
 		sul_buf_addf(rel, "%s/%s/%s_%s.nii.gz", deriv, sub, sub, what);
 		dst = sul_xasprintf("%s/%s", out, rel->buf);
 		ret = sul_mkdirs(dir, err) || sul_copy_file(src, dst, err) ? -1 : 1;
 	}
+out:
 	free(src);
 	free(dir);
 	free(dst);
@@ -123,6 +132,7 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 {
 	char *bids = ctx->ninputs ? sul_xstrdup(ctx->inputs[0].dir) : sul_ctx_path(ctx, "bids");
 	const char *deriv = sul_ctx_str(ctx, "derivatives");
+	long long max_voxels = sul_ctx_int(ctx, "max_voxels");
 	char *groups_buf = sul_xstrdup(sul_ctx_str(ctx, "groups"));
 	char *mods_buf = sul_xstrdup(sul_ctx_str(ctx, "modalities"));
 	char *participants = sul_xasprintf("%s/participants.tsv", bids);
@@ -185,7 +195,7 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		counts[g]++;
 		sul_buf_addf(&table, "%s\t%s\t%zu", sub, grp, g);
 		for (m = 0; m < nmods; m++) {
-			if (ingest_image(bids, ctx->out, sub, mods[m], &rel, err))
+			if (ingest_image(bids, ctx->out, sub, mods[m], max_voxels, &rel, err))
 				goto out;
 			sul_buf_addf(&table, "\t%s", rel.buf);
 		}
@@ -193,7 +203,7 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			int r;
 			if (!truth[m])
 				continue;
-			r = ingest_truth(bids, deriv, ctx->out, sub, truth_files[m], &rel, err);
+			r = ingest_truth(bids, deriv, ctx->out, sub, truth_files[m], max_voxels, &rel, err);
 			if (r < 0)
 				goto out;
 			if (!r) {

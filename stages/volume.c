@@ -32,7 +32,33 @@ static int to_float(const nifti_image *nim, float *out)
 #undef CONVERT
 }
 
+/* Images from outside: NaN, infinity, or a value whose square overflows a
+ * float (no scanner writes 1e19) would reach every later computation. */
+static int non_finite(const struct sul_volume *v, const char *path, struct sul_err *err)
+{
+	int64_t i, n = v->nx * v->ny * v->nz, bad = 0, first = -1;
+
+	for (i = 0; i < n; i++)
+		if (!(fabsf(v->data[i]) <= SUL_VOLUME_MAX_VALUE)) {
+			bad++;
+			if (first < 0)
+				first = i;
+		}
+	if (!bad)
+		return 0;
+	return sul_err_set(err, SUL_ERR_INPUT,
+			   "'%s': %lld voxels are NaN, infinite or beyond +-%g (the first at %lld,%lld,%lld, value %g): "
+			   "not an intensity image",
+			   path, (long long)bad, SUL_VOLUME_MAX_VALUE, (long long)(first % v->nx),
+			   (long long)(first / v->nx % v->ny), (long long)(first / (v->nx * v->ny)), v->data[first]);
+}
+
 int sul_volume_read(const char *path, struct sul_volume *v, struct sul_err *err)
+{
+	return sul_volume_read_max(path, 0, v, err);
+}
+
+int sul_volume_read_max(const char *path, long long max_voxels, struct sul_volume *v, struct sul_err *err)
 {
 	nifti_image *nim;
 	int i, j;
@@ -40,19 +66,35 @@ int sul_volume_read(const char *path, struct sul_volume *v, struct sul_err *err)
 	memset(v, 0, sizeof(*v));
 	if (!sul_path_exists(path))
 		return sul_err_set(err, SUL_ERR_INPUT, "'%s': no such file", path);
-	nim = nifti_image_read(path, 1);
-	if (!nim || !nim->data) {
-		if (nim)
-			nifti_image_free(nim);
+	/* The header first: its sizes are checked before the data is allocated
+	 * (a small .nii.gz can declare gigabytes). */
+	nim = nifti_image_read(path, 0);
+	if (!nim)
 		return sul_err_set(err, SUL_ERR_INPUT, "'%s': not a readable NIfTI image (corrupt or truncated?)",
 				   path);
-	}
 	if (nim->dim[0] < 3 || nim->nx < 1 || nim->ny < 1 || nim->nz < 1
 	    || (nim->dim[0] > 3 && nim->nvox != nim->nx * nim->ny * nim->nz)) {
 		sul_err_set(err, SUL_ERR_INPUT, "'%s': expected one 3-D volume, got %lld dimensions of %lld voxels",
 			    path, (long long)nim->dim[0], (long long)nim->nvox);
 		nifti_image_free(nim);
 		return -1;
+	}
+	if (nim->nx > SUL_VOLUME_MAX_SIDE || nim->ny > SUL_VOLUME_MAX_SIDE || nim->nz > SUL_VOLUME_MAX_SIDE
+	    || (max_voxels > 0 && nim->nx * nim->ny * nim->nz > max_voxels)) {
+		sul_err_set(err, SUL_ERR_INPUT,
+			    "'%s': declares %lldx%lldx%lld voxels, more than the limit of %lld (sides at most %d): "
+			    "raise the stage's max_voxels if the image is real",
+			    path, (long long)nim->nx, (long long)nim->ny, (long long)nim->nz,
+			    max_voxels > 0 ? max_voxels : (long long)SUL_VOLUME_MAX_SIDE * SUL_VOLUME_MAX_SIDE
+							       * SUL_VOLUME_MAX_SIDE,
+			    SUL_VOLUME_MAX_SIDE);
+		nifti_image_free(nim);
+		return -1;
+	}
+	if (nifti_image_load(nim) || !nim->data) {
+		nifti_image_free(nim);
+		return sul_err_set(err, SUL_ERR_INPUT, "'%s': not a readable NIfTI image (corrupt or truncated?)",
+				   path);
 	}
 	v->nx = nim->nx;
 	v->ny = nim->ny;
@@ -68,6 +110,11 @@ int sul_volume_read(const char *path, struct sul_volume *v, struct sul_err *err)
 	if (to_float(nim, v->data)) {
 		sul_err_set(err, SUL_ERR_INPUT, "'%s': unsupported voxel type %s", path,
 			    nifti_datatype_string(nim->datatype));
+		nifti_image_free(nim);
+		sul_volume_release(v);
+		return -1;
+	}
+	if (max_voxels > 0 && non_finite(v, path, err)) {
 		nifti_image_free(nim);
 		sul_volume_release(v);
 		return -1;
@@ -105,6 +152,18 @@ int sul_volume_write(const char *path, const struct sul_volume *v, enum sul_volu
 	nifti_image *nim, *back;
 	int r, c, code = v->xform_code > 0 ? v->xform_code : NIFTI_XFORM_SCANNER_ANAT;
 
+	/* No stage writes NaN or infinity into an image: it would pass as data. */
+	for (i = 0; i < n; i++)
+		if (!isfinite(v->data[i])) {
+			int64_t bad = 0, j;
+			for (j = i; j < n; j++)
+				bad += !isfinite(v->data[j]);
+			return sul_err_set(err, SUL_ERR_FAIL,
+					   "'%s': refusing to write %lld non-finite voxels (the first at %lld,%lld,%lld): "
+					   "the computation overflowed or divided by zero (extreme input values?)",
+					   path, (long long)bad, (long long)(i % v->nx), (long long)(i / v->nx % v->ny),
+					   (long long)(i / (v->nx * v->ny)));
+		}
 	nim = nifti_make_new_nim(dims, dt, 0);
 	if (!nim)
 		return sul_err_set(err, SUL_ERR_FAIL, "'%s': cannot create a NIfTI image", path);

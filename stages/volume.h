@@ -27,13 +27,26 @@ struct sul_volume {
  * missing, not NIfTI, truncated, or not a single 3-D volume. */
 int sul_volume_read(const char *path, struct sul_volume *v, struct sul_err *err);
 
+/* A side longer than this is refused whatever the limit: no scanner makes it. */
+#define SUL_VOLUME_MAX_SIDE 4096
+
+/* Intensities beyond this (or NaN, infinite) are refused by read_max. */
+#define SUL_VOLUME_MAX_VALUE 1e15
+
+/* The same, for images from outside the workflow (ingest): refuses, from
+ * the header before reading the data, an image of more than max_voxels
+ * voxels, and an image with a voxel beyond SUL_VOLUME_MAX_VALUE.  With
+ * max_voxels 0 it is sul_volume_read. */
+int sul_volume_read_max(const char *path, long long max_voxels, struct sul_volume *v, struct sul_err *err);
+
 /* A volume of the given size with geometry copied from like (data zeroed). */
 void sul_volume_like(struct sul_volume *v, const struct sul_volume *like);
 
 enum sul_volume_type { SUL_VOL_FLOAT32, SUL_VOL_UINT8, SUL_VOL_INT16 };
 
 /* Writes v to path (.nii.gz compresses) as type, and reads the header back
- * to check it (nifti_image_write cannot report failure). */
+ * to check it (nifti_image_write cannot report failure).  Refuses data
+ * with NaN or infinite voxels: no stage writes them. */
 int sul_volume_write(const char *path, const struct sul_volume *v, enum sul_volume_type type,
 		     struct sul_err *err);
 

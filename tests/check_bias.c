@@ -75,29 +75,25 @@ static double wm_cov(const struct sul_volume *v, const struct sul_volume *wm)
 	return sqrt(s2 / n - m * m) / m;
 }
 
-START_TEST(corrects_a_known_field)
+/* Writes v (with its masks) as subject sub-01 under dir/in and runs
+ * bias_correct into dir/out: its return value, err filled. */
+static int run_bias(const char *dir, const struct sul_volume *v, const struct sul_volume *wm,
+		    const struct sul_volume *brain, struct sul_err *err)
 {
-	char *dir = tu_tmpdir();
 	char *in = sul_xasprintf("%s/in", dir), *out = sul_xasprintf("%s/out", dir), *sub = sul_xasprintf("%s/in/s", dir);
-	char *corrected = sul_xasprintf("%s/sub-01/sub-01_T1w.nii.gz", out);
-	struct sul_err err = SUL_ERR_INIT;
-	struct sul_volume v, wm, brain, c;
 	struct sul_param params[9];
 	struct sul_input inputs[1] = { { "ingest", NULL } };
 	struct sul_stage_ctx ctx;
 	const char *names[9] = { "bins", "convergence", "fwhm", "iterations", "levels", "modalities", "shrink",
 				 "spans", "table" };
-	double before, after;
-	int k;
+	int k, r;
 
-	ck_assert_int_eq(sul_mkdirs(sub, &err), 0);
-	ck_assert_int_eq(sul_mkdirs(out, &err), 0);
-	phantom(&v, &wm, &brain, 1, 5);
-	ck_assert_int_eq(sul_volume_write(tu_write(sub, "t1.nii.gz", ""), &v, SUL_VOL_FLOAT32, &err), 0);
-	ck_assert_int_eq(sul_volume_write(tu_write(sub, "mask.nii.gz", ""), &brain, SUL_VOL_UINT8, &err), 0);
-	ck_assert_int_eq(sul_volume_write(tu_write(sub, "wm.nii.gz", ""), &wm, SUL_VOL_UINT8, &err), 0);
+	ck_assert_int_eq(sul_mkdirs(sub, err), 0);
+	ck_assert_int_eq(sul_mkdirs(out, err), 0);
+	ck_assert_int_eq(sul_volume_write(tu_write(sub, "t1.nii.gz", ""), v, SUL_VOL_FLOAT32, err), 0);
+	ck_assert_int_eq(sul_volume_write(tu_write(sub, "mask.nii.gz", ""), brain, SUL_VOL_UINT8, err), 0);
+	ck_assert_int_eq(sul_volume_write(tu_write(sub, "wm.nii.gz", ""), wm, SUL_VOL_UINT8, err), 0);
 	tu_write(in, "subjects.tsv", "subject\tgroup\tclass\tT1w\tmask\twm\nsub-01\tHC\t2\ts/t1.nii.gz\ts/mask.nii.gz\ts/wm.nii.gz\n");
-	before = wm_cov(&v, &wm);
 
 	memset(params, 0, sizeof(params));
 	for (k = 0; k < 9; k++)
@@ -120,7 +116,24 @@ START_TEST(corrects_a_known_field)
 	ctx.nparams = 9;
 	ctx.inputs = inputs;
 	ctx.ninputs = 1;
-	ck_assert_msg(sul_kind_bias_correct.run(&ctx, &err) == 0, "%s", err.msg);
+	r = sul_kind_bias_correct.run(&ctx, err);
+	free(in);
+	free(out);
+	free(sub);
+	return r;
+}
+
+START_TEST(corrects_a_known_field)
+{
+	char *dir = tu_tmpdir();
+	char *corrected = sul_xasprintf("%s/out/sub-01/sub-01_T1w.nii.gz", dir);
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume v, wm, brain, c;
+	double before, after;
+
+	phantom(&v, &wm, &brain, 1, 5);
+	before = wm_cov(&v, &wm);
+	ck_assert_msg(run_bias(dir, &v, &wm, &brain, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(sul_volume_read(corrected, &c, &err), 0);
 	after = wm_cov(&c, &wm);
 	printf("bias_correct phantom: white-matter CoV %.4f -> %.4f\n", before, after);
@@ -131,10 +144,46 @@ START_TEST(corrects_a_known_field)
 	sul_volume_release(&wm);
 	sul_volume_release(&brain);
 	sul_volume_release(&c);
-	free(in);
-	free(out);
-	free(sub);
 	free(corrected);
+	tu_cleanup();
+}
+END_TEST
+
+/* Fifty voxels at 3e38 once made it write +inf voxels and report a CoV of
+ * 0, with success.  Now: a clear failure, or an output that is all finite
+ * with finite metrics; never infinity passed on as data. */
+START_TEST(extreme_voxels_never_become_infinite_output)
+{
+	char *dir = tu_tmpdir();
+	char *corrected = sul_xasprintf("%s/out/sub-01/sub-01_T1w.nii.gz", dir);
+	char *metrics = sul_xasprintf("%s/out/metrics.tsv", dir);
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume v, wm, brain, c;
+	int k;
+
+	phantom(&v, &wm, &brain, 1, 5);
+	for (k = 0; k < 50; k++)
+		v.data[(NX * NY * NZ / 2) + 37 * k] = 3e38f;
+	if (run_bias(dir, &v, &wm, &brain, &err)) {
+		ck_assert_msg(strstr(err.msg, "non-finite") || strstr(err.msg, "infinite") || strstr(err.msg, "NaN"),
+			      "unclear failure: %s", err.msg);
+	} else {
+		struct sul_buf b = SUL_BUF_INIT;
+		int64_t i;
+		ck_assert_int_eq(sul_volume_read(corrected, &c, &err), 0);
+		for (i = 0; i < NX * NY * NZ; i++)
+			ck_assert_msg(isfinite(c.data[i]), "voxel %lld is %g", (long long)i, c.data[i]);
+		sul_volume_release(&c);
+		ck_assert_int_eq(sul_read_file(metrics, &b, &err), 0);
+		ck_assert_ptr_null(strstr(b.buf, "inf"));
+		ck_assert_ptr_null(strstr(b.buf, "nan"));
+		sul_buf_release(&b);
+	}
+	sul_volume_release(&v);
+	sul_volume_release(&wm);
+	sul_volume_release(&brain);
+	free(corrected);
+	free(metrics);
 	tu_cleanup();
 }
 END_TEST
@@ -146,6 +195,7 @@ Suite *suite_bias(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, corrects_a_known_field);
+	tcase_add_test(tc, extreme_voxels_never_become_infinite_output);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,6 +6,7 @@
 #include "../stages/tsv.h"
 #include "../stages/volume.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <nifti2_io.h>
 #include <stdio.h>
@@ -74,6 +75,43 @@ START_TEST(volume_round_trip_keeps_geometry)
 	nifti_image_free(nim);
 	sul_volume_release(&v);
 	sul_volume_release(&r);
+	free(path);
+	tu_cleanup();
+}
+END_TEST
+
+/* A header that declares 3000^3 voxels over no data: refused from the
+ * header, before 54 GB are asked for (or the data found missing). */
+START_TEST(volume_size_refused_from_the_header)
+{
+	char *dir = tu_tmpdir();
+	char *path = sul_xasprintf("%s/bomb.nii", dir);
+	const short side = 3000;
+	char expect[4096];
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume v;
+	int fd, d;
+
+	make_volume(&v, 8, 8, 8, 0);
+	ck_assert_int_eq(sul_volume_write(path, &v, SUL_VOL_INT16, &err), 0);
+	sul_volume_release(&v);
+	ck_assert_int_eq(sul_volume_read_max(path, 512, &v, &err), 0);
+	sul_volume_release(&v);
+	ck_assert_int_eq(sul_volume_read_max(path, 511, &v, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "declares 8x8x8 voxels, more than the limit of 511"));
+	/* NIfTI-1: 352 bytes of header, dim[1..3] as shorts at byte 42. */
+	ck_assert_int_eq(truncate(path, 352), 0);
+	fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	for (d = 1; d <= 3; d++)
+		ck_assert_int_eq(pwrite(fd, &side, sizeof(side), 40 + 2 * d), (ssize_t)sizeof(side));
+	close(fd);
+	ck_assert_int_eq(sul_volume_read_max(path, 134217728, &v, &err), -1);
+	snprintf(expect, sizeof(expect),
+		 "'%s': declares 3000x3000x3000 voxels, more than the limit of 134217728 (sides at most 4096): "
+		 "raise the stage's max_voxels if the image is real",
+		 path);
+	ck_assert_str_eq(err.msg, expect);
 	free(path);
 	tu_cleanup();
 }
@@ -183,6 +221,7 @@ static void ingest_params(struct run *r)
 	add_str(r, "derivatives", SUL_T_STRING, "derivatives/synth");
 	add_str(r, "group_column", SUL_T_STRING, "group");
 	add_str(r, "groups", SUL_T_STRING, "RRMS,SPMS,HC");
+	add_num(r, "max_voxels", 0, 134217728, SUL_T_INT);
 	add_str(r, "modalities", SUL_T_STRING, "T1w,T2w,FLAIR");
 }
 
@@ -399,6 +438,7 @@ Suite *suite_stages(void)
 
 	tcase_add_test(vol, volume_round_trip_keeps_geometry);
 	tcase_add_test(vol, volume_errors_name_the_file);
+	tcase_add_test(vol, volume_size_refused_from_the_header);
 	suite_add_tcase(s, vol);
 	tcase_add_checked_fixture(ing, ingest_setup, ingest_teardown);
 	tcase_add_test(ing, ingest_reads_bids);

@@ -33,7 +33,9 @@ assert_eq null "$ROWS" "step of a single value"
 # A malformed second line, and the message that names it.
 for case in "loss 2 0.25|metrics.tsv:2: expected NAME<TAB>STEP<TAB>VALUE (STEP may be empty), got 'loss 2 0.25'" \
 	"loss\\tx\\t0.5|metrics.tsv:2: step: expected an integer, got 'x'" \
-	"loss\\t1\\tlots|metrics.tsv:2: value: expected a number, got 'lots'" \
+	"loss\\t1\\tlots|metrics.tsv:2: value: expected a finite number, got 'lots'" \
+	"loss\\t1\\tinf|metrics.tsv:2: value: expected a finite number, got 'inf'" \
+	"loss\\t1\\tnan|metrics.tsv:2: value: expected a finite number, got 'nan'" \
 	"\\t1\\t0.5|metrics.tsv:2: expected NAME<TAB>STEP<TAB>VALUE"; do
 	bad=${case%%|*}
 	msg=${case#*|}
