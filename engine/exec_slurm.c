@@ -63,9 +63,8 @@ static int slurm_start(struct sul_executor *ex, const struct sul_job *job, char 
 	sul_buf_add_shell_quoted(&script, job->desc_path);
 	sul_buf_addc(&script, '\n');
 	f = fopen(job->script_path, "we");
-	if (!f || fputs(script.buf, f) == EOF || fclose(f)) {
-		if (f)
-			fclose(f);
+	/* fclose() once, whatever fputs() did: it frees f even when it fails. */
+	if (!f || (fputs(script.buf, f) == EOF) + fclose(f)) {
 		sul_err_sys(err, "cannot write job script '%s'", job->script_path);
 		sul_buf_release(&script);
 		return -1;

@@ -197,6 +197,8 @@ static int check_weights_file(network *net, const char *path, int upto, struct s
 	return 0;
 }
 
+static void dn_close(struct sul_dn_net *h);
+
 static int dn_open(const struct sul_dn_open *o, struct sul_dn_net **out, struct sul_err *err)
 {
 	struct sul_dn_net *h;
@@ -273,12 +275,18 @@ static int dn_open(const struct sul_dn_open *o, struct sul_dn_net **out, struct 
 	h->bn_momentum = o->bn_momentum > 0 ? o->bn_momentum : 0.01f;
 	h->prev_mean = calloc((size_t)net->n, sizeof(float *));
 	h->prev_var = calloc((size_t)net->n, sizeof(float *));
-	for (i = 0; i < net->n; i++) {
+	for (i = 0; h->prev_mean && h->prev_var && i < net->n; i++) {
 		const layer *l = &net->layers[i];
 		if (l->batch_normalize && l->rolling_mean && l->mean && l->variance) {
 			h->prev_mean[i] = calloc((size_t)bn_channels(l), sizeof(float));
 			h->prev_var[i] = calloc((size_t)bn_channels(l), sizeof(float));
+			if (!h->prev_mean[i] || !h->prev_var[i])
+				break;
 		}
+	}
+	if (!h->prev_mean || !h->prev_var || i < net->n) {
+		dn_close(h);
+		return sul_err_set(err, SUL_ERR_FAIL, "out of memory");
 	}
 	*out = h;
 	return 0;
@@ -290,17 +298,19 @@ static void dn_close(struct sul_dn_net *h)
 
 	if (!h)
 		return;
+	/* Also after an allocation failed half-way (dn_open, dn_bn_add). */
 	for (i = 0; i < h->net->n; i++) {
-		free(h->prev_mean[i]);
-		free(h->prev_var[i]);
+		if (h->prev_mean)
+			free(h->prev_mean[i]);
+		if (h->prev_var)
+			free(h->prev_var[i]);
+		if (h->sum_mean)
+			free(h->sum_mean[i]);
+		if (h->sum_var)
+			free(h->sum_var[i]);
 	}
 	free(h->prev_mean);
 	free(h->prev_var);
-	if (h->sum_mean)
-		for (i = 0; i < h->net->n; i++) {
-			free(h->sum_mean[i]);
-			free(h->sum_var[i]);
-		}
 	free(h->sum_mean);
 	free(h->sum_var);
 	free(h->input_delta);
@@ -676,6 +686,8 @@ static int dn_bn_add(struct sul_dn_net *h, const float *x, int first, struct sul
 			if (h->prev_mean[i]) {
 				h->sum_mean[i] = calloc((size_t)bn_channels(&net->layers[i]), sizeof(double));
 				h->sum_var[i] = calloc((size_t)bn_channels(&net->layers[i]), sizeof(double));
+				if (!h->sum_mean[i] || !h->sum_var[i])
+					return sul_err_set(err, SUL_ERR_FAIL, "out of memory");
 			}
 	}
 	if (first) {
@@ -751,13 +763,17 @@ static int dn_save(struct sul_dn_net *h, const char *path, struct sul_err *err)
 	fclose(f);
 	save_weights(h->net, tmp);
 	weights_bytes(h->net, 0, &want, NULL);
-	if (stat(tmp, &st) || (size_t)st.st_size != want) {
+	if (stat(tmp, &st)) {
+		sul_err_sys(err, "%s", tmp);
+		goto out;
+	}
+	if ((size_t)st.st_size != want) {
 		sul_err_set(err, SUL_ERR_FAIL, "%s: Darknet wrote %lld bytes, expected %zu (disk full?)", tmp,
 			    (long long)st.st_size, want);
 		goto out;
 	}
 	f = fopen(tmp, "rb+");
-	if (!f || fsync(fileno(f)) || fclose(f)) {
+	if (!f || fsync(fileno(f)) + fclose(f)) {
 		sul_err_sys(err, "%s", tmp);
 		goto out;
 	}
