@@ -26,6 +26,8 @@ DEB_PACKAGES := gcc make pkg-config libconfig-dev libsqlite3-dev libssl-dev chec
                 slurm-wlm munge chromium
 # GPU=1 also needs these (CUDA itself is not a Debian package: /usr/local/cuda).
 GPU_DEB_PACKAGES := g++ patch xz-utils
+# make fuzz also needs clang (libFuzzer).
+FUZZ_DEB_PACKAGES := clang
 
 # The Darknet stages' library (stages/dn.h): links libdarknet, oneDNN and
 # OpenBLAS, loaded only inside stage processes.  It carries its own copy of
@@ -63,7 +65,7 @@ TEST_SRC   := $(wildcard tests/check_*.c)
 TEST_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 MIGRATIONS := db/schema.sql $(sort $(wildcard db/migrate-*.sql))
 
-.PHONY: all deps test unit integration asan demo bench clean
+.PHONY: all deps test unit integration asan demo bench clean fuzz
 .DELETE_ON_ERROR:
 
 all: sulcus sulcus-darknet.so $(if $(filter 1,$(GPU)),sulcus-darknet-gpu.so $(BUILD)/sulcus-darknet-gpu.so)
@@ -142,7 +144,7 @@ $(BUILD)/check_sulcus: $(TEST_OBJ) $(filter-out $(BUILD)/stages/kinds.o,$(LIB_OB
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES) $(if $(filter 1,$(GPU)),$(GPU_DEB_PACKAGES)); do \
+	@missing=""; for p in $(DEB_PACKAGES) $(if $(filter 1,$(GPU)),$(GPU_DEB_PACKAGES)) $(EXTRA_DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -184,6 +186,22 @@ asan: deps
 	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):use_tls=0 \
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" unit integration
+
+# make fuzz: the libFuzzer targets of tests/fuzz/ (the workflow loader and
+# --set; the NIfTI and PNG readers), built with clang, AddressSanitizer and
+# UBSan into build/fuzz/, each run FUZZ_SECONDS (default 120) from a corpus
+# seeded with workflows/, cfg/ and real images (tests/fuzz/run.sh).  Not
+# part of `make test`: its time is open-ended by nature.
+FUZZ_SECONDS ?= 120
+fuzz:
+	$(MAKE) deps EXTRA_DEB_PACKAGES="$(FUZZ_DEB_PACKAGES)"
+	$(MAKE) BUILD=build/fuzz CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  build/fuzz/fuzz_workflow build/fuzz/fuzz_images build/fuzz/mkslices
+	sh tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
+
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/fuzz_util.o $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 demo: deps
 	$(MAKE) all

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+__attribute__((format(printf, 3, 0)))
 static void vset(struct sul_err *err, enum sul_err_kind kind, const char *fmt, va_list ap)
 {
 	err->kind = kind;
