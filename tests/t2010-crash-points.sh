@@ -113,6 +113,11 @@ for call in write fsync rename mkdir sqlite; do
 				show_output
 				fail "SULCUS_FAIL_AT=$call:$i:$e: the failure's cause is not reported"
 			fi
+			# No row left for a live run to own: plan does not call it running.
+			"$SULCUS" plan wf.cfg >"$TEST_ROOT/plan" 2>&1
+			if grep -q "running now" "$TEST_ROOT/plan"; then
+				fail "SULCUS_FAIL_AT=$call:$i:$e: plan says a stage runs now: $(cat "$TEST_ROOT/plan")"
+			fi
 			recover "after failing $call $i with $e"
 		done
 		i=$((i + 1))
