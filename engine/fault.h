@@ -13,7 +13,9 @@
  *                               (default the first)
  *   SULCUS_FAIL_AT=call:N[:E]   the Nth call of kind call (write, fsync,
  *                               rename, mkdir, sqlite) in a process fails
- *                               with errno E (ENOSPC, the default, or EIO)
+ *                               with errno E (ENOSPC, the default, or EIO);
+ *                               statvfs: the engine's look at free space
+ *                               after a failed stage finds none
  *   SULCUS_FAULT_TRACE=file     append "crash name" / "call kind" lines
  *                               for every point and call reached, so that a
  *                               test can enumerate them and walk each

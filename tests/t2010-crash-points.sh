@@ -7,7 +7,8 @@
 # every `outputs` row's digest and every `artifacts` row match the entry's
 # manifest; no execution is left 'running'; and the downstream stage's
 # output is its input's, as the latest run recorded them (no stage ran, or
-# was taken from the cache, on a stale input).
+# was taken from the cache, on a stale input).  Last, a stage failing on a
+# (faked) full disk: the engine says the disk is full.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -123,3 +124,14 @@ for call in write fsync rename mkdir sqlite; do
 		i=$((i + 1))
 	done
 done
+
+# A stage that fails on a full disk may have no room to say so in its log:
+# the engine looks at the file system and says it (free space faked here).
+cat >full.cfg <<'EOF'
+name = "full";
+stages = ( { id = "w"; kind = "command"; command = "exit 1"; } );
+EOF
+run_fail_msg 1 "the file system of '$TEST_DIR/.sulcus' is full" \
+	env SULCUS_FAIL_AT=statvfs:1 "$SULCUS_FAULTS" run full.cfg
+run_fail_msg 1 "command exited with status 1" "$SULCUS" run full.cfg
+assert_file_lacks "$ERR" "is full"

@@ -472,6 +472,17 @@ static int conv_layout(struct sul_dnnl *p, const struct pnode *nd, const dnnl_me
 	return ref ? 1 : p->block;
 }
 
+/* A convolution's or connected layer's four primitives, from their descriptors. */
+static int train_prims_create(struct pnode *nd, struct sul_err *err)
+{
+	return prim_create(&nd->fwd_train, nd->fwd_train_pd, "forward", err)
+	       || prim_create(&nd->fwd_infer, nd->fwd_infer_pd, "inference", err)
+	       || prim_create(&nd->bwd_data, nd->bwd_data_pd, "backward data", err)
+	       || prim_create(&nd->bwd_weights, nd->bwd_weights_pd, "backward weights", err)
+		       ? -1
+		       : 0;
+}
+
 static int conv_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
 {
 	layer *l = nd->l;
@@ -560,12 +571,7 @@ static int conv_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
 		if (reorder_make(p, &nd->dw_add, dwmd, nd->dw.data, &plain, p->fold, 0, err))
 			return -1;
 	}
-	if (prim_create(&nd->fwd_train, nd->fwd_train_pd, "forward", err)
-	    || prim_create(&nd->fwd_infer, nd->fwd_infer_pd, "inference", err)
-	    || prim_create(&nd->bwd_data, nd->bwd_data_pd, "backward data", err)
-	    || prim_create(&nd->bwd_weights, nd->bwd_weights_pd, "backward weights", err))
-		return -1;
-	return 0;
+	return train_prims_create(nd, err);
 }
 
 static int fc_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
@@ -641,12 +647,7 @@ static int fc_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
 	    || memory_over(p, &nd->fc_dst_mem, &dmd, l->batch_normalize ? nd->x.data : l->output, err)
 	    || memory_over(p, &nd->fc_ddst_mem, &dmd, l->delta, err))
 		return -1;
-	if (prim_create(&nd->fwd_train, nd->fwd_train_pd, "forward", err)
-	    || prim_create(&nd->fwd_infer, nd->fwd_infer_pd, "inference", err)
-	    || prim_create(&nd->bwd_data, nd->bwd_data_pd, "backward data", err)
-	    || prim_create(&nd->bwd_weights, nd->bwd_weights_pd, "backward weights", err))
-		return -1;
-	return 0;
+	return train_prims_create(nd, err);
 }
 
 static int pool_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
