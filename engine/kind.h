@@ -3,8 +3,9 @@
  *
  * A kind is a constant `struct sul_kind` in one file under stages/ plus one
  * line in stages/kinds.def.  It declares its parameters (the schema the
- * engine validates workflows against and `sulcus kinds` documents) and a
- * run() function.  The engine owns everything around run(): validation,
+ * engine validates workflows against and `sulcus kinds` documents), how
+ * many inputs it takes, an optional check() and a run() function; both see
+ * a struct sul_stage_ctx, never the workflow's own structures.  The engine owns everything around run(): validation,
  * cache key, temporary output folder, child process, publishing, database.
  * run() executes in a child process, reads its inputs, writes only under
  * ctx->out, and reports failure through err; it never touches the cache or
@@ -32,8 +33,6 @@
 #include "resources.h"
 #include "value.h"
 
-struct sul_stage;
-
 struct sul_param_spec {
 	const char *name;
 	enum sul_type type;
@@ -48,13 +47,22 @@ struct sul_param_spec {
 
 struct sul_input {
 	const char *id;
-	const char *dir;   /* the input stage's published output folder */
+	const char *dir;   /* the input stage's published output folder (NULL in check()) */
+	const char *kind;  /* the input stage's kind */
 };
 
-/* What run() gets.  Everything is borrowed and valid during run(). */
+/* How many inputs a kind takes: the engine refuses other counts with
+ * "expected WHAT, got N".  what NULL: any number. */
+struct sul_input_spec {
+	size_t min, max;
+	const char *what;     /* e.g. "exactly one input (the images' stage)" */
+};
+
+/* What check() and run() get.  Everything is borrowed and valid during the
+ * call. */
 struct sul_stage_ctx {
 	const char *id;
-	const char *out;       /* absolute, empty, writable: the only place to write */
+	const char *out;       /* absolute, empty, writable: the only place to write (NULL in check()) */
 	const char *workdir;   /* the workflow file's folder: relative paths resolve here */
 	const struct sul_param *params;  /* defaults applied, sorted by name */
 	size_t nparams;
@@ -74,8 +82,13 @@ struct sul_kind {
 	/* What a stage of this kind asks a cluster for unless the workflow says
 	 * otherwise (NULL: nothing). */
 	const struct sul_resource_defaults *resources;
-	/* Optional checks beyond the schema, at validation time. */
-	int (*check)(const struct sul_stage *st, struct sul_err *err);
+	struct sul_input_spec inputs;
+	/* Optional checks beyond the schema and the input count, at validation
+	 * time, on the same parameters run() will get (typed, defaulted, in
+	 * range).  The engine puts the location in front of the message: the
+	 * line of the parameter or key named in *about, or of the stage when
+	 * *about stays NULL; the message says the rest ("parameter 'x': ..."). */
+	int (*check)(const struct sul_stage_ctx *ctx, const char **about, struct sul_err *err);
 	int (*run)(const struct sul_stage_ctx *ctx, struct sul_err *err);
 };
 

@@ -1096,6 +1096,57 @@ static int check_value(const struct sul_param_spec *sp, struct sul_value *v, str
 	return 0;
 }
 
+/*
+ * What the kind declares about its inputs, then its own check() on what
+ * run() will get.  Kinds see a sul_stage_ctx, never the workflow: the
+ * location in front of their messages is added here.
+ */
+static int kind_check(const struct sul_workflow *wf, const struct sul_stage *st, struct sul_err *err)
+{
+	const struct sul_input_spec *is = &st->kind->inputs;
+	const char *about = NULL, *file = st->file;
+	struct sul_stage_ctx ctx;
+	struct sul_input *ins;
+	int line = st->line, r;
+	size_t j;
+
+	if (is->what && (st->ninputs < is->min || st->ninputs > is->max))
+		return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': expected %s, got %zu", st->file, st->line,
+				   st->id, is->what, st->ninputs);
+	if (!st->kind->check)
+		return 0;
+	ins = sul_xcalloc(st->ninputs ? st->ninputs : 1, sizeof(*ins));
+	for (j = 0; j < st->ninputs; j++) {
+		ins[j].id = st->inputs[j];
+		ins[j].kind = wf->stages[st->input_idx[j]].kind->name;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.id = st->id;
+	ctx.workdir = st->dir;
+	ctx.params = st->params;
+	ctx.nparams = st->nparams;
+	ctx.keys = st->keys;
+	ctx.nkeys = st->nkeys;
+	ctx.inputs = ins;
+	ctx.ninputs = st->ninputs;
+	r = st->kind->check(&ctx, &about, err);
+	free(ins);
+	if (!r)
+		return 0;
+	if (about) {
+		long k = sul_params_find(st->params, st->nparams, about);
+		const struct sul_param *p = k >= 0 ? &st->params[k] : NULL;
+		if (!p && (k = sul_params_find(st->keys, st->nkeys, about)) >= 0)
+			p = &st->keys[k];
+		if (p && p->file) {
+			file = p->file;
+			line = p->line;
+		}
+	}
+	err->kind = SUL_ERR_INPUT;
+	return sul_err_prefix(err, "%s:%d: stage '%s'", file, line, st->id);
+}
+
 /* Types every parameter, rejects unknown ones, and fills in defaults. */
 static int check_params(struct sul_stage *st, struct sul_err *err)
 {
@@ -1338,14 +1389,9 @@ int sul_workflow_load(const char *path, const char *const *sets, size_t nsets,
 	}
 	if (resolve_inputs(wf, err))
 		goto out;
-	for (i = 0; i < wf->nstages; i++) {
-		const struct sul_stage *st = &wf->stages[i];
-		if (st->kind->check && st->kind->check(st, err)) {
-			if (err->kind != SUL_ERR_INPUT)
-				err->kind = SUL_ERR_INPUT;
+	for (i = 0; i < wf->nstages; i++)
+		if (kind_check(wf, &wf->stages[i], err))
 			goto out;
-		}
-	}
 	if (sul_dag_check_acyclic(wf, err))
 		goto out;
 	ret = 0;

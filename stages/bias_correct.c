@@ -22,7 +22,6 @@
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
-#include "../engine/workflow.h"
 #include "tsv.h"
 #include "volume.h"
 
@@ -600,19 +599,11 @@ out:
 	return ret;
 }
 
-static int bias_check(const struct sul_stage *st, struct sul_err *err)
-{
-	if (st->ninputs != 1)
-		return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': expected exactly one input (the images' "
-				   "stage), got %zu", st->file, st->line, st->id, st->ninputs);
-	return 0;
-}
-
 const struct sul_kind sul_kind_bias_correct = {
 	.name = "bias_correct",
 	.version = 1,
 	.doc = "N4-style bias-field (non-uniformity) correction of every image in subjects.tsv",
 	.params = bias_params,
-	.check = bias_check,
+	.inputs = { 1, 1, "exactly one input (the images' stage)" },
 	.run = bias_run,
 };

@@ -38,7 +38,6 @@
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
-#include "../engine/workflow.h"
 #include "heatmap.h"
 #include "model.h"
 #include "pngio.h"
@@ -120,18 +119,12 @@ static int parse_methods(const char *text, int use[NMETHODS], struct sul_err *er
 	return 0;
 }
 
-static const struct sul_value *param_v(const struct sul_stage *st, const char *name)
-{
-	return &st->params[sul_params_find(st->params, st->nparams, name)].v;
-}
-
-static int cam_check(const struct sul_stage *st, struct sul_err *err)
+static int cam_check(const struct sul_stage_ctx *ctx, const char **about, struct sul_err *err)
 {
 	int use[NMETHODS];
 
-	if (parse_methods(param_v(st, "methods")->s, use, err))
-		return sul_err_prefix(err, "%s:%d: stage '%s'", st->file, st->line, st->id);
-	return 0;
+	*about = "methods";
+	return parse_methods(sul_ctx_str(ctx, "methods"), use, err);
 }
 
 /* One heatmap's row of the heatmaps table, and what the summaries need. */

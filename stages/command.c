@@ -11,7 +11,6 @@
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
 #include "../engine/template.h"
-#include "../engine/workflow.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -28,47 +27,39 @@ static const struct sul_param_spec command_keys[] = {
 };
 
 
-struct check_ctx {
-	const struct sul_stage *st;
-	const struct sul_param *cmd;
-};
-
-static int check_one(void *ctx, const char *name, struct sul_buf *out, struct sul_err *err)
+static int check_one(void *arg, const char *name, struct sul_buf *out, struct sul_err *err)
 {
-	struct check_ctx *cc = ctx;
-	const struct sul_stage *st = cc->st;
+	const struct sul_stage_ctx *ctx = arg;
 	size_t i;
 
 	(void)out;
 	if (!strcmp(name, "out"))
 		return 1;
 	if (!strncmp(name, "in.", 3)) {
-		for (i = 0; i < st->ninputs; i++)
-			if (!strcmp(st->inputs[i], name + 3))
+		for (i = 0; i < ctx->ninputs; i++)
+			if (!strcmp(ctx->inputs[i].id, name + 3))
 				return 1;
-		return sul_err_set(err, SUL_ERR_INPUT,
-				   "%s:%d: stage '%s': placeholder '{%s}': '%s' is not among the stage's inputs",
-				   cc->cmd->file, cc->cmd->line, st->id, name, name + 3);
+		return sul_err_set(err, SUL_ERR_INPUT, "placeholder '{%s}': '%s' is not among the stage's inputs", name,
+				   name + 3);
 	}
 	if (!strncmp(name, "params.", 7)) {
-		if (sul_params_find(st->params, st->nparams, name + 7) >= 0)
+		if (sul_params_find(ctx->params, ctx->nparams, name + 7) >= 0)
 			return 1;
-		return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': placeholder '{%s}': no parameter '%s'",
-				   cc->cmd->file, cc->cmd->line, st->id, name, name + 7);
+		return sul_err_set(err, SUL_ERR_INPUT, "placeholder '{%s}': no parameter '%s'", name, name + 7);
 	}
 	return sul_err_set(err, SUL_ERR_INPUT,
-			   "%s:%d: stage '%s': unknown placeholder '{%s}' (expected {out}, {in.ID} or "
-			   "{params.NAME}; write {{ for a literal brace)",
-			   cc->cmd->file, cc->cmd->line, st->id, name);
+			   "unknown placeholder '{%s}' (expected {out}, {in.ID} or {params.NAME}; write {{ for a "
+			   "literal brace)",
+			   name);
 }
 
-static int command_check(const struct sul_stage *st, struct sul_err *err)
+static int command_check(const struct sul_stage_ctx *ctx, const char **about, struct sul_err *err)
 {
-	long k = sul_params_find(st->keys, st->nkeys, "command");
-	struct check_ctx cc = { st, &st->keys[k] };
 	struct sul_buf scratch = SUL_BUF_INIT;
-	int r = sul_template_expand(st->keys[k].v.s, 1, check_one, &cc, &scratch, err);
+	int r;
 
+	*about = "command";
+	r = sul_template_expand(sul_ctx_key(ctx, "command")->s, 1, check_one, (void *)ctx, &scratch, err);
 	sul_buf_release(&scratch);
 	return r;
 }

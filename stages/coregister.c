@@ -20,7 +20,6 @@
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
-#include "../engine/workflow.h"
 #include "rigid.h"
 #include "tsv.h"
 #include "volume.h"
@@ -46,14 +45,6 @@ static const struct sul_param_spec coregister_params[] = {
 
 #define MAX_MOVING 16
 
-static int coregister_check(const struct sul_stage *st, struct sul_err *err)
-{
-	if (st->ninputs != 1 && st->ninputs != 2)
-		return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': expected one input (the stage holding the "
-				   "images' table), and optionally a second with the true transforms (synth), got %zu",
-				   st->file, st->line, st->id, st->ninputs);
-	return 0;
-}
 
 /*
  * Ground truth, when a second input holds derivatives/synth/transforms.tsv
@@ -381,6 +372,7 @@ const struct sul_kind sul_kind_coregister = {
 	.version = 2,
 	.doc = "rigid registration of T2w/FLAIR to T1w by Mattes mutual information, resampled onto the T1w grid",
 	.params = coregister_params,
-	.check = coregister_check,
+	.inputs = { 1, 2, "one input (the stage holding the images' table), and optionally a second with the true "
+		    "transforms (synth)" },
 	.run = coregister_run,
 };

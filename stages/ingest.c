@@ -20,7 +20,6 @@
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
-#include "../engine/workflow.h"
 #include "tsv.h"
 #include "volume.h"
 
@@ -115,16 +114,16 @@ out:
 	return ret;
 }
 
-static int ingest_check(const struct sul_stage *st, struct sul_err *err)
+static int ingest_check(const struct sul_stage_ctx *ctx, const char **about, struct sul_err *err)
 {
-	long i = sul_params_find(st->params, st->nparams, "bids");
-	int given = *st->params[i].v.s != '\0';
+	int given = *sul_ctx_str(ctx, "bids") != '\0';
 
-	if (given == (st->ninputs == 1) || st->ninputs > 1)
+	(void)about;
+	if (given == (ctx->ninputs == 1) || ctx->ninputs > 1)
 		return sul_err_set(err, SUL_ERR_INPUT,
-				   "%s:%d: stage '%s': expected either parameter 'bids' (a BIDS folder) or one input "
-				   "stage that writes one (synth), not %s",
-				   st->file, st->line, st->id, given ? "both" : "neither");
+				   "expected either parameter 'bids' (a BIDS folder) or one input stage that writes one "
+				   "(synth), not %s",
+				   given ? "both" : "neither");
 	return 0;
 }
 

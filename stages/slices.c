@@ -69,7 +69,6 @@
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
-#include "../engine/workflow.h"
 #include "pngio.h"
 #include "slicegeom.h"
 #include "tsv.h"
@@ -186,20 +185,19 @@ static int is_default_label(const char *name)
 	return 0;
 }
 
-static int slices_check(const struct sul_stage *st, struct sul_err *err)
+static int slices_check(const struct sul_stage_ctx *ctx, const char **about, struct sul_err *err)
 {
-	long i = sul_params_find(st->params, st->nparams, "channels");
-	long l = sul_params_find(st->params, st->nparams, "labels");
 	char *names[NCHAN], *labels[MAX_LABELS], *buf = NULL, *lbuf = NULL;
 	size_t nlabels;
 	int ret = 0;
 
-	if (st->ninputs != 1)
-		return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': expected exactly one input (the table's "
-				   "stage), got %zu", st->file, st->line, st->id, st->ninputs);
-	if ((i >= 0 && parse_channels(st->params[i].v.s, &buf, names, err))
-	    || (l >= 0 && parse_labels(st->params[l].v.s, &lbuf, labels, &nlabels, err)))
-		ret = sul_err_prefix(err, "%s:%d: stage '%s'", st->file, st->line, st->id);
+	if (parse_channels(sul_ctx_str(ctx, "channels"), &buf, names, err)) {
+		*about = "channels";
+		ret = -1;
+	} else if (parse_labels(sul_ctx_str(ctx, "labels"), &lbuf, labels, &nlabels, err)) {
+		*about = "labels";
+		ret = -1;
+	}
 	free(buf);
 	free(lbuf);
 	return ret;
@@ -752,6 +750,7 @@ const struct sul_kind sul_kind_slices = {
 	.doc = "axial slices with the most brain as 8-bit RGB PNG (T1, T2, FLAIR as R, G, B), their label slices "
 	       "(lobes, lesions), each subject's reference volume and index.tsv",
 	.params = slices_params,
+	.inputs = { 1, 1, "exactly one input (the table's stage)" },
 	.check = slices_check,
 	.run = slices_run,
 };

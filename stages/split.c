@@ -13,7 +13,6 @@
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
-#include "../engine/workflow.h"
 #include "rng.h"
 #include "tsv.h"
 
@@ -36,25 +35,14 @@ static const struct sul_param_spec split_params[] = {
 
 static const char *const split_names[3] = { "train", "val", "test" };
 
-static double param_f(const struct sul_param *p, size_t n, const char *name)
+static int split_check(const struct sul_stage_ctx *ctx, const char **about, struct sul_err *err)
 {
-	long i = sul_params_find(p, n, name);
-	return p[i].v.f;
-}
+	double sum = sul_ctx_float(ctx, "train") + sul_ctx_float(ctx, "val") + sul_ctx_float(ctx, "test");
 
-static int split_check(const struct sul_stage *st, struct sul_err *err)
-{
-	double sum = param_f(st->params, st->nparams, "train") + param_f(st->params, st->nparams, "val")
-		     + param_f(st->params, st->nparams, "test");
-
+	(void)about;
 	if (fabs(sum - 1.0) > 1e-6)
 		return sul_err_set(err, SUL_ERR_INPUT,
-				   "%s:%d: stage '%s': parameters 'train', 'val', 'test': expected fractions that "
-				   "sum to 1, got %g",
-				   st->file, st->line, st->id, sum);
-	if (st->ninputs != 1)
-		return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': expected exactly one input (the table's "
-				   "stage), got %zu", st->file, st->line, st->id, st->ninputs);
+				   "parameters 'train', 'val', 'test': expected fractions that sum to 1, got %g", sum);
 	return 0;
 }
 
@@ -229,6 +217,7 @@ const struct sul_kind sul_kind_split = {
 	.version = 1,
 	.doc = "seeded, group-stratified train/val/test split by subject (split.tsv)",
 	.params = split_params,
+	.inputs = { 1, 1, "exactly one input (the table's stage)" },
 	.check = split_check,
 	.run = split_run,
 };

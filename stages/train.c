@@ -33,7 +33,6 @@
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
-#include "../engine/workflow.h"
 #include "dn.h"
 #include "model.h"
 #include "netcfg.h"
@@ -94,32 +93,28 @@ static const struct sul_param_spec train_params[] = {
 
 static const struct sul_resource_defaults train_resources = { 2, 0, "4G", "12:00:00" };
 
-static const struct sul_value *param_v(const struct sul_stage *st, const char *name)
+static int train_check(const struct sul_stage_ctx *ctx, const char **about, struct sul_err *err)
 {
-	return &st->params[sul_params_find(st->params, st->nparams, name)].v;
-}
-
-static int train_check(const struct sul_stage *st, struct sul_err *err)
-{
-	const char *from = param_v(st, "pretrained_from")->s;
-	char *cfg_path = sul_path_resolve(st->dir, param_v(st, "network")->s);
+	const char *from = sul_ctx_str(ctx, "pretrained_from");
+	char *cfg_path = sul_ctx_path(ctx, "network");
 	struct sul_netcfg cfg;
 	size_t i;
 	int found = 0, bad;
 
-	if (param_v(st, "scale_min")->f > param_v(st, "scale_max")->f) {
+	if (sul_ctx_float(ctx, "scale_min") > sul_ctx_float(ctx, "scale_max")) {
 		free(cfg_path);
-		return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': scale_min %g > scale_max %g", st->file,
-				   st->line, st->id, param_v(st, "scale_min")->f, param_v(st, "scale_max")->f);
+		return sul_err_set(err, SUL_ERR_INPUT, "scale_min %g > scale_max %g", sul_ctx_float(ctx, "scale_min"),
+				   sul_ctx_float(ctx, "scale_max"));
 	}
+	*about = "network";
 	if (sul_netcfg_read(cfg_path, &cfg, err)) {
 		free(cfg_path);
-		return sul_err_prefix(err, "%s:%d: stage '%s': parameter 'network'", st->file, st->line, st->id);
+		return sul_err_prefix(err, "parameter 'network'");
 	}
 	/* The sizes the stage will build it for (sul_model_write_cfg). */
-	if (param_v(st, "size")->i > 0) {
+	if (sul_ctx_int(ctx, "size") > 0) {
 		char num[32];
-		snprintf(num, sizeof(num), "%lld", param_v(st, "size")->i);
+		snprintf(num, sizeof(num), "%lld", sul_ctx_int(ctx, "size"));
 		sul_netcfg_set(&cfg, 0, "width", num);
 		sul_netcfg_set(&cfg, 0, "height", num);
 	}
@@ -132,16 +127,15 @@ static int train_check(const struct sul_stage *st, struct sul_err *err)
 	sul_netcfg_release(&cfg);
 	free(cfg_path);
 	if (bad)
-		return sul_err_prefix(err, "%s:%d: stage '%s': parameter 'network'", st->file, st->line, st->id);
+		return sul_err_prefix(err, "parameter 'network'");
+	*about = NULL;
 	if (*from) {
-		for (i = 0; i < st->ninputs; i++)
-			found |= !strcmp(st->inputs[i], from);
+		for (i = 0; i < ctx->ninputs; i++)
+			found |= !strcmp(ctx->inputs[i].id, from);
 		if (!found)
-			return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': pretrained_from '%s' is not among its "
-					   "inputs", st->file, st->line, st->id, from);
-		if (*param_v(st, "pretrained")->s)
-			return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': give 'pretrained' or "
-					   "'pretrained_from', not both", st->file, st->line, st->id);
+			return sul_err_set(err, SUL_ERR_INPUT, "pretrained_from '%s' is not among its inputs", from);
+		if (*sul_ctx_str(ctx, "pretrained"))
+			return sul_err_set(err, SUL_ERR_INPUT, "give 'pretrained' or 'pretrained_from', not both");
 	}
 	return 0;
 }

@@ -82,7 +82,7 @@ static int run_bias(const char *dir, const struct sul_volume *v, const struct su
 {
 	char *in = sul_xasprintf("%s/in", dir), *out = sul_xasprintf("%s/out", dir), *sub = sul_xasprintf("%s/in/s", dir);
 	struct sul_param params[9];
-	struct sul_input inputs[1] = { { "ingest", NULL } };
+	struct sul_input inputs[1] = { { "ingest", NULL, NULL } };
 	struct sul_stage_ctx ctx;
 	const char *names[9] = { "bins", "convergence", "fwhm", "iterations", "levels", "modalities", "shrink",
 				 "spans", "table" };

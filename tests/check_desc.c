@@ -12,7 +12,7 @@ START_TEST(round_trip)
 	char *path = sul_xasprintf("%s/x.desc", dir);
 	struct sul_err err = SUL_ERR_INIT;
 	struct sul_param params[3];
-	struct sul_input inputs[1] = { { "split", "/c/k/out" } };
+	struct sul_input inputs[1] = { { "split", "/c/k/out", NULL } };
 	struct sul_desc d, r;
 
 	memset(params, 0, sizeof(params));

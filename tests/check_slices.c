@@ -18,7 +18,6 @@
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
-#include "../engine/workflow.h"
 #include "../stages/pngio.h"
 #include "../stages/rng.h"
 #include "../stages/slicegeom.h"
@@ -977,46 +976,46 @@ END_TEST
 START_TEST(check_wants_one_input_and_three_channels)
 {
 	struct sul_param p[2];
-	struct sul_stage st;
+	struct sul_stage_ctx ctx;
 	struct sul_err err = SUL_ERR_INIT;
-	char *inputs[1] = { (char *)"prep" };
+	const char *about;
 
 	memset(p, 0, sizeof(p));
-	memset(&st, 0, sizeof(st));
+	memset(&ctx, 0, sizeof(ctx));
 	p[0].name = (char *)"channels";
 	p[0].v.type = SUL_T_STRING;
 	p[0].v.s = (char *)"T1w,,FLAIR";
 	p[1].name = (char *)"labels";
 	p[1].v.type = SUL_T_STRING;
 	p[1].v.s = (char *)"lobes, lobes";
-	st.id = (char *)"slices";
-	st.file = "w.cfg";
-	st.line = 7;
-	st.params = p;
-	st.nparams = 2;
-	st.inputs = inputs;
-	st.ninputs = 1;
-	ck_assert_int_eq(sul_kind_slices.check(&st, &err), -1);
-	ck_assert_str_eq(err.msg, "w.cfg:7: stage 'slices': parameter 'channels': expected three comma-separated "
-			 "column names (red, green, blue), got 'T1w,,FLAIR'");
+	ctx.id = "slices";
+	ctx.params = p;
+	ctx.nparams = 2;
+	/* The engine puts the location of parameter *about in front. */
+	ck_assert_int_eq(sul_kind_slices.check(&ctx, &about, &err), -1);
+	ck_assert_str_eq(about, "channels");
+	ck_assert_str_eq(err.msg, "parameter 'channels': expected three comma-separated column names (red, green, "
+			 "blue), got 'T1w,,FLAIR'");
 	p[0].v.s = (char *)" T1w, T2w ,FLAIR ";
-	ck_assert_int_eq(sul_kind_slices.check(&st, &err), -1);
-	ck_assert_str_eq(err.msg, "w.cfg:7: stage 'slices': parameter 'labels': column 'lobes' is listed twice");
+	ck_assert_int_eq(sul_kind_slices.check(&ctx, &about, &err), -1);
+	ck_assert_str_eq(about, "labels");
+	ck_assert_str_eq(err.msg, "parameter 'labels': column 'lobes' is listed twice");
 	p[1].v.s = (char *)"lobes,,lesions";
-	ck_assert_int_eq(sul_kind_slices.check(&st, &err), -1);
-	ck_assert_str_eq(err.msg, "w.cfg:7: stage 'slices': parameter 'labels': expected at most 16 comma-separated "
-			 "column names, none empty, got 'lobes,,lesions'");
+	ck_assert_int_eq(sul_kind_slices.check(&ctx, &about, &err), -1);
+	ck_assert_str_eq(err.msg, "parameter 'labels': expected at most 16 comma-separated column names, none empty, "
+			 "got 'lobes,,lesions'");
 	p[1].v.s = (char *)"../lobes";
-	ck_assert_int_eq(sul_kind_slices.check(&st, &err), -1);
-	ck_assert_str_eq(err.msg, "w.cfg:7: stage 'slices': parameter 'labels': column '../lobes': expected a name "
-			 "usable as a folder name (no '/', not starting with '.')");
+	ck_assert_int_eq(sul_kind_slices.check(&ctx, &about, &err), -1);
+	ck_assert_str_eq(err.msg, "parameter 'labels': column '../lobes': expected a name usable as a folder name "
+			 "(no '/', not starting with '.')");
 	p[1].v.s = (char *)" ";
-	ck_assert_int_eq(sul_kind_slices.check(&st, &err), 0);
+	ck_assert_int_eq(sul_kind_slices.check(&ctx, &about, &err), 0);
 	p[1].v.s = (char *)"lobes, aseg";
-	ck_assert_int_eq(sul_kind_slices.check(&st, &err), 0);
-	st.ninputs = 0;
-	ck_assert_int_eq(sul_kind_slices.check(&st, &err), -1);
-	ck_assert_str_eq(err.msg, "w.cfg:7: stage 'slices': expected exactly one input (the table's stage), got 0");
+	ck_assert_int_eq(sul_kind_slices.check(&ctx, &about, &err), 0);
+	/* The input count is declared; the engine checks it (t0006). */
+	ck_assert_uint_eq(sul_kind_slices.inputs.min, 1);
+	ck_assert_uint_eq(sul_kind_slices.inputs.max, 1);
+	ck_assert_str_eq(sul_kind_slices.inputs.what, "exactly one input (the table's stage)");
 }
 END_TEST
 
