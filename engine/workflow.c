@@ -10,6 +10,7 @@
 #include "workflow.h"
 #include "dag.h"
 #include "fsutil.h"
+#include "schema.h"
 #include "suggest.h"
 #include "template.h"
 
@@ -336,13 +337,6 @@ static int subst_value(struct subst *s, const config_setting_t *set, const char 
 static const char *const stage_keys[] = { "id", "kind", "inputs", "params", "foreach", "files", "resources" };
 #define NSTAGE_KEYS (sizeof(stage_keys) / sizeof(stage_keys[0]))
 
-static const struct sul_param_spec *find_spec(const struct sul_param_spec *specs, const char *name)
-{
-	for (; specs && specs->name; specs++)
-		if (!strcmp(specs->name, name))
-			return specs;
-	return NULL;
-}
 
 static int check_stage_keys(struct loader *ld, const config_setting_t *g, const struct sul_kind *kind,
 			    const char *id)
@@ -909,7 +903,7 @@ bad_name:
 
 static enum sul_type override_type(const struct sul_stage *st, const char *name, const struct sul_value *cur)
 {
-	const struct sul_param_spec *sp = find_spec(st ? st->kind->params : NULL, name);
+	const struct sul_param_spec *sp = sul_schema_find(st ? st->kind->params : NULL, name);
 
 	if (sp)
 		return sp->type == SUL_T_PATH ? SUL_T_STRING : sp->type;
@@ -998,7 +992,7 @@ static int apply_stage_sets(struct sul_workflow *wf, const char *const *sets, si
 				continue;
 			matched++;
 			cur = sul_params_find(st->params, st->nparams, name);
-			if (!(st->kind->flags & SUL_KIND_FREE_PARAMS) && !find_spec(st->kind->params, name)) {
+			if (!(st->kind->flags & SUL_KIND_FREE_PARAMS) && !sul_schema_find(st->kind->params, name)) {
 				const char *cands[256];
 				size_t nc = 0;
 				const struct sul_param_spec *sp;
@@ -1043,58 +1037,6 @@ static const char *where(const struct sul_param *p, const struct sul_stage *st, 
 	return buf;
 }
 
-/* Checks one value against its spec, converting int -> float, string -> path. */
-static int check_value(const struct sul_param_spec *sp, struct sul_value *v, struct sul_buf *why)
-{
-	if (sp->type == SUL_T_FLOAT && v->type == SUL_T_INT) {
-		v->type = SUL_T_FLOAT;
-		v->f = (double)v->i;
-	}
-	if (sp->type == SUL_T_PATH && v->type == SUL_T_STRING)
-		v->type = SUL_T_PATH;
-	if (v->type != sp->type) {
-		sul_buf_addf(why, "expected %s, got ",
-			     sp->type == SUL_T_INT ? "an integer" : sp->type == SUL_T_FLOAT ? "a number"
-			     : sp->type == SUL_T_BOOL ? "true or false" : sp->type == SUL_T_PATH ? "a path (string)"
-			     : "a string");
-		sul_buf_addc(why, '\'');
-		sul_value_text(v, why);
-		sul_buf_addc(why, '\'');
-		return -1;
-	}
-	if (sp->min < sp->max && (v->type == SUL_T_INT || v->type == SUL_T_FLOAT)) {
-		double d = v->type == SUL_T_INT ? (double)v->i : v->f;
-		if (!(d >= sp->min && d <= sp->max)) {
-			if (sp->type == SUL_T_INT) {
-				sul_buf_addf(why, "expected an integer from %lld to %lld", (long long)sp->min,
-					     (long long)sp->max);
-			} else {
-				sul_buf_adds(why, "expected a value from ");
-				sul_format_double(sp->min, why);
-				sul_buf_adds(why, " to ");
-				sul_format_double(sp->max, why);
-			}
-			sul_buf_adds(why, ", got '");
-			sul_value_text(v, why);
-			sul_buf_addc(why, '\'');
-			return -1;
-		}
-	}
-	if (sp->choices && v->type == SUL_T_STRING) {
-		size_t len = strlen(v->s);
-		const char *c = sp->choices;
-		while (c) {
-			const char *bar = strchr(c, '|');
-			size_t clen = bar ? (size_t)(bar - c) : strlen(c);
-			if (clen == len && !strncmp(c, v->s, len))
-				return 0;
-			c = bar ? bar + 1 : NULL;
-		}
-		sul_buf_addf(why, "expected one of %s, got '%s'", sp->choices, v->s);
-		return -1;
-	}
-	return 0;
-}
 
 /*
  * What the kind declares about its inputs, then its own check() on what
@@ -1158,7 +1100,7 @@ static int check_params(struct sul_stage *st, struct sul_err *err)
 		struct sul_param *p = &st->params[i];
 		struct sul_buf why = SUL_BUF_INIT;
 
-		sp = find_spec(st->kind->params, p->name);
+		sp = sul_schema_find(st->kind->params, p->name);
 		if (!sp) {
 			const char *cands[256];
 			size_t nc = 0;
@@ -1175,26 +1117,22 @@ static int check_params(struct sul_stage *st, struct sul_err *err)
 			sul_buf_release(&why);
 			return -1;
 		}
-		if (check_value(sp, &p->v, &why)) {
+		if (sul_schema_check_value(sp, &p->v, &why)) {
 			sul_err_set(err, SUL_ERR_INPUT, "%s: stage '%s': parameter '%s': %s",
 				    where(p, st, loc, sizeof(loc)), st->id, p->name, why.buf);
 			sul_buf_release(&why);
 			return -1;
 		}
 	}
-	for (sp = st->kind->params; sp && sp->name; sp++) {
-		struct sul_value v = { SUL_T_NONE, 0, 0, NULL };
-		struct loc l = { NULL, 0 };
-
-		if (sul_params_find(st->params, st->nparams, sp->name) >= 0)
-			continue;
-		if (!sp->def)
-			return fail_stage(err, st, "missing parameter '%s' (%s)", sp->name, sp->doc);
-		if (sul_value_parse(sp->def, sp->type, &v, err))
-			return sul_err_prefix(err, "kind '%s': default of '%s'", st->kind->name, sp->name);
-		add_param(&st->params, &st->nparams, sp->name, &v, l);
+	{
+		struct sul_buf why = SUL_BUF_INIT;
+		int r = sul_schema_defaults(st->kind, &st->params, &st->nparams, &why);
+		if (r)
+			fail_stage(err, st, "%s", why.buf);
+		sul_buf_release(&why);
+		if (r)
+			return -1;
 	}
-	sul_params_sort(st->params, st->nparams);
 	sul_params_sort(st->keys, st->nkeys);
 	return 0;
 }

@@ -81,12 +81,9 @@ static int run_bias(const char *dir, const struct sul_volume *v, const struct su
 		    const struct sul_volume *brain, struct sul_err *err)
 {
 	char *in = sul_xasprintf("%s/in", dir), *out = sul_xasprintf("%s/out", dir), *sub = sul_xasprintf("%s/in/s", dir);
-	struct sul_param params[9];
 	struct sul_input inputs[1] = { { "ingest", NULL, NULL } };
 	struct sul_stage_ctx ctx;
-	const char *names[9] = { "bins", "convergence", "fwhm", "iterations", "levels", "modalities", "shrink",
-				 "spans", "table" };
-	int k, r;
+	int r;
 
 	ck_assert_int_eq(sul_mkdirs(sub, err), 0);
 	ck_assert_int_eq(sul_mkdirs(out, err), 0);
@@ -95,25 +92,14 @@ static int run_bias(const char *dir, const struct sul_volume *v, const struct su
 	ck_assert_int_eq(sul_volume_write(tu_write(sub, "wm.nii.gz", ""), wm, SUL_VOL_UINT8, err), 0);
 	tu_write(in, "subjects.tsv", "subject\tgroup\tclass\tT1w\tmask\twm\nsub-01\tHC\t2\ts/t1.nii.gz\ts/mask.nii.gz\ts/wm.nii.gz\n");
 
-	memset(params, 0, sizeof(params));
-	for (k = 0; k < 9; k++)
-		params[k].name = (char *)names[k];
-	params[0].v.type = SUL_T_INT, params[0].v.i = 200;
-	params[1].v.type = SUL_T_FLOAT, params[1].v.f = 0.001;
-	params[2].v.type = SUL_T_FLOAT, params[2].v.f = 0.15;
-	params[3].v.type = SUL_T_INT, params[3].v.i = 50;
-	params[4].v.type = SUL_T_INT, params[4].v.i = 3;
-	params[5].v.type = SUL_T_STRING, params[5].v.s = (char *)"T1w";
-	params[6].v.type = SUL_T_INT, params[6].v.i = 2;
-	params[7].v.type = SUL_T_INT, params[7].v.i = 2;
-	params[8].v.type = SUL_T_STRING, params[8].v.s = (char *)"subjects.tsv";
 	memset(&ctx, 0, sizeof(ctx));
+	ctx.params = tu_params(&sul_kind_bias_correct, &ctx.nparams, "bins=200", "convergence=0.001", "fwhm=0.15",
+			       "iterations=50", "levels=3", "modalities=T1w", "shrink=2", "spans=2", "table=subjects.tsv",
+			       NULL);
 	inputs[0].dir = in;
 	ctx.id = "bias";
 	ctx.out = out;
 	ctx.workdir = dir;
-	ctx.params = params;
-	ctx.nparams = 9;
 	ctx.inputs = inputs;
 	ctx.ninputs = 1;
 	r = sul_kind_bias_correct.run(&ctx, err);

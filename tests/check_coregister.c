@@ -299,42 +299,24 @@ END_TEST
 /* --- the kind ---------------------------------------------------------------- */
 
 struct run {
-	struct sul_param params[8];
-	size_t nparams;
 	struct sul_input inputs[1];
 	struct sul_stage_ctx ctx;
 };
 
-static void add(struct run *r, const char *name, enum sul_type t, const char *s, long long i)
-{
-	struct sul_param *p = &r->params[r->nparams++];
-
-	memset(p, 0, sizeof(*p));
-	p->name = (char *)name;
-	p->v.type = t;
-	p->v.s = (char *)s;
-	p->v.i = i;
-}
-
-/* The kind's parameters, sorted by name as the engine passes them. */
+/* The kind's parameters as the engine passes them (engine/schema.h). */
 static void start_run(struct run *r, const char *in, const char *out, const char *moving)
 {
+	char moving_set[128];
+
 	memset(r, 0, sizeof(*r));
-	add(r, "bins", SUL_T_INT, NULL, 32);
-	add(r, "iterations", SUL_T_INT, NULL, 100);
-	add(r, "levels", SUL_T_INT, NULL, 2);
-	add(r, "moving", SUL_T_STRING, moving, 0);
-	add(r, "reference", SUL_T_STRING, "T1w", 0);
-	add(r, "samples", SUL_T_INT, NULL, 2000);
-	add(r, "seed", SUL_T_INT, NULL, 1);
-	add(r, "table", SUL_T_STRING, "subjects.tsv", 0);
+	snprintf(moving_set, sizeof(moving_set), "moving=%s", moving);
+	r->ctx.params = tu_params(&sul_kind_coregister, &r->ctx.nparams, "bins=32", "iterations=100", "levels=2",
+				  moving_set, "reference=T1w", "samples=2000", "seed=1", "table=subjects.tsv", NULL);
 	r->inputs[0].id = "ingest";
 	r->inputs[0].dir = in;
 	r->ctx.id = "coreg";
 	r->ctx.out = out;
 	r->ctx.workdir = in;
-	r->ctx.params = r->params;
-	r->ctx.nparams = r->nparams;
 	r->ctx.inputs = r->inputs;
 	r->ctx.ninputs = 1;
 }

@@ -1,8 +1,10 @@
 /* check_main.c - the unit test runner: every suite, one report. */
 #include "check_util.h"
 #include "../engine/fsutil.h"
+#include "../engine/schema.h"
 #include "../engine/strbuf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,8 @@
 
 static char *dirs[256];
 static size_t ndirs;
+static struct sul_param *param_sets[64];
+static size_t param_counts[64], nparam_sets;
 
 char *tu_tmpdir(void)
 {
@@ -23,10 +27,34 @@ char *tu_tmpdir(void)
 	return d;
 }
 
+struct sul_param *tu_params(const struct sul_kind *kind, size_t *n, ...)
+{
+	const char *assign[64];
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_param *p;
+	size_t na = 0;
+	va_list ap;
+
+	va_start(ap, n);
+	while (na < 64 && (assign[na] = va_arg(ap, const char *)))
+		na++;
+	va_end(ap);
+	ck_assert_msg(sul_schema_params(kind, assign, na, &p, n, &err) == 0, "%s", err.msg);
+	if (nparam_sets < 64) {
+		param_sets[nparam_sets] = p;
+		param_counts[nparam_sets++] = *n;
+	}
+	return p;
+}
+
 void tu_cleanup(void)
 {
 	struct sul_err err = SUL_ERR_INIT;
 
+	while (nparam_sets) {
+		nparam_sets--;
+		sul_params_free(param_sets[nparam_sets], param_counts[nparam_sets]);
+	}
 	while (ndirs) {
 		char *d = dirs[--ndirs];
 		sul_rmtree(d, &err);

@@ -177,7 +177,6 @@ struct opts {
 #define OPTS(keep, size) { "T1w,T2w,FLAIR", 1, keep, size, 0, "lobes, lesions" }
 
 struct run {
-	struct sul_param params[7];
 	struct sul_input input;
 	struct sul_stage_ctx ctx;
 	char *out;
@@ -187,26 +186,24 @@ struct run {
 static int run_slices(struct run *r, const char *root, const char *in, const struct opts *o, struct sul_err *err)
 {
 	static int n;
-	struct sul_param *p = r->params;
+	char set[6][128];
 
 	memset(r, 0, sizeof(*r));
 	r->out = sul_xasprintf("%s/out%d", root, n++);
 	ck_assert_int_eq(sul_mkdirs(r->out, err), 0);
-	/* sorted by name, as the engine passes them */
-	p[0].name = (char *)"channels", p[0].v.type = SUL_T_STRING, p[0].v.s = (char *)o->channels;
-	p[1].name = (char *)"equalize", p[1].v.type = SUL_T_BOOL, p[1].v.i = o->equalize;
-	p[2].name = (char *)"keep", p[2].v.type = SUL_T_INT, p[2].v.i = o->keep;
-	p[3].name = (char *)"labels", p[3].v.type = SUL_T_STRING, p[3].v.s = (char *)o->labels;
-	p[4].name = (char *)"min_brain_fraction", p[4].v.type = SUL_T_FLOAT, p[4].v.f = o->min_fraction;
-	p[5].name = (char *)"size", p[5].v.type = SUL_T_INT, p[5].v.i = o->size;
-	p[6].name = (char *)"table", p[6].v.type = SUL_T_STRING, p[6].v.s = (char *)"subjects.tsv";
+	snprintf(set[0], sizeof(set[0]), "channels=%s", o->channels);
+	snprintf(set[1], sizeof(set[1]), "equalize=%s", o->equalize ? "true" : "false");
+	snprintf(set[2], sizeof(set[2]), "keep=%lld", o->keep);
+	snprintf(set[3], sizeof(set[3]), "labels=%s", o->labels);
+	snprintf(set[4], sizeof(set[4]), "size=%lld", o->size);
+	snprintf(set[5], sizeof(set[5]), "min_brain_fraction=%.17g", o->min_fraction);
+	r->ctx.params = tu_params(&sul_kind_slices, &r->ctx.nparams, set[0], set[1], set[2], set[3], set[4], set[5],
+				  "table=subjects.tsv", NULL);
 	r->input.id = "prep";
 	r->input.dir = in;
 	r->ctx.id = "slices";
 	r->ctx.out = r->out;
 	r->ctx.workdir = root;
-	r->ctx.params = r->params;
-	r->ctx.nparams = 7;
 	r->ctx.inputs = &r->input;
 	r->ctx.ninputs = 1;
 	return sul_kind_slices.run(&r->ctx, err);

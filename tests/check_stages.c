@@ -168,31 +168,10 @@ static void write_subject(const char *sub, const char *skip_mod)
 }
 
 struct run {
-	struct sul_param params[8];
-	size_t nparams;
 	struct sul_input inputs[1];
 	struct sul_stage_ctx ctx;
 	char *out;
 };
-
-static void add_str(struct run *r, const char *name, enum sul_type t, const char *value)
-{
-	struct sul_param *p = &r->params[r->nparams++];
-	memset(p, 0, sizeof(*p));
-	p->name = (char *)name;
-	p->v.type = t;
-	p->v.s = (char *)value;
-}
-
-static void add_num(struct run *r, const char *name, double f, long long i, enum sul_type t)
-{
-	struct sul_param *p = &r->params[r->nparams++];
-	memset(p, 0, sizeof(*p));
-	p->name = (char *)name;
-	p->v.type = t;
-	p->v.f = f;
-	p->v.i = i;
-}
 
 static void start_run(struct run *r, const char *root)
 {
@@ -209,20 +188,13 @@ static void start_run(struct run *r, const char *root)
 
 static int run_kind(struct run *r, const struct sul_kind *k, struct sul_err *err)
 {
-	r->ctx.params = r->params;
-	r->ctx.nparams = r->nparams;
 	return k->run(&r->ctx, err);
 }
 
+/* The defaults for everything else (engine/schema.h), as a workflow gets. */
 static void ingest_params(struct run *r)
 {
-	/* sorted by name, as the engine passes them */
-	add_str(r, "bids", SUL_T_PATH, "bids");
-	add_str(r, "derivatives", SUL_T_STRING, "derivatives/synth");
-	add_str(r, "group_column", SUL_T_STRING, "group");
-	add_str(r, "groups", SUL_T_STRING, "RRMS,SPMS,HC");
-	add_num(r, "max_voxels", 0, 134217728, SUL_T_INT);
-	add_str(r, "modalities", SUL_T_STRING, "T1w,T2w,FLAIR");
+	r->ctx.params = tu_params(&sul_kind_ingest, &r->ctx.nparams, "bids=bids", NULL);
 }
 
 static char *root;
@@ -341,7 +313,7 @@ static char *run_split(const char *dir, long long seed, const char *level)
 {
 	struct sul_err err = SUL_ERR_INIT;
 	struct sul_buf b = SUL_BUF_INIT;
-	char *path;
+	char *path, level_set[64], seed_set[64];
 	struct run r;
 
 	start_run(&r, dir);
@@ -349,12 +321,10 @@ static char *run_split(const char *dir, long long seed, const char *level)
 	r.inputs[0].dir = dir;
 	r.ctx.inputs = r.inputs;
 	r.ctx.ninputs = 1;
-	add_str(&r, "level", SUL_T_STRING, level);
-	add_num(&r, "seed", 0, seed, SUL_T_INT);
-	add_str(&r, "table", SUL_T_STRING, "index.tsv");
-	add_num(&r, "test", 0.15, 0, SUL_T_FLOAT);
-	add_num(&r, "train", 0.75, 0, SUL_T_FLOAT);
-	add_num(&r, "val", 0.10, 0, SUL_T_FLOAT);
+	snprintf(level_set, sizeof(level_set), "level=%s", level);
+	snprintf(seed_set, sizeof(seed_set), "seed=%lld", seed);
+	r.ctx.params = tu_params(&sul_kind_split, &r.ctx.nparams, level_set, seed_set, "table=index.tsv", "test=0.15",
+				 "train=0.75", "val=0.10", NULL);
 	ck_assert_msg(run_kind(&r, &sul_kind_split, &err) == 0, "%s", err.msg);
 	path = sul_xasprintf("%s/split.tsv", r.out);
 	ck_assert_int_eq(sul_read_file(path, &b, &err), 0);

@@ -17,34 +17,18 @@ extern const struct sul_kind sul_kind_synth;
 
 static int run_synth(const char *out, long long seed, struct sul_err *err)
 {
-	struct sul_param p[12];
-	const char *names[12] = { "bias", "deform_mm", "hc", "lesion_load", "matrix", "misalign_deg", "misalign_mm",
-				  "noise", "rrms", "seed", "spms", "templates" };
 	struct sul_stage_ctx ctx;
-	int k;
+	char seed_set[64];
 
-	memset(p, 0, sizeof(p));
-	for (k = 0; k < 12; k++)
-		p[k].name = (char *)names[k];
-	p[0].v.type = SUL_T_FLOAT, p[0].v.f = 0.2;
-	p[1].v.type = SUL_T_FLOAT, p[1].v.f = 2;
-	p[2].v.type = SUL_T_INT, p[2].v.i = 1;
-	p[3].v.type = SUL_T_FLOAT, p[3].v.f = 1;
-	p[4].v.type = SUL_T_STRING, p[4].v.s = (char *)"60x72x52";
-	/* No misalignment here: the contrasts are compared inside the T1-frame masks. */
-	p[5].v.type = SUL_T_FLOAT, p[5].v.f = 0;
-	p[6].v.type = SUL_T_FLOAT, p[6].v.f = 0;
-	p[7].v.type = SUL_T_FLOAT, p[7].v.f = 0.03;
-	p[8].v.type = SUL_T_INT, p[8].v.i = 1;
-	p[9].v.type = SUL_T_INT, p[9].v.i = seed;
-	p[10].v.type = SUL_T_INT, p[10].v.i = 1;
-	p[11].v.type = SUL_T_PATH, p[11].v.s = (char *)TEMPLATES;
+	snprintf(seed_set, sizeof(seed_set), "seed=%lld", seed);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.id = "synth";
 	ctx.out = out;
 	ctx.workdir = "/";
-	ctx.params = p;
-	ctx.nparams = 12;
+	/* No misalignment here: the contrasts are compared inside the T1-frame masks. */
+	ctx.params = tu_params(&sul_kind_synth, &ctx.nparams, "bias=0.2", "deform_mm=2", "hc=1", "lesion_load=1",
+			       "matrix=60x72x52", "misalign_deg=0", "misalign_mm=0", "noise=0.03", "rrms=1", seed_set,
+			       "spms=1", "templates=" TEMPLATES, NULL);
 	if (sul_mkdirs(out, err))
 		return -1;
 	return sul_kind_synth.run(&ctx, err);

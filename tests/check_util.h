@@ -10,6 +10,13 @@ void tu_cleanup(void);
 /* Writes text to DIR/name and returns the path (static storage, valid until the next call). */
 const char *tu_write(const char *dir, const char *name, const char *text);
 
+struct sul_kind;
+struct sul_param;
+/* A stage's parameters as the engine gives them to the kind: the
+ * "NAME=VALUE" texts up to NULL through the kind's schema (typed, checked,
+ * defaults added, sorted; engine/schema.h).  Freed by tu_cleanup. */
+struct sul_param *tu_params(const struct sul_kind *kind, size_t *n, ...);
+
 Suite *suite_value(void);
 Suite *suite_template(void);
 Suite *suite_workflow(void);

@@ -1,5 +1,6 @@
 /* check_workflow.c - parsing, foreach, overrides, and every validation error. */
 #include "check_util.h"
+#include "../engine/schema.h"
 #include "../engine/workflow.h"
 
 #include <stdio.h>
@@ -368,6 +369,45 @@ START_TEST(resources_errors)
 }
 END_TEST
 
+/* The schema module alone: what a kind gets from NAME=VALUE texts, and
+ * what it refuses (the probe kind of check_kinds.c). */
+START_TEST(schema_applies_types_ranges_and_defaults)
+{
+	const struct sul_kind *probe = sul_kind_find("probe");
+	const char *good[] = { "net=a.cfg", "epochs=20", "lr=1" };
+	const char *bad_range[] = { "net=a.cfg", "epochs=0" };
+	const char *bad_choice[] = { "net=a.cfg", "method=gradcam+" };
+	const char *unknown[] = { "net=a.cfg", "epoch=3" };
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_param *p;
+	size_t n;
+
+	ck_assert_ptr_nonnull(probe);
+	ck_assert_int_eq(sul_schema_params(probe, good, 3, &p, &n, &err), 0);
+	ck_assert_uint_eq(n, 5);  /* sorted, the rest defaulted */
+	ck_assert_str_eq(p[0].name, "epochs");
+	ck_assert_int_eq(p[0].v.i, 20);
+	ck_assert_str_eq(p[1].name, "lr");
+	ck_assert_int_eq(p[1].v.type, SUL_T_FLOAT);  /* an integer where a float is asked */
+	ck_assert_double_eq(p[1].v.f, 1.0);
+	ck_assert_str_eq(p[2].name, "method");
+	ck_assert_str_eq(p[2].v.s, "gradcam");
+	ck_assert_int_eq(p[3].v.type, SUL_T_PATH);
+	ck_assert_str_eq(p[4].name, "verbose");
+	ck_assert_int_eq(p[4].v.type, SUL_T_BOOL);
+	sul_params_free(p, n);
+	ck_assert_int_eq(sul_schema_params(probe, bad_range, 2, &p, &n, &err), -1);
+	ck_assert_str_eq(err.msg, "parameter 'epochs': expected an integer from 1 to 1000, got '0'");
+	ck_assert_int_eq(sul_schema_params(probe, bad_choice, 2, &p, &n, &err), -1);
+	ck_assert_str_eq(err.msg, "parameter 'method': expected one of cam|gradcam|gradcampp, got 'gradcam+'");
+	ck_assert_int_eq(sul_schema_params(probe, unknown, 2, &p, &n, &err), -1);
+	ck_assert_str_eq(err.msg, "kind 'probe' has no parameter 'epoch'");
+	ck_assert_int_eq(sul_schema_params(probe, NULL, 0, &p, &n, &err), -1);
+	ck_assert_str_eq(err.msg, "missing parameter 'net' (network cfg)");
+	ck_assert_ptr_null(p);
+}
+END_TEST
+
 Suite *suite_workflow(void)
 {
 	Suite *s = suite_create("workflow");
@@ -389,6 +429,7 @@ Suite *suite_workflow(void)
 	tcase_add_test(bad, duplicate_ids);
 	tcase_add_test(bad, input_names_no_stage);
 	tcase_add_test(bad, cycle_names_its_stages);
+	tcase_add_test(bad, schema_applies_types_ranges_and_defaults);
 	tcase_add_test(bad, placeholder_errors);
 	tcase_add_test(bad, set_errors);
 	tcase_add_test(bad, foreach_errors);
