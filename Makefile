@@ -139,8 +139,22 @@ $(BUILD)/gen/report_spec.c: db/report.cfg Makefile
 $(BUILD)/gen/report_spec.o: $(BUILD)/gen/report_spec.c
 	$(CC) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
 
+# The unit-test suites: every SUL_SUITE(NAME) that starts a line of
+# tests/check_*.c, so that a new test file is found without registering it.
+$(BUILD)/gen/suites.c: $(TEST_SRC) Makefile
+	@mkdir -p $(dir $@)
+	@names=$$(sed -n 's/^SUL_SUITE(\([a-z0-9_]*\))$$/suite_\1/p' $(TEST_SRC)); \
+	{ echo '/* generated from tests/check_*.c by the Makefile */'; echo '#include <check.h>'; \
+	  for n in $$names; do echo "Suite *$$n(void);"; done; \
+	  echo 'extern Suite *(*const sul_test_suites[])(void);'; \
+	  echo 'Suite *(*const sul_test_suites[])(void) = {'; \
+	  for n in $$names; do echo "    $$n,"; done; echo '    0,'; echo '};'; } > $@
+
+$(BUILD)/gen/suites.o: $(BUILD)/gen/suites.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 # The test binary has its own kind table (tests/check_kinds.c): command plus a schema probe.
-$(BUILD)/check_sulcus: $(TEST_OBJ) $(filter-out $(BUILD)/stages/kinds.o,$(LIB_OBJ))
+$(BUILD)/check_sulcus: $(TEST_OBJ) $(BUILD)/gen/suites.o $(filter-out $(BUILD)/stages/kinds.o,$(LIB_OBJ))
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
 deps:

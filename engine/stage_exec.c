@@ -17,7 +17,7 @@
 /*
  * When the engine that started us dies (even by SIGKILL), take our whole
  * process group down: an orphaned stage would otherwise go on computing
- * while the rerun starts the same stage again (t2030-kill-rerun).
+ * while the rerun starts the same stage again (t2004-kill-engine).
  */
 static void on_parent_death(int sig)
 {

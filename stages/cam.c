@@ -35,6 +35,7 @@
  * grid (the `ref` volume of the slices stage), dropped slices zero, the
  * geometry of the reference kept.
  */
+#include "../engine/clock.h"
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
@@ -161,12 +162,6 @@ struct run {
 	size_t counted[NMETHODS];
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Jet-like color map (blue -> cyan -> yellow -> red) of v in [0, 1]. */
 static void colormap(double v, double rgb[3])
@@ -461,15 +456,15 @@ static int do_subject(struct run *R, const size_t *rows_of, size_t nsl, int targ
 					continue;
 				}
 				if (grad_layer != need) {
-					t0 = now_s();
+					t0 = sul_now_s();
 					if (R->m.api->gradients(R->m.net, x, n, need, target, R->score_mode, A, G, NULL, err))
 						goto out;
-					t_grad = now_s() - t0;
+					t_grad = sul_now_s() - t0;
 					grad_layer = need;
 				}
-				t0 = now_s();
+				t0 = sul_now_s();
 				method_maps(R, m, A, G, target, n, maps);
-				R->secs[m] += t_grad + now_s() - t0;
+				R->secs[m] += t_grad + sul_now_s() - t0;
 				R->counted[m] += (size_t)n;
 				for (j = 0; j < n; j++) {
 					const size_t row = rows_of[i0 + j];
@@ -1020,7 +1015,7 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	/* Subject by subject (the table lists a subject's slices together). */
 	for (i = 0; i < nsel; i++)
 		nsubj += !i || strcmp(R.d.rows[rows[i]].subject, R.d.rows[rows[i - 1]].subject);
-	t_subjects = now_s();
+	t_subjects = sul_now_s();
 	for (i = 0; i < nsel;) {
 		size_t j = i;
 		while (j < nsel && !strcmp(R.d.rows[rows[j]].subject, R.d.rows[rows[i]].subject))
@@ -1032,7 +1027,7 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		}
 		{
 			/* The ETA by slices: subjects differ in how many they have. */
-			double el = now_s() - t_subjects, maps = 0, eta = el / (double)j * (double)(nsel - j);
+			double el = sul_now_s() - t_subjects, maps = 0, eta = el / (double)j * (double)(nsel - j);
 			for (m = 0; m < NMETHODS; m++)
 				maps += (double)R.counted[m];
 			fprintf(stderr, "progress: subject %zu/%zu %.1f heatmaps/s ETA %ldm%02lds\n", ++subj_done, nsubj,

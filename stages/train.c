@@ -30,6 +30,7 @@
  * initialization and dropout.
  */
 #include "../engine/fault.h"
+#include "../engine/clock.h"
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
@@ -231,12 +232,6 @@ static void fmt_eta(double s, char *buf, size_t n)
 		snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int write_classes(const struct sul_stage_ctx *ctx, const struct sul_slicedata *d, struct sul_err *err)
 {
@@ -329,7 +324,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	float *x = NULL, *xa = NULL, *probs = NULL, *wts = NULL, *cw = NULL;
 	int *labels = NULL, classes, epoch, best_epoch = 0, bad_epochs = 0, ret = -1;
 	struct sul_model_device dev;
-	double best_loss = INFINITY, best_acc = NAN, t_start = now_s();
+	double best_loss = INFINITY, best_acc = NAN, t_start = sul_now_s();
 	long steps_done = 0;
 	char hex[65];
 
@@ -435,7 +430,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	sul_buf_adds(&hist, "epoch\tlr\ttrain_loss\ttrain_acc\tval_loss\tval_acc\n");
 
 	for (epoch = 1; epoch <= epochs; epoch++) {
-		const double lr = lr_at(ctx, epoch, epochs), t0 = now_s();
+		const double lr = lr_at(ctx, epoch, epochs), t0 = sul_now_s();
 		size_t n = epoch_order(&d, tr, ntr, !strcmp(balance, "oversample"), &rng, order), steps, s;
 		double loss_sum = 0, last_report = t0, val_loss = NAN, val_acc = NAN, secs, rate, step_s = 0, ts;
 		size_t correct = 0, seen = 0;
@@ -456,30 +451,30 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 				if (wts)
 					wts[j] = cw[labels[j]];
 			}
-			ts = now_s();
+			ts = sul_now_s();
 			/* Where a crash in Darknet would be (tests: t6002). */
 			sul_fault_crash("train-step");
 			if (api->train_step(net, x, labels, wts, (float)lr, probs, err)) {
 				sul_err_prefix(err, "epoch %d, step %zu", epoch, s + 1);
 				goto out;
 			}
-			step_s += now_s() - ts;
+			step_s += sul_now_s() - ts;
 			for (j = 0; j < batch; j++) {
 				loss_sum += sul_xent(probs[classes * j + labels[j]]);
 				correct += sul_argmax(probs + classes * j, classes) == labels[j];
 			}
 			seen += (size_t)batch;
 			steps_done++;
-			if (now_s() - last_report >= 10 && s + 1 < steps) {
-				double el = now_s() - t_start, per_step = el / steps_done;
+			if (sul_now_s() - last_report >= 10 && s + 1 < steps) {
+				double el = sul_now_s() - t_start, per_step = el / steps_done;
 				long left = (long)(epochs - epoch) * (long)steps + (long)(steps - s - 1);
-				last_report = now_s();
+				last_report = sul_now_s();
 				fmt_eta(per_step * left, eta, sizeof(eta));
 				fprintf(stderr, "progress: epoch %d/%d step %zu/%zu loss %.4f %.1f images/s ETA %s\n", epoch,
-					epochs, s + 1, steps, loss_sum / seen, seen / (now_s() - t0), eta);
+					epochs, s + 1, steps, loss_sum / seen, seen / (sul_now_s() - t0), eta);
 			}
 		}
-		secs = now_s() - t0;
+		secs = sul_now_s() - t0;
 		rate = seen / secs;
 		if (precise_bn(api, net, &d, order, n, batch, (int)sul_ctx_int(ctx, "bn_batches"), x, err)) {
 			sul_err_prefix(err, "epoch %d: batchnorm statistics", epoch);
@@ -489,7 +484,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			sul_err_prefix(err, "epoch %d: validation", epoch);
 			goto out;
 		}
-		fmt_eta((now_s() - t_start) / epoch * (epochs - epoch), eta, sizeof(eta));
+		fmt_eta((sul_now_s() - t_start) / epoch * (epochs - epoch), eta, sizeof(eta));
 		fprintf(stderr, "progress: epoch %d/%d lr %.3g loss %.4f acc %.3f val_loss %.4f val_acc %.3f %.1f images/s "
 				"ETA %s\n", epoch, epochs, lr, loss_sum / seen, (double)correct / seen, val_loss, val_acc,
 			rate, eta);
@@ -530,7 +525,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	if (sul_ctx_metric(ctx, "epochs_run", -1, epoch - 1, err) || sul_ctx_metric(ctx, "best_epoch", -1, best_epoch, err)
 	    || (nva && (sul_ctx_metric(ctx, "best_val_loss", -1, best_loss, err)
 			|| sul_ctx_metric(ctx, "best_val_acc", -1, best_acc, err)))
-	    || sul_ctx_timing(ctx, "train_seconds", -1, now_s() - t_start, err))
+	    || sul_ctx_timing(ctx, "train_seconds", -1, sul_now_s() - t_start, err))
 		goto out;
 	ret = 0;
 out:

@@ -174,7 +174,7 @@ START_TEST(extreme_voxels_never_become_infinite_output)
 }
 END_TEST
 
-Suite *suite_bias(void)
+SUL_SUITE(bias)
 {
 	Suite *s = suite_create("bias_correct");
 	TCase *tc = tcase_create("bias_correct");

@@ -208,7 +208,7 @@ START_TEST(output_digest_tracks_content_and_names)
 }
 END_TEST
 
-Suite *suite_cache(void)
+SUL_SUITE(cache)
 {
 	Suite *s = suite_create("cache");
 	TCase *tc = tcase_create("cache");

@@ -490,7 +490,7 @@ START_TEST(kind_errors_name_the_problem)
 }
 END_TEST
 
-Suite *suite_coregister(void)
+SUL_SUITE(coregister)
 {
 	Suite *s = suite_create("coregister");
 	TCase *reg = tcase_create("rigid");

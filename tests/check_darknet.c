@@ -1005,7 +1005,7 @@ START_TEST(training_is_deterministic)
 }
 END_TEST
 
-Suite *suite_darknet(void)
+SUL_SUITE(darknet)
 {
 	Suite *s = suite_create("darknet");
 	TCase *math = tcase_create("math");

@@ -96,7 +96,7 @@ START_TEST(migrations_are_one_transaction)
 }
 END_TEST
 
-Suite *suite_db(void)
+SUL_SUITE(db)
 {
 	Suite *s = suite_create("db");
 	TCase *tc = tcase_create("db");

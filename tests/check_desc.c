@@ -74,7 +74,7 @@ START_TEST(results)
 }
 END_TEST
 
-Suite *suite_desc(void)
+SUL_SUITE(desc)
 {
 	Suite *s = suite_create("desc");
 	TCase *tc = tcase_create("desc");

@@ -373,7 +373,7 @@ START_TEST(gradients_leave_the_model_alone)
 }
 END_TEST
 
-Suite *suite_gradcam(void)
+SUL_SUITE(gradcam)
 {
 	Suite *s = suite_create("gradcam");
 	TCase *tc = tcase_create("gradients");

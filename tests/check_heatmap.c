@@ -716,7 +716,7 @@ START_TEST(deletion_curve_order_and_area)
 }
 END_TEST
 
-Suite *suite_heatmap(void)
+SUL_SUITE(heatmap)
 {
 	Suite *s = suite_create("heatmap");
 	TCase *m = tcase_create("methods");

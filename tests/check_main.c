@@ -75,27 +75,18 @@ const char *tu_write(const char *dir, const char *name, const char *text)
 	return path;
 }
 
+/* Every SUL_SUITE of tests/check_*.c, found by the Makefile
+ * (build/gen/suites.c): a new test file registers nothing. */
+extern Suite *(*const sul_test_suites[])(void);
+
 int main(void)
 {
-	SRunner *sr = srunner_create(suite_value());
+	SRunner *sr = srunner_create(NULL);
+	size_t i;
 	int failed;
 
-	srunner_add_suite(sr, suite_template());
-	srunner_add_suite(sr, suite_workflow());
-	srunner_add_suite(sr, suite_cache());
-	srunner_add_suite(sr, suite_db());
-	srunner_add_suite(sr, suite_desc());
-	srunner_add_suite(sr, suite_stages());
-	srunner_add_suite(sr, suite_bias());
-	srunner_add_suite(sr, suite_synth());
-	srunner_add_suite(sr, suite_slices());
-	srunner_add_suite(sr, suite_coregister());
-	srunner_add_suite(sr, suite_netcfg());
-	srunner_add_suite(sr, suite_darknet());
-	srunner_add_suite(sr, suite_heatmap());
-	srunner_add_suite(sr, suite_gradcam());
-	srunner_add_suite(sr, suite_report());
-	srunner_add_suite(sr, suite_progress());
+	for (i = 0; sul_test_suites[i]; i++)
+		srunner_add_suite(sr, sul_test_suites[i]());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

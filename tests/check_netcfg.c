@@ -519,7 +519,7 @@ START_TEST(accepts_what_darknet_builds)
 }
 END_TEST
 
-Suite *suite_netcfg(void)
+SUL_SUITE(netcfg)
 {
 	Suite *s = suite_create("netcfg");
 	TCase *tc = tcase_create("netcfg");

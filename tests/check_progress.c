@@ -312,7 +312,7 @@ START_TEST(modes_and_interval)
 }
 END_TEST
 
-Suite *suite_progress(void)
+SUL_SUITE(progress)
 {
 	Suite *s = suite_create("progress");
 	TCase *tc = tcase_create("progress");

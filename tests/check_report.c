@@ -559,7 +559,7 @@ START_TEST(write_refuses_a_foreign_folder)
 }
 END_TEST
 
-Suite *suite_report(void)
+SUL_SUITE(report)
 {
 	Suite *s = suite_create("report");
 	TCase *svg = tcase_create("svg"), *rep = tcase_create("report");

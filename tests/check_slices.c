@@ -1042,7 +1042,7 @@ START_TEST(png_round_trip)
 }
 END_TEST
 
-Suite *suite_slices(void)
+SUL_SUITE(slices)
 {
 	Suite *s = suite_create("slices");
 	TCase *png = tcase_create("png");

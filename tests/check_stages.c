@@ -399,7 +399,7 @@ START_TEST(row_level_split_leaks_and_says_so)
 }
 END_TEST
 
-Suite *suite_stages(void)
+SUL_SUITE(stages)
 {
 	Suite *s = suite_create("stages");
 	TCase *vol = tcase_create("volume");

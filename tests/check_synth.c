@@ -124,7 +124,7 @@ START_TEST(cohort_has_the_contrasts_and_differences_it_promises)
 }
 END_TEST
 
-Suite *suite_synth(void)
+SUL_SUITE(synth)
 {
 	Suite *s = suite_create("synth");
 	TCase *tc = tcase_create("synth");

@@ -55,7 +55,7 @@ START_TEST(whole)
 }
 END_TEST
 
-Suite *suite_template(void)
+SUL_SUITE(template)
 {
 	Suite *s = suite_create("template");
 	TCase *tc = tcase_create("template");

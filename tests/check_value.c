@@ -106,7 +106,7 @@ START_TEST(shell_quoting)
 }
 END_TEST
 
-Suite *suite_value(void)
+SUL_SUITE(value)
 {
 	Suite *s = suite_create("value");
 	TCase *tc = tcase_create("value");

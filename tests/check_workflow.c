@@ -408,7 +408,7 @@ START_TEST(schema_applies_types_ranges_and_defaults)
 }
 END_TEST
 
-Suite *suite_workflow(void)
+SUL_SUITE(workflow)
 {
 	Suite *s = suite_create("workflow");
 	TCase *tc = tcase_create("parse");
