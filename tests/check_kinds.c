@@ -1,17 +1,13 @@
 /*
- * check_kinds.c - the kind table of the unit-test binary: the real kinds it
- * tests plus `probe`, a kind with a full parameter schema, so that schema
- * validation (types, ranges, choices, defaults, unknown names) is tested
- * independently of which native kinds the project ships.
+ * check_kinds.c - `probe`, a kind with a full parameter schema that only the
+ * unit tests have (stages/kinds.c finds it through sul_test_kinds), so that
+ * schema validation (types, ranges, choices, defaults, unknown names) is
+ * tested independently of which kinds the project ships.
  */
 #include "check_util.h"
 #include "../engine/kind.h"
 
 #include <string.h>
-
-extern const struct sul_kind sul_kind_command;
-extern const struct sul_kind sul_kind_ingest;
-extern const struct sul_kind sul_kind_split;
 
 static const struct sul_param_spec probe_params[] = {
 	{ "epochs", SUL_T_INT, "10", 1, 1000, NULL, "training epochs" },
@@ -38,20 +34,6 @@ static const struct sul_kind probe = {
 	.run = probe_run,
 };
 
-static const struct sul_kind *const table[] = { &sul_kind_command, &probe, &sul_kind_ingest, &sul_kind_split };
-
-const struct sul_kind *const *sul_kinds(size_t *n)
-{
-	*n = sizeof(table) / sizeof(table[0]);
-	return table;
-}
-
-const struct sul_kind *sul_kind_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (!strcmp(table[i]->name, name))
-			return table[i];
-	return NULL;
-}
+/* Found by sul_kind_find beside the real kinds (stages/kinds.c). */
+extern const struct sul_kind *const sul_test_kinds[];
+const struct sul_kind *const sul_test_kinds[] = { &probe, NULL };
