@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,6 +50,16 @@ const struct sul_value *sul_ctx_key(const struct sul_stage_ctx *ctx, const char 
 {
 	long i = sul_params_find(ctx->keys, ctx->nkeys, name);
 	return i < 0 ? NULL : &ctx->keys[i].v;
+}
+
+void sul_format_eta(double s, char buf[32])
+{
+	if (!(s >= 0) || s > 1e8)
+		s = 0;
+	if (s >= 3600)
+		snprintf(buf, 32, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+	else
+		snprintf(buf, 32, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
 }
 
 const char *sul_ctx_input(const struct sul_stage_ctx *ctx, const char *id)

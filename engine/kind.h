@@ -107,6 +107,9 @@ char *sul_ctx_path(const struct sul_stage_ctx *ctx, const char *name);
 const struct sul_value *sul_ctx_key(const struct sul_stage_ctx *ctx, const char *name);
 /* The output folder of input id, or NULL. */
 const char *sul_ctx_input(const struct sul_stage_ctx *ctx, const char *id);
+/* An ETA for a progress line: "4m05s", or "2h13m" from an hour on. */
+void sul_format_eta(double seconds, char buf[32]);
+
 /* Appends "name<TAB>step<TAB>value" to ctx->out/metrics.tsv; step < 0: none. */
 int sul_ctx_metric(const struct sul_stage_ctx *ctx, const char *name, long step, double value,
 		   struct sul_err *err);

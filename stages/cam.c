@@ -81,11 +81,7 @@ static const struct sul_param_spec cam_params[] = {
 	{ "batch", SUL_T_INT, "8", 1, 1024, NULL, "images per forward/backward pass" },
 	{ "table", SUL_T_STRING, "split.tsv", 0, 0, NULL, "the split table, in an input" },
 	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "seed of the randomized model" },
-	{ "threads", SUL_T_INT, "0", 0, 1024, NULL, "CPU threads; 0: all cores" },
-	{ "backend", SUL_T_STRING, "onednn", 0, 0, "onednn|darknet",
-	  "CPU kernels: oneDNN's, or Darknet's own layers (the slower reference); a GPU runs Darknet's" },
-	{ "gpu", SUL_T_INT, "-1", -1, 64, NULL,
-	  "CUDA device (the CUDA build: make GPU=1); -1: the CPU, or $SULCUS_GPU when set" },
+	SUL_MODEL_DEVICE_PARAMS,
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -1027,11 +1023,13 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		}
 		{
 			/* The ETA by slices: subjects differ in how many they have. */
-			double el = sul_now_s() - t_subjects, maps = 0, eta = el / (double)j * (double)(nsel - j);
+			double el = sul_now_s() - t_subjects, maps = 0;
+			char eta[32];
 			for (m = 0; m < NMETHODS; m++)
 				maps += (double)R.counted[m];
-			fprintf(stderr, "progress: subject %zu/%zu %.1f heatmaps/s ETA %ldm%02lds\n", ++subj_done, nsubj,
-				el > 0 ? maps / el : 0, (long)eta / 60, (long)eta % 60);
+			sul_format_eta(el / (double)j * (double)(nsel - j), eta);
+			fprintf(stderr, "progress: subject %zu/%zu %.1f heatmaps/s ETA %s\n", ++subj_done, nsubj,
+				el > 0 ? maps / el : 0, eta);
 		}
 		i = j;
 	}

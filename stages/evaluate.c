@@ -34,11 +34,7 @@ static const struct sul_param_spec evaluate_params[] = {
 	{ "pick", SUL_T_INT, "0", 0, 1000, NULL, "with a rank input: evaluate its model ranked N (1 = best); 0: the "
 	  "input's own model" },
 	{ "table", SUL_T_STRING, "split.tsv", 0, 0, NULL, "the split table, in an input" },
-	{ "threads", SUL_T_INT, "0", 0, 1024, NULL, "CPU threads; 0: all cores" },
-	{ "backend", SUL_T_STRING, "onednn", 0, 0, "onednn|darknet",
-	  "CPU kernels: oneDNN's, or Darknet's own layers (the slower reference); a GPU runs Darknet's" },
-	{ "gpu", SUL_T_INT, "-1", -1, 64, NULL,
-	  "CUDA device (the CUDA build: make GPU=1); -1: the CPU, or $SULCUS_GPU when set" },
+	SUL_MODEL_DEVICE_PARAMS,
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -209,10 +205,10 @@ static int evaluate_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			double el = (double)(t1.tv_sec - t_start.tv_sec) + (t1.tv_nsec - t_start.tv_nsec) * 1e-9;
 			size_t done = i + (size_t)b;
 			if (el - last_report >= 10 && done < n) {
-				double eta = el / (double)done * (double)(n - done);
+				char eta[32];
 				last_report = el;
-				fprintf(stderr, "progress: slices %zu/%zu %.1f images/s ETA %ldm%02lds\n", done, n, done / el,
-					(long)eta / 60, (long)eta % 60);
+				sul_format_eta(el / (double)done * (double)(n - done), eta);
+				fprintf(stderr, "progress: slices %zu/%zu %.1f images/s ETA %s\n", done, n, done / el, eta);
 			}
 		}
 	}

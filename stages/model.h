@@ -24,6 +24,16 @@ struct sul_model {
  * model.cfg (directly, or under rank's top/<pick>/ when pick > 0). */
 char *sul_model_find(const struct sul_stage_ctx *ctx, int pick, struct sul_err *err);
 
+/* The schema entries of what sul_model_device() reads (threads, backend,
+ * gpu), for the kinds that run a network: one place for their ranges and
+ * docs. */
+#define SUL_MODEL_DEVICE_PARAMS                                                                          \
+	{ "threads", SUL_T_INT, "0", 0, 1024, NULL, "CPU threads; 0: all cores" },                       \
+	{ "backend", SUL_T_STRING, "onednn", 0, 0, "onednn|darknet",                                     \
+	  "CPU kernels: oneDNN's, or Darknet's own layers (the slower reference); a GPU runs Darknet's" }, \
+	{ "gpu", SUL_T_INT, "-1", -1, 64, NULL,                                                          \
+	  "CUDA device (the CUDA build: make GPU=1); -1: the CPU, or $SULCUS_GPU when set" }
+
 /* Where a Darknet stage computes, from its parameters: */
 struct sul_model_device {
 	int gpu;      /* `gpu` when >= 0, else $SULCUS_GPU when set, else -1 (the CPU) */

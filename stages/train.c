@@ -84,11 +84,7 @@ static const struct sul_param_spec train_params[] = {
 	{ "load_layers", SUL_T_INT, "0", 0, 100000, NULL, "with pretrained weights: load the first N layers only "
 	  "(0: all), the rest keep their initialization" },
 	{ "table", SUL_T_STRING, "split.tsv", 0, 0, NULL, "the split table, in an input" },
-	{ "threads", SUL_T_INT, "0", 0, 1024, NULL, "CPU threads; 0: all cores" },
-	{ "backend", SUL_T_STRING, "onednn", 0, 0, "onednn|darknet",
-	  "CPU kernels: oneDNN's, or Darknet's own layers (the slower reference); a GPU runs Darknet's" },
-	{ "gpu", SUL_T_INT, "-1", -1, 64, NULL,
-	  "CUDA device (the CUDA build: make GPU=1); -1: the CPU, or $SULCUS_GPU when set" },
+	SUL_MODEL_DEVICE_PARAMS,
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -224,13 +220,6 @@ static int precise_bn(const struct sul_dn_api *api, struct sul_dn_net *net, cons
 	return 0;
 }
 
-static void fmt_eta(double s, char *buf, size_t n)
-{
-	if (s >= 3600)
-		snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
-	else
-		snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-}
 
 
 static int write_classes(const struct sul_stage_ctx *ctx, const struct sul_slicedata *d, struct sul_err *err)
@@ -469,7 +458,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 				double el = sul_now_s() - t_start, per_step = el / steps_done;
 				long left = (long)(epochs - epoch) * (long)steps + (long)(steps - s - 1);
 				last_report = sul_now_s();
-				fmt_eta(per_step * left, eta, sizeof(eta));
+				sul_format_eta(per_step * left, eta);
 				fprintf(stderr, "progress: epoch %d/%d step %zu/%zu loss %.4f %.1f images/s ETA %s\n", epoch,
 					epochs, s + 1, steps, loss_sum / seen, seen / (sul_now_s() - t0), eta);
 			}
@@ -484,7 +473,7 @@ static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			sul_err_prefix(err, "epoch %d: validation", epoch);
 			goto out;
 		}
-		fmt_eta((sul_now_s() - t_start) / epoch * (epochs - epoch), eta, sizeof(eta));
+		sul_format_eta((sul_now_s() - t_start) / epoch * (epochs - epoch), eta);
 		fprintf(stderr, "progress: epoch %d/%d lr %.3g loss %.4f acc %.3f val_loss %.4f val_acc %.3f %.1f images/s "
 				"ETA %s\n", epoch, epochs, lr, loss_sum / seen, (double)correct / seen, val_loss, val_acc,
 			rate, eta);
