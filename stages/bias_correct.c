@@ -398,12 +398,6 @@ static void n4(const struct sul_volume *v, const unsigned char *mask, const stru
 	free(count);
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-	float x = *(const float *)a, y = *(const float *)b;
-	return (x > y) - (x < y);
-}
-
 /* Foreground: above a tenth of the 99th percentile of positive voxels. */
 static void head_mask(const struct sul_volume *v, unsigned char *mask)
 {
@@ -415,7 +409,7 @@ static void head_mask(const struct sul_volume *v, unsigned char *mask)
 			pos[k++] = v->data[i];
 	memset(mask, 0, n);
 	if (k) {
-		qsort(pos, k, sizeof(float), cmp_float);
+		qsort(pos, k, sizeof(float), sul_cmp_float);
 		p99 = pos[(size_t)(0.99 * (double)(k - 1))];
 		for (i = 0; i < n; i++)
 			mask[i] = v->data[i] > 0.1f * p99;

@@ -105,12 +105,6 @@ void sul_rigid_apply(const struct sul_rigid *t, const double x[3], double y[3])
 
 /* --- volumes -------------------------------------------------------------- */
 
-static int cmp_float(const void *a, const void *b)
-{
-	float x = *(const float *)a, y = *(const float *)b;
-	return (x > y) - (x < y);
-}
-
 /*
  * The intensity range the histogram spans: from the background (0 when the
  * volume has any zero voxel) or the 0.1th percentile of the nonzero voxels,
@@ -136,7 +130,7 @@ static int robust_range(const struct sul_volume *v, double *lo, double *hi)
 		else if (nz++ % stride == 0)
 			vals[m++] = v->data[i];
 	}
-	qsort(vals, m, sizeof(float), cmp_float);
+	qsort(vals, m, sizeof(float), sul_cmp_float);
 	*lo = vals[(size_t)((double)(m - 1) * 0.001)];
 	*hi = vals[(size_t)((double)(m - 1) * 0.999)];
 	if (zeros && *lo > 0)

@@ -292,12 +292,6 @@ static void otsu_mask(const struct sul_volume *v, uint8_t *brain)
 		brain[i] = bin_of(v->data[i], lo, hi) > t;
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-	float x = *(const float *)a, y = *(const float *)b;
-	return (x > y) - (x < y);
-}
-
 /* How many of sorted[0..n) are <= x. */
 static size_t count_le(const float *sorted, size_t n, float x)
 {
@@ -323,7 +317,7 @@ static void map_intensities(struct sul_volume *v, const uint8_t *brain, size_t n
 	for (i = 0; i < n; i++)
 		if (brain[i])
 			vals[k++] = v->data[i];
-	qsort(vals, nbrain, sizeof(*vals), cmp_float);
+	qsort(vals, nbrain, sizeof(*vals), sul_cmp_float);
 	if (equalize) {
 		/* The lowest value maps to 1, the highest to 255. */
 		size_t first = count_le(vals, nbrain, vals[0]);

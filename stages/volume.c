@@ -246,3 +246,9 @@ void sul_affine_inverse(const double a[4][4], double inv[3][4])
 			inv[r][3] -= inv[r][c] * a[c][3];
 	}
 }
+
+int sul_cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return (x > y) - (x < y);
+}

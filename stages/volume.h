@@ -52,6 +52,9 @@ int sul_volume_write(const char *path, const struct sul_volume *v, enum sul_volu
 
 void sul_volume_release(struct sul_volume *v);
 
+/* qsort() order of voxel values (floats), for percentiles and histograms. */
+int sul_cmp_float(const void *a, const void *b);
+
 /* The inverse of an ijk_to_xyz affine (world -> voxel), as its top three rows.
  * A NIfTI geometry that was read is never singular. */
 void sul_affine_inverse(const double a[4][4], double inv[3][4]);
