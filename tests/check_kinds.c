@@ -34,6 +34,8 @@ static const struct sul_kind probe = {
 	.run = probe_run,
 };
 
-/* Found by sul_kind_find beside the real kinds (stages/kinds.c). */
+/* Found by sul_kind_find beside the real kinds (stages/kinds.c); `fake`
+ * is the scheduler tests' (check_sched.c). */
+extern const struct sul_kind sul_test_kind_fake;
 extern const struct sul_kind *const sul_test_kinds[];
-const struct sul_kind *const sul_test_kinds[] = { &probe, NULL };
+const struct sul_kind *const sul_test_kinds[] = { &probe, &sul_test_kind_fake, NULL };

@@ -1,0 +1,307 @@
+/*
+ * check_sched.c - the scheduler against a fake executor, as ninja's
+ * build_test does: no process is started.  The fake records the order in
+ * which jobs start and how many run at once, and "runs" each job in this
+ * process (sul_stage_exec on its description) when the scheduler waits;
+ * the `fake` kind (below) succeeds or fails on cue and writes a value.
+ * Ordering, -j, --keep-going, stopping after a failure and early cutoff are
+ * checked in milliseconds; the shell tests keep covering real processes.
+ */
+#include "check_util.h"
+#include "../engine/executor.h"
+#include "../engine/fsutil.h"
+#include "../engine/sched.h"
+#include "../engine/stage_exec.h"
+#include "../engine/strbuf.h"
+#include "../engine/workflow.h"
+#include "../engine/workspace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- the fake kind ---------------------------------------------------------- */
+
+static const struct sul_param_spec fake_params[] = {
+	{ "fail", SUL_T_BOOL, "false", 0, 0, NULL, "fail instead of writing the value" },
+	{ "value", SUL_T_STRING, "x", 0, 0, NULL, "written to out/v" },
+	{ "salt", SUL_T_INT, "0", 0, 0, NULL, "changes the key, not the output" },
+	{ NULL, 0, NULL, 0, 0, NULL, NULL },
+};
+
+static int fake_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
+{
+	char *path;
+	int r;
+
+	if (sul_ctx_int(ctx, "fail"))
+		return sul_err_set(err, SUL_ERR_FAIL, "failed on cue");
+	path = sul_xasprintf("%s/v", ctx->out);
+	r = sul_write_file_atomic(path, sul_ctx_str(ctx, "value"), strlen(sul_ctx_str(ctx, "value")), err);
+	free(path);
+	return r;
+}
+
+extern const struct sul_kind sul_test_kind_fake;
+const struct sul_kind sul_test_kind_fake = {
+	.name = "fake",
+	.version = 1,
+	.doc = "a stage that succeeds or fails on cue, for the scheduler's tests",
+	.params = fake_params,
+	.run = fake_run,
+};
+
+/* --- the fake executor ------------------------------------------------------ */
+
+struct fake_job {
+	size_t tag;
+	char *desc;
+	char id[32];
+};
+
+struct fake_ex {
+	struct sul_executor ex;
+	struct fake_job queue[64];
+	size_t head, tail;
+	size_t max_running;
+	char started[64][32];   /* stage ids in start order */
+	size_t nstarted;
+};
+
+static int fake_start(struct sul_executor *ex, const struct sul_job *job, char job_id[SUL_JOB_ID_MAX],
+		      struct sul_err *err)
+{
+	struct fake_ex *f = (struct fake_ex *)ex;
+	struct fake_job *j = &f->queue[f->tail++ % 64];
+
+	(void)err;
+	j->tag = job->tag;
+	j->desc = sul_xstrdup(job->desc_path);
+	snprintf(j->id, sizeof(j->id), "%s", job->stage_id);
+	snprintf(f->started[f->nstarted++ % 64], 32, "%s", job->stage_id);
+	if (f->tail - f->head > f->max_running)
+		f->max_running = f->tail - f->head;
+	snprintf(job_id, SUL_JOB_ID_MAX, "fake-%zu", f->tail);
+	return 0;
+}
+
+/* Runs the oldest job to its end, here and now. */
+static int fake_wait(struct sul_executor *ex, double timeout_s, struct sul_job_end *end, int *signo,
+		     struct sul_err *err)
+{
+	struct fake_ex *f = (struct fake_ex *)ex;
+	struct fake_job *j;
+	struct sul_err stage = SUL_ERR_INIT;
+	int r;
+
+	(void)timeout_s;
+	(void)signo;
+	(void)err;
+	if (f->head == f->tail)
+		return 2;
+	j = &f->queue[f->head++ % 64];
+	r = sul_stage_exec(j->desc, &stage);
+	memset(end, 0, sizeof(*end));
+	end->tag = j->tag;
+	end->exit_code = r ? 1 : 0;
+	snprintf(end->state, sizeof(end->state), "%s", r ? "FAILED" : "COMPLETED");
+	snprintf(end->node, sizeof(end->node), "fake");
+	free(j->desc);
+	return 1;
+}
+
+static void fake_cancel(struct sul_executor *ex)
+{
+	(void)ex;
+}
+
+static size_t fake_running(const struct sul_executor *ex)
+{
+	const struct fake_ex *f = (const struct fake_ex *)ex;
+	return f->tail - f->head;
+}
+
+static void fake_free(struct sul_executor *ex)
+{
+	(void)ex;
+}
+
+static void fake_init(struct fake_ex *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->ex.name = "fake";
+	f->ex.start = fake_start;
+	f->ex.wait = fake_wait;
+	f->ex.cancel = fake_cancel;
+	f->ex.running = fake_running;
+	f->ex.free = fake_free;
+}
+
+/* --- helpers ---------------------------------------------------------------- */
+
+static char *root;
+
+/* Loads workflow text (written to ROOT/wf.cfg) and runs it with -j jobs. */
+static int run_wf(const char *text, int jobs, int keep_going, const char *const *sets, size_t nsets,
+		  struct fake_ex *f, struct sul_sched_summary *sum)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_workflow wf;
+	struct sul_workspace ws;
+	struct sul_sched_opts o;
+	char *ws_dir = sul_xasprintf("%s/.sulcus", root);
+	int r;
+
+	ck_assert_msg(sul_workflow_load(tu_write(root, "wf.cfg", text), sets, nsets, &wf, &err) == 0, "%s", err.msg);
+	ck_assert_msg(sul_workspace_open(ws_dir, SUL_WS_WRITE, &ws, &err) == 0, "%s", err.msg);
+	memset(&o, 0, sizeof(o));
+	o.jobs = jobs;
+	o.keep_going = keep_going;
+	o.quiet = 1;
+	o.argv_json = "[\"check_sched\"]";
+	fake_init(f);
+	r = sul_sched_run(&ws, &wf, &f->ex, &o, sum, &err);
+	ck_assert_msg(r == 0, "%s", err.msg);
+	sul_workspace_close(&ws);
+	sul_workflow_release(&wf);
+	free(ws_dir);
+	return r;
+}
+
+static size_t position(const struct fake_ex *f, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < f->nstarted; i++)
+		if (!strcmp(f->started[i], id))
+			return i;
+	return (size_t)-1;
+}
+
+static void setup(void)
+{
+	root = tu_tmpdir();
+}
+
+static void teardown(void)
+{
+	tu_cleanup();
+}
+
+/* --- tests ------------------------------------------------------------------ */
+
+static const char diamond[] =
+	"name = \"s\";\n"
+	"stages = (\n"
+	"  { id = \"a\"; kind = \"fake\"; },\n"
+	"  { id = \"b\"; kind = \"fake\"; inputs = [\"a\"]; },\n"
+	"  { id = \"c\"; kind = \"fake\"; inputs = [\"a\"]; },\n"
+	"  { id = \"d\"; kind = \"fake\"; inputs = [\"b\", \"c\"]; }\n"
+	");\n";
+
+/* Inputs first; -j bounds what runs at once, and is used when it can be. */
+START_TEST(order_follows_the_graph_within_j)
+{
+	struct fake_ex f;
+	struct sul_sched_summary sum;
+
+	run_wf(diamond, 2, 0, NULL, 0, &f, &sum);
+	ck_assert_uint_eq(sum.ran, 4);
+	ck_assert_uint_eq(f.nstarted, 4);
+	ck_assert_uint_eq(position(&f, "a"), 0);
+	ck_assert_uint_eq(position(&f, "d"), 3);
+	ck_assert_uint_eq(f.max_running, 2);  /* b and c side by side */
+	run_wf(diamond, 1, 0, NULL, 0, &f, &sum);  /* everything cached now */
+	ck_assert_uint_eq(sum.cached, 4);
+	ck_assert_uint_eq(f.nstarted, 0);
+}
+END_TEST
+
+START_TEST(j1_runs_one_at_a_time)
+{
+	struct fake_ex f;
+	struct sul_sched_summary sum;
+
+	run_wf(diamond, 1, 0, NULL, 0, &f, &sum);
+	ck_assert_uint_eq(sum.ran, 4);
+	ck_assert_uint_eq(f.max_running, 1);
+}
+END_TEST
+
+static const char failing[] =
+	"name = \"s\";\n"
+	"stages = (\n"
+	"  { id = \"a\"; kind = \"fake\"; params = { fail = true; }; },\n"
+	"  { id = \"b\"; kind = \"fake\"; inputs = [\"a\"]; },\n"
+	"  { id = \"x\"; kind = \"fake\"; },\n"
+	"  { id = \"y\"; kind = \"fake\"; inputs = [\"x\"]; }\n"
+	");\n";
+
+/* --keep-going: a failure skips its descendants only. */
+START_TEST(keep_going_runs_the_independent_branch)
+{
+	struct fake_ex f;
+	struct sul_sched_summary sum;
+
+	run_wf(failing, 1, 1, NULL, 0, &f, &sum);
+	ck_assert_uint_eq(sum.failed, 1);
+	ck_assert_uint_eq(sum.skipped, 1);  /* b */
+	ck_assert_uint_eq(sum.ran, 2);      /* x, y */
+	ck_assert_uint_eq(position(&f, "b"), (size_t)-1);
+	ck_assert_uint_ne(position(&f, "y"), (size_t)-1);
+}
+END_TEST
+
+/* Without it, nothing new starts after the failure. */
+START_TEST(a_failure_stops_new_starts)
+{
+	struct fake_ex f;
+	struct sul_sched_summary sum;
+
+	run_wf(failing, 1, 0, NULL, 0, &f, &sum);
+	ck_assert_uint_eq(sum.failed, 1);
+	ck_assert_uint_eq(f.nstarted, position(&f, "a") + 1);  /* a was the last to start */
+	ck_assert_uint_eq(sum.ran + sum.failed, f.nstarted);
+	ck_assert_uint_eq(sum.ran + sum.failed + sum.skipped + sum.cached, 4);
+}
+END_TEST
+
+/* A rerun of a whose output is byte for byte the same leaves b's key as it
+ * was: b comes from the cache (early cutoff). */
+START_TEST(same_output_cuts_off_downstream)
+{
+	static const char *const salt[] = { "a.salt=1" };
+	static const char *const value[] = { "a.value=y" };
+	static const char chain[] = "name = \"s\";\n"
+				    "stages = (\n"
+				    "  { id = \"a\"; kind = \"fake\"; },\n"
+				    "  { id = \"b\"; kind = \"fake\"; inputs = [\"a\"]; }\n"
+				    ");\n";
+	struct fake_ex f;
+	struct sul_sched_summary sum;
+
+	run_wf(chain, 1, 0, NULL, 0, &f, &sum);
+	ck_assert_uint_eq(sum.ran, 2);
+	run_wf(chain, 1, 0, salt, 1, &f, &sum);
+	ck_assert_uint_eq(sum.ran, 1);
+	ck_assert_uint_eq(sum.cached, 1);
+	ck_assert_str_eq(f.started[0], "a");
+	run_wf(chain, 1, 0, value, 1, &f, &sum);  /* a new output: b follows */
+	ck_assert_uint_eq(sum.ran, 2);
+}
+END_TEST
+
+SUL_SUITE(sched)
+{
+	Suite *s = suite_create("sched");
+	TCase *tc = tcase_create("fake executor");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, order_follows_the_graph_within_j);
+	tcase_add_test(tc, j1_runs_one_at_a_time);
+	tcase_add_test(tc, keep_going_runs_the_independent_branch);
+	tcase_add_test(tc, a_failure_stops_new_starts);
+	tcase_add_test(tc, same_output_cuts_off_downstream);
+	suite_add_tcase(s, tc);
+	return s;
+}
