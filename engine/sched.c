@@ -211,7 +211,7 @@ static int init(struct sched *s, struct sul_err *err)
 	s->order = sul_xmalloc((n ? n : 1) * sizeof(*s->order));
 	s->queue = sul_xmalloc((n ? n : 1) * sizeof(*s->queue));
 	s->ready = sul_xmalloc((n ? n : 1) * sizeof(*s->ready));
-	sul_dag_topo_order(wf, s->order);
+	sul_dag_topo_order(wf->dag, n, s->order);
 
 	s->users_off = sul_xcalloc(n + 1, sizeof(*s->users_off));
 	for (i = 0; i < n; i++)
@@ -231,7 +231,7 @@ static int init(struct sched *s, struct sul_err *err)
 	for (i = 0; i < n; i++)
 		mark[i] = !s->o->nonly || matches_any(wf->stages[i].id, s->o->only, s->o->nonly);
 	if (s->o->nonly)
-		sul_dag_mark_ancestors(wf, mark);
+		sul_dag_mark_ancestors(wf->dag, n, mark);
 	s->width = 8;
 	for (i = 0; i < n; i++) {
 		struct node *nd = &s->nodes[i];
@@ -402,6 +402,8 @@ static int skip(struct sched *s, size_t i, const char *reason, struct sul_err *e
 	struct node *nd = &s->nodes[i];
 
 	nd->state = N_SKIPPED;
+	/* A stage that was ready when the run stopped has its reason to run. */
+	free(nd->reason);
 	nd->reason = sul_xstrdup(reason);
 	s->sum->skipped++;
 	if (!s->o->quiet)
