@@ -1,7 +1,6 @@
 /* dag.c - cycle detection, topological order, ancestors (see dag.h). */
 #include "dag.h"
 #include "strbuf.h"
-#include "workflow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +11,9 @@ enum { WHITE, GREY, BLACK };
  * Iterative depth-first search (a 10,000-stage chain must not overflow the
  * stack).  On meeting a grey stage, the stack from it to the top is the cycle.
  */
-int sul_dag_check_acyclic(const struct sul_workflow *wf, struct sul_err *err)
+int sul_dag_check_acyclic(const struct sul_dag_node *g, size_t n, struct sul_err *err)
 {
-	size_t n = wf->nstages, root;
+	size_t root;
 	unsigned char *color = sul_xcalloc(n, 1);
 	size_t *stack = sul_xmalloc((n + 1) * sizeof(*stack));
 	size_t *next = sul_xcalloc(n, sizeof(*next));  /* next input to visit */
@@ -29,7 +28,7 @@ int sul_dag_check_acyclic(const struct sul_workflow *wf, struct sul_err *err)
 		color[root] = GREY;
 		while (top) {
 			size_t v = stack[top - 1];
-			const struct sul_stage *st = &wf->stages[v];
+			const struct sul_dag_node *st = &g[v];
 
 			if (next[v] == st->ninputs) {
 				color[v] = BLACK;
@@ -37,7 +36,7 @@ int sul_dag_check_acyclic(const struct sul_workflow *wf, struct sul_err *err)
 				continue;
 			}
 			{
-				size_t w = st->input_idx[next[v]++];
+				size_t w = st->inputs[next[v]++];
 				if (color[w] == WHITE) {
 					color[w] = GREY;
 					stack[top++] = w;
@@ -47,12 +46,12 @@ int sul_dag_check_acyclic(const struct sul_workflow *wf, struct sul_err *err)
 					/* The stack holds users above their inputs: print in data-flow order. */
 					while (k > 0 && stack[k - 1] != w)
 						k--;
-					sul_buf_addf(&b, "%s", wf->stages[w].id);
+					sul_buf_addf(&b, "%s", g[w].id);
 					for (size_t j = top; j-- > k;)
-						sul_buf_addf(&b, " -> %s", wf->stages[stack[j]].id);
-					sul_buf_addf(&b, " -> %s", wf->stages[w].id);
+						sul_buf_addf(&b, " -> %s", g[stack[j]].id);
+					sul_buf_addf(&b, " -> %s", g[w].id);
 					sul_err_set(err, SUL_ERR_INPUT, "%s:%d: cycle in stage inputs: %s",
-						    wf->stages[w].file, wf->stages[w].line, b.buf);
+						    g[w].file, g[w].line, b.buf);
 					sul_buf_release(&b);
 					ret = -1;
 					break;
@@ -67,25 +66,25 @@ int sul_dag_check_acyclic(const struct sul_workflow *wf, struct sul_err *err)
 }
 
 /* Kahn's algorithm with a FIFO seeded in file order. */
-void sul_dag_topo_order(const struct sul_workflow *wf, size_t *order)
+void sul_dag_topo_order(const struct sul_dag_node *g, size_t n, size_t *order)
 {
-	size_t n = wf->nstages, i, j, head = 0, tail = 0;
+	size_t i, j, head = 0, tail = 0;
 	size_t *pending = sul_xcalloc(n, sizeof(*pending));
 	size_t *nusers = sul_xcalloc(n + 1, sizeof(*nusers));
 	size_t *users, *fill;
 
 	for (i = 0; i < n; i++) {
-		pending[i] = wf->stages[i].ninputs;
-		for (j = 0; j < wf->stages[i].ninputs; j++)
-			nusers[wf->stages[i].input_idx[j] + 1]++;
+		pending[i] = g[i].ninputs;
+		for (j = 0; j < g[i].ninputs; j++)
+			nusers[g[i].inputs[j] + 1]++;
 	}
 	for (i = 0; i < n; i++)
 		nusers[i + 1] += nusers[i];
 	users = sul_xmalloc((nusers[n] + 1) * sizeof(*users));
 	fill = sul_xcalloc(n, sizeof(*fill));
 	for (i = 0; i < n; i++)
-		for (j = 0; j < wf->stages[i].ninputs; j++) {
-			size_t in = wf->stages[i].input_idx[j];
+		for (j = 0; j < g[i].ninputs; j++) {
+			size_t in = g[i].inputs[j];
 			users[nusers[in] + fill[in]++] = i;
 		}
 	for (i = 0; i < n; i++)
@@ -103,20 +102,20 @@ void sul_dag_topo_order(const struct sul_workflow *wf, size_t *order)
 	free(fill);
 }
 
-void sul_dag_mark_ancestors(const struct sul_workflow *wf, unsigned char *mark)
+void sul_dag_mark_ancestors(const struct sul_dag_node *g, size_t n, unsigned char *mark)
 {
-	size_t n = wf->nstages, i, j, top = 0;
+	size_t i, j, top = 0;
 	size_t *stack = sul_xmalloc((n + 1) * sizeof(*stack));
 
 	for (i = 0; i < n; i++)
 		if (mark[i])
 			stack[top++] = i;
 	while (top) {
-		const struct sul_stage *st = &wf->stages[stack[--top]];
+		const struct sul_dag_node *st = &g[stack[--top]];
 		for (j = 0; j < st->ninputs; j++)
-			if (!mark[st->input_idx[j]]) {
-				mark[st->input_idx[j]] = 1;
-				stack[top++] = st->input_idx[j];
+			if (!mark[st->inputs[j]]) {
+				mark[st->inputs[j]] = 1;
+				stack[top++] = st->inputs[j];
 			}
 	}
 	free(stack);

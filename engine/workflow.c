@@ -8,7 +8,6 @@
  * check, and finally look for cycles.  It does not touch the workspace.
  */
 #include "workflow.h"
-#include "dag.h"
 #include "fsutil.h"
 #include "schema.h"
 #include "suggest.h"
@@ -1330,7 +1329,12 @@ int sul_workflow_load(const char *path, const char *const *sets, size_t nsets,
 	for (i = 0; i < wf->nstages; i++)
 		if (kind_check(wf, &wf->stages[i], err))
 			goto out;
-	if (sul_dag_check_acyclic(wf, err))
+	wf->dag = sul_xcalloc(wf->nstages ? wf->nstages : 1, sizeof(*wf->dag));
+	for (i = 0; i < wf->nstages; i++) {
+		const struct sul_stage *st = &wf->stages[i];
+		wf->dag[i] = (struct sul_dag_node){ st->id, st->file, st->line, st->input_idx, st->ninputs };
+	}
+	if (sul_dag_check_acyclic(wf->dag, wf->nstages, err))
 		goto out;
 	ret = 0;
 out:
@@ -1347,6 +1351,7 @@ void sul_workflow_release(struct sul_workflow *wf)
 	for (i = 0; i < wf->nstages; i++)
 		stage_release(&wf->stages[i]);
 	free(wf->stages);
+	free(wf->dag);
 	sul_params_free(wf->globals, wf->nglobals);
 	free(wf->executor);
 	sul_resources_release(&wf->resources);

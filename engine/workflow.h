@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 
+#include "dag.h"
 #include "err.h"
 #include "hash.h"
 #include "kind.h"
@@ -59,6 +60,7 @@ struct sul_workflow {
 	struct sul_resources resources;  /* top-level `resources`: defaults for every stage */
 	struct sul_stage *stages;  /* in file order, foreach expanded in place */
 	size_t nstages;
+	struct sul_dag_node *dag;  /* the stages as dag.h sees them (same order) */
 	struct sul_strmap index;   /* id -> index */
 	char **overrides;       /* the --set arguments, as given */
 	size_t noverrides;
