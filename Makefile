@@ -73,7 +73,7 @@ all: sulcus sulcus-darknet.so $(if $(filter 1,$(GPU)),sulcus-darknet-gpu.so $(BU
 sulcus: $(BUILD)/sulcus
 	cp $< $@
 
-# Beside ./sulcus, where stages/dn.c looks for it.
+# Beside ./sulcus, where stages/dnload.c looks for it.
 sulcus-darknet.so: $(BUILD)/sulcus-darknet.so
 	cp $< $@
 
@@ -188,7 +188,7 @@ $(BUILD)/fmapeak: bench/fmapeak.c
 
 # The CUDA build against the CPU build (tests/t8001, t8002).  It finds the
 # libraries beside itself, as sulcus does.
-$(BUILD)/dncompare: $(BUILD)/tests/dncompare.o $(BUILD)/stages/dn.o $(BUILD)/stages/heatmap.o $(BUILD)/engine/err.o \
+$(BUILD)/dncompare: $(BUILD)/tests/dncompare.o $(BUILD)/stages/dnload.o $(BUILD)/stages/heatmap.o $(BUILD)/engine/err.o \
                     $(BUILD)/engine/strbuf.o $(BUILD)/engine/fsutil.o $(BUILD)/engine/fault.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -ldl -lm
 

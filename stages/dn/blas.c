@@ -5,7 +5,7 @@
  * libdarknet calls gemm(), im2col_cpu() and the other functions below
  * through its PLT.  sulcus-darknet.so, loaded with RTLD_LOCAL, is first in
  * its own lookup scope and libdarknet is a dependency of it, so Darknet's
- * calls land here (stages/dn.c).  Each definition keeps Darknet's exact
+ * calls land here (stages/dnload.c).  Each definition keeps Darknet's exact
  * signature (darknet_internal.h) and, except gemm, Darknet's arithmetic
  * element by element: the same operations in the same order per output,
  * so results are bit-identical, only spread over threads (OpenMP, one

@@ -1,5 +1,5 @@
 /*
- * dn.c - finds and loads sulcus-darknet.so (see dn.h) in a stage process.
+ * dnload.c - finds and loads sulcus-darknet.so (see dn.h) in a stage process.
  *
  * Looked for in $SULCUS_DARKNET, then beside the executable (the build
  * folder holds both sulcus and the library).  RTLD_LOCAL keeps Darknet's
