@@ -12,6 +12,15 @@ const struct sul_param_spec *sul_schema_find(const struct sul_param_spec *specs,
 	return NULL;
 }
 
+/* The value as given, after a refusal: ", got '...'". */
+static int got(const struct sul_value *v, struct sul_buf *why)
+{
+	sul_buf_adds(why, ", got '");
+	sul_value_text(v, why);
+	sul_buf_addc(why, '\'');
+	return -1;
+}
+
 static void expected_type(enum sul_type t, struct sul_buf *why)
 {
 	sul_buf_adds(why, t == SUL_T_INT ? "an integer" : t == SUL_T_FLOAT ? "a number" : t == SUL_T_BOOL ? "true or false"
@@ -29,10 +38,7 @@ int sul_schema_check_value(const struct sul_param_spec *sp, struct sul_value *v,
 	if (v->type != sp->type) {
 		sul_buf_adds(why, "expected ");
 		expected_type(sp->type, why);
-		sul_buf_adds(why, ", got '");
-		sul_value_text(v, why);
-		sul_buf_addc(why, '\'');
-		return -1;
+		return got(v, why);
 	}
 	if (sp->min < sp->max && (v->type == SUL_T_INT || v->type == SUL_T_FLOAT)) {
 		double d = v->type == SUL_T_INT ? (double)v->i : v->f;
@@ -46,10 +52,7 @@ int sul_schema_check_value(const struct sul_param_spec *sp, struct sul_value *v,
 				sul_buf_adds(why, " to ");
 				sul_format_double(sp->max, why);
 			}
-			sul_buf_adds(why, ", got '");
-			sul_value_text(v, why);
-			sul_buf_addc(why, '\'');
-			return -1;
+			return got(v, why);
 		}
 	}
 	if (sp->choices && v->type == SUL_T_STRING) {

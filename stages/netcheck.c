@@ -62,7 +62,8 @@ static const struct range ranges[] = {
 	{ "softmax", "temperature", 1e-6, 1e6, 0 },
 };
 
-/* One layer's output as Darknet sizes it; w = h = 0 for a flat output. */
+/* One layer's output as Darknet sizes it (a connected layer's is 1 x 1 x
+ * outputs, as in Darknet). */
 struct shape {
 	long w, h, c;
 };
@@ -170,28 +171,26 @@ static long layer_ref(const struct walk *k, size_t i, const char *key, const cha
 	return -1;
 }
 
-static int need_image(const struct walk *k, size_t i, const struct shape *in)
+/* A kernel or pool window that left no output: too small an input. */
+static int fits(const struct walk *k, size_t i, long size, long pad, const struct shape *in, const struct shape *out)
 {
-	if (in->w > 0 && in->h > 0 && in->c > 0)
+	if (out->w >= 1 && out->h >= 1)
 		return 0;
-	return refuse(k, i, NULL, "its input is not an image (the layer before outputs %ld values, flat): "
-		      "put it before the [connected] layers",
-		      in->c);
+	return refuse(k, i, "size", "size=%ld with padding %ld does not fit its %ldx%ld input: the network's input "
+		      "is too small for it",
+		      size, pad, in->w, in->h);
 }
 
 static int walk_layer(const struct walk *k, size_t i, const struct shape *in, struct shape *out)
 {
 	const struct sul_netcfg *cfg = k->cfg;
 	const char *t = cfg->sec[i].type;
-	long flat = in->w > 0 ? in->w * in->h * in->c : in->c;
 
 	*out = *in;
 	if (!strcmp(t, "convolutional")) {
 		long n = get_long(cfg, i, "filters", 1), size = get_long(cfg, i, "size", 1);
 		long stride = get_long(cfg, i, "stride", 1), groups = get_long(cfg, i, "groups", 1);
 		long pad = get_long(cfg, i, "pad", 0) ? size / 2 : get_long(cfg, i, "padding", 0);
-		if (need_image(k, i, in))
-			return -1;
 		if (in->c % groups || n % groups)
 			return refuse(k, i, "groups", "groups=%ld: expected a divisor of both the input's %ld channels "
 				      "and filters=%ld",
@@ -199,34 +198,23 @@ static int walk_layer(const struct walk *k, size_t i, const struct shape *in, st
 		out->w = in->w + 2 * pad < size ? 0 : (in->w + 2 * pad - size) / stride + 1;
 		out->h = in->h + 2 * pad < size ? 0 : (in->h + 2 * pad - size) / stride + 1;
 		out->c = n;
-		if (out->w < 1 || out->h < 1)
-			return refuse(k, i, "size", "size=%ld with padding %ld does not fit its %ldx%ld input: the "
-				      "network's input is too small for it",
-				      size, pad, in->w, in->h);
+		return fits(k, i, size, pad, in, out);
 	} else if (!strcmp(t, "maxpool")) {
 		long stride = get_long(cfg, i, "stride", 1), size = get_long(cfg, i, "size", stride);
 		long pad = get_long(cfg, i, "padding", size - 1);
-		if (need_image(k, i, in))
-			return -1;
 		out->w = in->w + pad < size ? 0 : (in->w + pad - size) / stride + 1;
 		out->h = in->h + pad < size ? 0 : (in->h + pad - size) / stride + 1;
-		if (out->w < 1 || out->h < 1)
-			return refuse(k, i, "size", "size=%ld with padding %ld does not fit its %ldx%ld input: the "
-				      "network's input is too small for it",
-				      size, pad, in->w, in->h);
+		return fits(k, i, size, pad, in, out);
 	} else if (!strcmp(t, "avgpool")) {
-		if (need_image(k, i, in))
-			return -1;
 		out->w = out->h = 1;
 	} else if (!strcmp(t, "connected")) {
 		out->w = out->h = 1;
 		out->c = get_long(cfg, i, "output", 1);
 	} else if (!strcmp(t, "softmax")) {
-		long groups = get_long(cfg, i, "groups", 1);
-		if (i != cfg->nsec - 1)
-			return refuse(k, i, NULL, "[softmax] must be the last layer (the class probabilities)");
-		if (flat % groups)
-			return refuse(k, i, "groups", "groups=%ld: expected a divisor of its %ld inputs", groups, flat);
+		long groups = get_long(cfg, i, "groups", 1), inputs = in->w * in->h * in->c;
+		/* (That it is the last layer is checked with or without sizes.) */
+		if (inputs % groups)
+			return refuse(k, i, "groups", "groups=%ld: expected a divisor of its %ld inputs", groups, inputs);
 	} else if (!strcmp(t, "shortcut")) {
 		const char *from = sul_netcfg_get(cfg, i, "from");
 		const struct shape *f;
@@ -236,8 +224,6 @@ static int walk_layer(const struct walk *k, size_t i, const struct shape *in, st
 		if ((j = layer_ref(k, i, "from", from)) < 0)
 			return -1;
 		f = &k->out[j];
-		if (need_image(k, i, in))
-			return -1;
 		/* Darknet's shortcut_cpu asserts these, and divides by both widths. */
 		if (f->w < 1 || f->h < 1 || f->w / in->w != f->h / in->h || in->w / f->w != in->h / f->h)
 			return refuse(k, i, "from", "from=%s: layer %ld's %ldx%ldx%ld output cannot be added to this "
