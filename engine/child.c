@@ -1,7 +1,9 @@
 /* child.c - fork/exec with process groups and clean signal state (see child.h). */
 #include "child.h"
+#include "fault.h"
 #include "strbuf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,6 +36,27 @@ static void reset_signals(void)
 			sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* In a forked child that will not exec: close what exec would have closed,
+ * so that the child does not keep the workspace lock (an flock, shared
+ * across fork) or the database open behind the engine's back. */
+static void close_cloexec_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int fd = (int)strtol(e->d_name, NULL, 10), flags;
+		if (fd <= 2 || fd == dirfd(d))
+			continue;
+		flags = fcntl(fd, F_GETFD);
+		if (flags >= 0 && (flags & FD_CLOEXEC))
+			close(fd);
+	}
+	closedir(d);
 }
 
 int sul_child_start(const struct sul_child *c, pid_t *pid, struct sul_err *err)
@@ -69,6 +92,14 @@ int sul_child_start(const struct sul_child *c, pid_t *pid, struct sul_err *err)
 		for (const char *const *e = c->env; e && *e; e++)
 			if (putenv((char *)*e))
 				child_fail("cannot set", *e);
+		if (c->main_fn) {
+			int status;
+			close_cloexec_fds();
+			sul_fault_forked();
+			status = c->main_fn(c->main_arg);
+			fflush(NULL);
+			_exit(status);
+		}
 		execv(c->argv[0], (char *const *)c->argv);
 		child_fail("cannot run", c->argv[0]);
 	}

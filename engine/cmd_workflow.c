@@ -5,6 +5,7 @@
  */
 #include "cmd.h"
 #include "sched.h"
+#include "stage_exec.h"
 #include "strbuf.h"
 #include "workflow.h"
 #include "workspace.h"
@@ -140,14 +141,15 @@ static int make_executor(const struct wf_args *a, const struct sul_workflow *wf,
 	char self[4096];
 	ssize_t n;
 
-	/* Stages run as `sulcus stage-exec`: the very binary that is running now. */
+	/* Stages run as `sulcus stage-exec` (on Slurm) or as forks of this
+	 * process that do what it does (locally): the very binary running now. */
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0 || (size_t)n >= sizeof(self) - 1)
 		return sul_err_sys(err, "cannot find the sulcus executable (/proc/self/exe)");
 	self[n] = '\0';
 	if (!strcmp(which, "slurm"))
 		return sul_executor_slurm(self, ex, err);
-	*ex = sul_executor_local(self);
+	*ex = sul_executor_local(self, sul_stage_main);
 	return 0;
 }
 

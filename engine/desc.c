@@ -82,7 +82,9 @@ int sul_desc_write(const char *path, const struct sul_desc *d, struct sul_err *e
 		add_escaped(&b, d->inputs[i].dir);
 		sul_buf_addc(&b, '\n');
 	}
-	ret = sul_write_file_atomic(path, b.buf, b.len, err);
+	/* No fsync: the child reads it after we wrote it, and a crash of the
+	 * machine ends the run that would have used it. */
+	ret = sul_write_file(path, b.buf, b.len, err);
 	sul_buf_release(&b);
 	return ret;
 }
@@ -243,7 +245,9 @@ int sul_result_write(const char *path, int ok, const char *msg, struct sul_err *
 		add_escaped(&b, msg);
 		sul_buf_addc(&b, '\n');
 	}
-	ret = sul_write_file_atomic(path, b.buf, b.len, err);
+	/* Read only after this process has ended: a part written before a
+	 * crash reads as no result, and nothing is left to make durable. */
+	ret = sul_write_file(path, b.buf, b.len, err);
 	sul_buf_release(&b);
 	return ret;
 }

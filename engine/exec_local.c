@@ -1,7 +1,9 @@
 /*
- * exec_local.c - the local executor: each stage is a child process
- * (`sulcus stage-exec DESC`) in its own process group, reaped with wait4()
- * for its exit status, CPU time and peak memory.
+ * exec_local.c - the local executor: each stage is a child process in its
+ * own process group, reaped with wait4() for its exit status, CPU time and
+ * peak memory.  The child is a fork of the engine that calls the stage's
+ * main directly (as `sulcus stage-exec DESC` would, without loading the
+ * binary again), or that program exec'd when no main is given.
  */
 #include "child.h"
 #include "executor.h"
@@ -27,10 +29,23 @@ struct local_job {
 struct local {
 	struct sul_executor ex;  /* first: the public part */
 	char *self_exe;
+	int (*stage_main)(const struct sul_desc *d);
 	struct local_job *jobs;
 	size_t n, alloc;
 	char parent_env[64];
 };
+
+/* What a forked child calls: the stage's main on the description. */
+struct stage_call {
+	int (*stage_main)(const struct sul_desc *d);
+	const struct sul_desc *desc;
+};
+
+static int call_stage_main(void *arg)
+{
+	const struct stage_call *call = arg;
+	return call->stage_main(call->desc);
+}
 
 static int local_start(struct sul_executor *ex, const struct sul_job *job, char job_id[SUL_JOB_ID_MAX],
 		       struct sul_err *err)
@@ -38,7 +53,9 @@ static int local_start(struct sul_executor *ex, const struct sul_job *job, char 
 	struct local *l = (struct local *)ex;
 	const char *argv[] = { l->self_exe, "stage-exec", job->desc_path, NULL };
 	const char *env[] = { l->parent_env, NULL };
-	struct sul_child c = { argv, job->log_path, job->workdir, env };
+	struct stage_call call = { l->stage_main, job->desc };
+	struct sul_child c = { argv, job->log_path, job->workdir, env, l->stage_main ? call_stage_main : NULL,
+			       &call };
 	pid_t pid;
 
 	if (sul_child_start(&c, &pid, err))
@@ -176,17 +193,19 @@ static void local_free(struct sul_executor *ex)
 	free(l);
 }
 
-struct sul_executor *sul_executor_local(const char *self_exe)
+struct sul_executor *sul_executor_local(const char *self_exe, int (*stage_main)(const struct sul_desc *d))
 {
 	struct local *l = sul_xcalloc(1, sizeof(*l));
 
 	l->ex.name = "local";
+	l->ex.needs_desc_file = !stage_main;
 	l->ex.start = local_start;
 	l->ex.wait = local_wait;
 	l->ex.cancel = local_cancel;
 	l->ex.running = local_running;
 	l->ex.free = local_free;
 	l->self_exe = sul_xstrdup(self_exe);
+	l->stage_main = stage_main;
 	snprintf(l->parent_env, sizeof(l->parent_env), "SULCUS_PARENT_PID=%ld", (long)getpid());
 	return &l->ex;
 }

@@ -461,6 +461,7 @@ int sul_executor_slurm(const char *self_exe, struct sul_executor **ex, struct su
 	sul_buf_release(&out);
 	s = sul_xcalloc(1, sizeof(*s));
 	s->ex.name = "slurm";
+	s->ex.needs_desc_file = 1;
 	s->ex.start = slurm_start;
 	s->ex.wait = slurm_wait;
 	s->ex.cancel = slurm_cancel;

@@ -14,6 +14,10 @@ int sul_fault_fail(const char *call)
 	return 0;
 }
 
+void sul_fault_forked(void)
+{
+}
+
 #else
 
 #include <errno.h>
@@ -110,6 +114,11 @@ int sul_fault_fail(const char *call)
 		return 0;
 	errno = rest && !strcmp(rest, "EIO") ? EIO : ENOSPC;
 	return errno;
+}
+
+void sul_fault_forked(void)
+{
+	memset(counts, 0, sizeof(counts));
 }
 
 #endif

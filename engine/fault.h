@@ -20,7 +20,8 @@
  *                               for every point and call reached, so that a
  *                               test can enumerate them and walk each
  *
- * Counts are per process: the engine and each stage process count apart.
+ * Counts are per process: the engine and each stage process count apart
+ * (a stage process forked from the engine starts again from zero).
  */
 #ifndef SUL_FAULT_H
 #define SUL_FAULT_H
@@ -30,5 +31,8 @@ void sul_fault_crash(const char *point);
 
 /* 0, or the errno that this call must fail with (errno is set to it too). */
 int sul_fault_fail(const char *call);
+
+/* In a child forked from a process that counted: start counting afresh. */
+void sul_fault_forked(void);
 
 #endif

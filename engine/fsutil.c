@@ -11,28 +11,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The folder itself first: in the engine's common case its parents exist,
+ * and one mkdir() is all it takes; the parents are made only on ENOENT. */
 int sul_mkdirs(const char *path, struct sul_err *err)
 {
-	char *p = sul_xstrdup(path), *s;
-	int ret = -1;
+	char *parent;
+	int ret;
 
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || !*s) {
-			char c = *s;
-			*s = '\0';
-			if ((sul_fault_fail("mkdir") || mkdir(p, 0777)) && errno != EEXIST) {
-				sul_err_sys(err, "cannot create folder '%s'", p);
-				goto out;
-			}
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	ret = 0;
-out:
-	free(p);
-	return ret;
+	if (!sul_fault_fail("mkdir") && (!mkdir(path, 0777) || errno == EEXIST))
+		return 0;
+	if (errno != ENOENT || !strcmp(path, "/") || !*path)
+		return sul_err_sys(err, "cannot create folder '%s'", path);
+	parent = sul_path_dirname(path);
+	ret = strcmp(parent, path) ? sul_mkdirs(parent, err) : 0;
+	free(parent);
+	if (ret)
+		return -1;
+	if ((sul_fault_fail("mkdir") || mkdir(path, 0777)) && errno != EEXIST)
+		return sul_err_sys(err, "cannot create folder '%s'", path);
+	return 0;
 }
 
 static int rmtree_at(int dirfd, const char *name, const char *shown, struct sul_err *err)
@@ -109,6 +106,22 @@ static int write_all(int fd, const char *data, size_t len)
 		data += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+int sul_write_file(const char *path, const void *data, size_t len, struct sul_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+
+	if (fd < 0)
+		return sul_err_sys(err, "cannot write '%s'", path);
+	if (write_all(fd, data, len)) {
+		sul_err_sys(err, "cannot write '%s'", path);
+		close(fd);
+		return -1;
+	}
+	if (close(fd))
+		return sul_err_sys(err, "cannot write '%s'", path);
 	return 0;
 }
 

@@ -19,6 +19,11 @@ int sul_read_file(const char *path, struct sul_buf *b, struct sul_err *err);
 /* Writes data to path.tmp.PID, fsyncs it and renames it onto path: readers
  * see the old content or the new one, never a part. */
 int sul_write_file_atomic(const char *path, const void *data, size_t len, struct sul_err *err);
+/* Creates or truncates path and writes data, without fsync or rename: for a
+ * file nobody reads until its writer has ended (a file inside a staging
+ * folder, which fsync_tree covers; a stage's result), whose loss in a crash
+ * costs nothing but a rerun. */
+int sul_write_file(const char *path, const void *data, size_t len, struct sul_err *err);
 /* Copies the file src to dst (created, or replaced atomically), making dst's folder. */
 int sul_copy_file(const char *src, const char *dst, struct sul_err *err);
 /* fsyncs a file or folder (a folder after a rename into it). */

@@ -16,11 +16,18 @@
 
 int cmd_stage_exec(int argc, char **argv, struct sul_err *err)
 {
+	struct sul_desc d;
+	int status;
+
 	if (argc != 2) {
 		sul_err_set(err, SUL_ERR_INPUT, "stage-exec: expected one stage description file");
 		return 2;
 	}
-	return sul_stage_exec(argv[1], err) ? 1 : 0;
+	if (sul_desc_read(argv[1], &d, err))
+		return 1;
+	status = sul_stage_main(&d);
+	sul_desc_release(&d);
+	return status;
 }
 
 static int cmd_help(int argc, char **argv, struct sul_err *err);

@@ -554,12 +554,9 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	d.inputs = ins;
 	d.ninputs = st->ninputs;
 	unlink(nd->result_path);
-	r = sul_desc_write(nd->desc_path, &d, err);
-	for (j = 0; j < st->ninputs; j++)
-		free((char *)ins[j].dir);
-	free(ins);
+	r = s->ex->needs_desc_file ? sul_desc_write(nd->desc_path, &d, err) : 0;
 	if (r)
-		return -1;
+		goto out;
 
 	sul_stage_key_json(&nd->key, st);
 	row.run_id = s->sum->run_id;
@@ -570,30 +567,38 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	row.log_path = nd->log_path;
 	/* The entry's rows go before the stage can publish: a kill before its
 	 * record then leaves no row to disagree with the entry (cache.h). */
+	r = -1;
 	if (sul_db_begin(s->ws->db, err))
-		return -1;
+		goto out;
 	if (sul_prov_forget_output(s->ws->db, nd->key.key, err)
 	    || sul_prov_exec_insert(s->ws->db, &row, &nd->exec_id, err) || sul_db_commit(s->ws->db, err)) {
 		sul_db_rollback(s->ws->db);
-		return -1;
+		goto out;
 	}
 	memset(&job, 0, sizeof(job));
 	job.tag = i;
 	job.stage_id = st->id;
 	job.desc_path = nd->desc_path;
+	job.desc = &d;
 	job.log_path = nd->log_path;
 	job.workdir = s->wf->dir;
 	job.script_path = nd->script_path;
 	job.resources = &st->resources;
 	if (!s->o->quiet)
 		say(s, "run", st, "(%s)", nd->reason);
-	if (s->ex->start(s->ex, &job, job_id, err))
-		return sul_err_prefix(err, "stage '%s'", st->id);
+	if (s->ex->start(s->ex, &job, job_id, err)) {
+		sul_err_prefix(err, "stage '%s'", st->id);
+		goto out;
+	}
 	nd->state = N_RUNNING;
 	sul_progress_add(&s->prog, i, st->id, nd->log_path, sul_now_s());
 	sul_resources_json(&st->resources, &res);
 	r = sul_prov_job_insert(s->ws->db, nd->exec_id, s->ex->name, job_id, res.buf, err);
 	sul_buf_release(&res);
+out:
+	for (j = 0; j < st->ninputs; j++)
+		free((char *)ins[j].dir);
+	free(ins);
 	return r;
 }
 

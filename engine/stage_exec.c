@@ -62,9 +62,8 @@ static int check_metrics(const char *out, struct sul_err *err)
 	return ret;
 }
 
-int sul_stage_exec(const char *desc_path, struct sul_err *err)
+int sul_stage_exec_desc(const struct sul_desc *d, struct sul_err *err)
 {
-	struct sul_desc d;
 	struct sul_stage_ctx ctx;
 	const struct sul_kind *kind;
 	char *out = NULL;
@@ -72,40 +71,38 @@ int sul_stage_exec(const char *desc_path, struct sul_err *err)
 	int ret = -1;
 
 	die_with_parent();
-	if (sul_desc_read(desc_path, &d, err))
-		return -1;
-	kind = sul_kind_find(d.kind);
+	kind = sul_kind_find(d->kind);
 	if (!kind) {
 		sul_err_set(err, SUL_ERR_FAIL, "unknown kind '%s' (is this the same sulcus as the engine's?)",
-			    d.kind);
+			    d->kind);
 		goto report;
 	}
-	if (kind->version != d.version) {
+	if (kind->version != d->version) {
 		sul_err_set(err, SUL_ERR_FAIL, "kind '%s' is version %d here, the engine expected %d",
-			    d.kind, kind->version, d.version);
+			    d->kind, kind->version, d->version);
 		goto report;
 	}
-	out = sul_xasprintf("%s/out", d.staging);
-	if (sul_rmtree(d.staging, err) || sul_mkdirs(out, err))
+	out = sul_xasprintf("%s/out", d->staging);
+	if (sul_rmtree(d->staging, err) || sul_mkdirs(out, err))
 		goto report;
-	if (chdir(d.workdir)) {
-		sul_err_sys(err, "cannot enter '%s'", d.workdir);
+	if (chdir(d->workdir)) {
+		sul_err_sys(err, "cannot enter '%s'", d->workdir);
 		goto report;
 	}
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.id = d.id;
+	ctx.id = d->id;
 	ctx.out = out;
-	ctx.workdir = d.workdir;
-	ctx.params = d.params;
-	ctx.nparams = d.nparams;
-	ctx.keys = d.keys;
-	ctx.nkeys = d.nkeys;
-	ctx.inputs = d.inputs;
-	ctx.ninputs = d.ninputs;
+	ctx.workdir = d->workdir;
+	ctx.params = d->params;
+	ctx.nparams = d->nparams;
+	ctx.keys = d->keys;
+	ctx.nkeys = d->nkeys;
+	ctx.inputs = d->inputs;
+	ctx.ninputs = d->ninputs;
 	if (kind->run(&ctx, err) || check_metrics(out, err))
 		goto report;
 	fflush(NULL);
-	if (sul_cache_publish(d.staging, d.cache, d.key, digest, err)) {
+	if (sul_cache_publish(d->staging, d->cache, d->key, digest, err)) {
 		sul_err_prefix(err, "publishing the output");
 		goto report;
 	}
@@ -115,12 +112,35 @@ report:
 	if (ret) {
 		struct sul_err ignored = SUL_ERR_INIT;
 		/* main() prints err into the stage's log once we return. */
-		sul_rmtree(d.staging, &ignored);
+		sul_rmtree(d->staging, &ignored);
 	}
 	/* The result comes last: it is what tells the engine the stage finished. */
-	if (sul_result_write(d.result, ret == 0, err->msg, err))
+	if (sul_result_write(d->result, ret == 0, err->msg, err))
 		ret = -1;
 	free(out);
+	return ret;
+}
+
+int sul_stage_exec(const char *desc_path, struct sul_err *err)
+{
+	struct sul_desc d;
+	int ret;
+
+	if (sul_desc_read(desc_path, &d, err))
+		return -1;
+	ret = sul_stage_exec_desc(&d, err);
 	sul_desc_release(&d);
 	return ret;
+}
+
+int sul_stage_main(const struct sul_desc *d)
+{
+	struct sul_err err = SUL_ERR_INIT;
+
+	if (!sul_stage_exec_desc(d, &err))
+		return 0;
+	fflush(stdout);
+	if (err.msg[0])
+		fprintf(stderr, "sulcus: %s\n", err.msg);
+	return 1;
 }

@@ -130,6 +130,7 @@ static void fake_init(struct fake_ex *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->ex.name = "fake";
+	f->ex.needs_desc_file = 1;
 	f->ex.start = fake_start;
 	f->ex.wait = fake_wait;
 	f->ex.cancel = fake_cancel;
