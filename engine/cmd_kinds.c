@@ -1,10 +1,34 @@
-/* cmd_kinds.c - `sulcus kinds [NAME]`: the stage kinds and their parameters. */
+/* cmd_kinds.c - `sulcus kinds [NAME]`: the stage kinds, their parameters
+ * and their tables (with their columns when one kind is named). */
 #include "cmd.h"
 #include "kind.h"
 #include "strbuf.h"
+#include "tables.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+static void print_tables(const struct sul_kind *k, int columns)
+{
+	const struct sul_table_spec *t;
+
+	if (!k->tables || !k->tables->name)
+		return;
+	printf("  tables (rows in the results database, keyed by cache_key):\n");
+	for (t = k->tables; t->name; t++) {
+		printf("    %-40s %s\n", t->name, t->doc);
+		if (columns) {
+			char *sql = sul_table_sql(t), *line, *next;
+			for (line = sql; *line; line = next) {
+				next = strchr(line, '\n');
+				next = next ? next + 1 : line + strlen(line);
+				printf("      %.*s", (int)(next - line), line);
+			}
+			free(sql);
+		}
+	}
+}
 
 static void print_spec(const struct sul_param_spec *p)
 {
@@ -55,6 +79,7 @@ int cmd_kinds(int argc, char **argv, struct sul_err *err)
 			 : k->params && k->params->name ? "" : " none");
 		for (p = k->params; p && p->name; p++)
 			print_spec(p);
+		print_tables(k, argc == 2);
 	}
 	if (!shown) {
 		sul_err_set(err, SUL_ERR_INPUT, "kinds: no kind '%s'", argv[1]);

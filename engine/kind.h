@@ -4,9 +4,11 @@
  * A kind is a constant `struct sul_kind` in one file under stages/ plus one
  * line in stages/kinds.def.  It declares its parameters (the schema the
  * engine validates workflows against and `sulcus kinds` documents), how
- * many inputs it takes, an optional check() and a run() function; both see
- * a struct sul_stage_ctx, never the workflow's own structures.  The engine owns everything around run(): validation,
- * cache key, temporary output folder, child process, publishing, database.
+ * many inputs it takes, the database tables its stages fill, an optional
+ * check() and a run() function; both see a struct sul_stage_ctx, never the
+ * workflow's own structures.  The engine owns everything around run():
+ * validation, cache key, temporary output folder, child process,
+ * publishing, database.
  * run() executes in a child process, reads its inputs, writes only under
  * ctx->out, and reports failure through err; it never touches the cache or
  * the database.  Metrics go to ctx->out/metrics.tsv, timings to timings.tsv
@@ -58,6 +60,22 @@ struct sul_input_spec {
 	const char *what;     /* e.g. "exactly one input (the images' stage)" */
 };
 
+/*
+ * A table of the results database that a kind's stages fill: a stage writes
+ * ctx->out/tables/NAME.tsv (a header of column names, then rows,
+ * tab-separated; an empty field is NULL) and the engine loads its rows into
+ * table NAME with the output's cache_key in front (engine/tables.h).  The
+ * engine creates the table; when its declaration changes it rebuilds the
+ * table from the cache entries still there, so a kind changes its columns
+ * by changing this and nothing else.
+ */
+struct sul_table_spec {
+	const char *name;     /* [a-z_][a-z0-9_]*, one kind's only */
+	const char *doc;      /* one line: what a row is */
+	const char *columns;  /* SQL column definitions after "cache_key TEXT NOT NULL,"; may hold -- comments */
+	const char *index;    /* columns indexed after cache_key, e.g. "subject"; NULL: cache_key alone */
+};
+
 /* What check() and run() get.  Everything is borrowed and valid during the
  * call. */
 struct sul_stage_ctx {
@@ -83,6 +101,7 @@ struct sul_kind {
 	 * otherwise (NULL: nothing). */
 	const struct sul_resource_defaults *resources;
 	struct sul_input_spec inputs;
+	const struct sul_table_spec *tables;  /* ends with { NULL }; NULL: none */
 	/* Optional checks beyond the schema and the input count, at validation
 	 * time, on the same parameters run() will get (typed, defaulted, in
 	 * range).  The engine puts the location in front of the message: the

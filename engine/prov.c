@@ -232,7 +232,8 @@ static int record_metrics(struct sul_db *db, const char *cache_dir, const char *
 	return 0;
 }
 
-int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char *key, int ran, struct sul_err *err)
+int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const struct sul_kind *kind, const char *key,
+			   int ran, struct sul_err *err)
 {
 	struct sul_tree tree;
 	sqlite3_stmt *q;
@@ -278,7 +279,7 @@ int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char 
 		r = record_metrics(db, cache_dir, key, err);
 	if (!r) {
 		char *out = sul_xasprintf("%s/%s/out", cache_dir, key);
-		r = sul_tables_import(db, out, key, err);
+		r = sul_tables_import(db, kind, out, key, err);
 		free(out);
 	}
 	return r;

@@ -59,7 +59,8 @@ int sul_prov_job_finish(struct sul_db *db, long long exec_id, const char *node, 
 /* Records outputs, artifacts and metrics of the entry for key unless already
  * recorded; ran: the stage has just run, and when its key was recorded
  * already, its rows replace the old ones. */
-int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const char *key, int ran, struct sul_err *err);
+int sul_prov_record_output(struct sul_db *db, const char *cache_dir, const struct sul_kind *kind, const char *key,
+			   int ran, struct sul_err *err);
 
 /* Deletes the outputs and artifacts rows of key, committed before a stage
  * that may publish (or replace) its entry starts: until the stage's result

@@ -488,7 +488,7 @@ static int resolve(struct sched *s, size_t i, struct sul_err *err)
 			ret = record_simple(s, i, "cached", NULL, log, err);
 			free(log);
 			if (!ret)
-				ret = sul_prov_record_output(s->ws->db, s->ws->cache_dir, nd->key.key, 0, err);
+				ret = sul_prov_record_output(s->ws->db, s->ws->cache_dir, st->kind, nd->key.key, 0, err);
 			return ret;
 		}
 	}
@@ -707,7 +707,7 @@ static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err
 	if (sul_prov_exec_finish(s->ws->db, nd->exec_id, &e, err)
 	    || sul_prov_job_finish(s->ws->db, nd->exec_id, end->node, end->state, end->exit_code, end->signal,
 				   end->wall_s, err)
-	    || (found && sul_prov_record_output(s->ws->db, s->ws->cache_dir, nd->key.key, ok, err))
+	    || (found && sul_prov_record_output(s->ws->db, s->ws->cache_dir, st->kind, nd->key.key, ok, err))
 	    || sul_db_commit(s->ws->db, err)) {
 		sul_db_rollback(s->ws->db);
 		goto out;

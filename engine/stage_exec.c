@@ -6,6 +6,7 @@
 #include "fsutil.h"
 #include "kind.h"
 #include "metrics.h"
+#include "tables.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -99,7 +100,7 @@ int sul_stage_exec_desc(const struct sul_desc *d, struct sul_err *err)
 	ctx.nkeys = d->nkeys;
 	ctx.inputs = d->inputs;
 	ctx.ninputs = d->ninputs;
-	if (kind->run(&ctx, err) || check_metrics(out, err))
+	if (kind->run(&ctx, err) || check_metrics(out, err) || sul_tables_check(kind, out, err))
 		goto report;
 	fflush(NULL);
 	if (sul_cache_publish(d->staging, d->cache, d->key, digest, err)) {

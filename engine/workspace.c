@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "fsutil.h"
 #include "strbuf.h"
+#include "tables.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -109,6 +110,9 @@ int sul_workspace_in_use(const struct sul_workspace *ws)
 
 int sul_workspace_open(const char *dir, int flags, struct sul_workspace *ws, struct sul_err *err)
 {
+	const struct sul_kind *const *kinds;
+	size_t nkinds;
+
 	memset(ws, 0, sizeof(*ws));
 	ws->lock_fd = -1;
 	ws->root = sul_path_resolve(NULL, dir ? dir : ".sulcus");
@@ -125,7 +129,9 @@ int sul_workspace_open(const char *dir, int flags, struct sul_workspace *ws, str
 	}
 	if (sul_mkdirs(ws->cache_dir, err) || sul_mkdirs(ws->logs_dir, err) || take_lock(ws, err))
 		goto fail;
-	if (sul_db_open(ws->db_path, 0, &ws->db, err) || recover(ws, err))
+	kinds = sul_kinds(&nkinds);
+	if (sul_db_open(ws->db_path, 0, &ws->db, err) || recover(ws, err)
+	    || sul_tables_sync(ws->db, ws->cache_dir, kinds, nkinds, err))
 		goto fail;
 	return 0;
 fail:

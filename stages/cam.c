@@ -1056,6 +1056,70 @@ out:
 	return ret;
 }
 
+/* Join with executions on cache_key to know the stage (one cam stage per
+ * model), e.g. how often each lobe holds the Grad-CAM peak, per group:
+ *   SELECT e.stage, l.group_name, l.lobe, l.fraction FROM heatmap_lobes l
+ *   JOIN latest_executions e USING (cache_key) WHERE l.method = 'gradcam'; */
+static const struct sul_table_spec cam_tables[] = {
+	{ "heatmaps", "one heatmap: slice x method x target class",
+	  "subject         TEXT NOT NULL,\n"
+	  "  slice           INTEGER,            -- axial index in the subject's volume\n"
+	  "  group_name      TEXT NOT NULL,      -- RRMS, SPMS, HC, ...\n"
+	  "  label           TEXT NOT NULL,      -- true class\n"
+	  "  method          TEXT NOT NULL,      -- cam, gradcam, gradcampp\n"
+	  "  target          TEXT NOT NULL,      -- the class the heatmap explains\n"
+	  "  predicted       TEXT NOT NULL,      -- the model's class for the slice\n"
+	  "  prob            REAL NOT NULL,      -- the model's probability of target\n"
+	  "  applicable      INTEGER NOT NULL,   -- 0: CAM on a model without a GAP head (every value below NULL)\n"
+	  "  raw_min         REAL,               -- the map's range before normalization to [0, 1]\n"
+	  "  raw_max         REAL,\n"
+	  "  share_frontal   REAL,               -- share of the (normalized) heat in each lobe, of the heat inside "
+	  "the brain\n"
+	  "  share_temporal  REAL,\n"
+	  "  share_parietal  REAL,\n"
+	  "  share_occipital REAL,\n"
+	  "  share_other     REAL,\n"
+	  "  peak_frontal    REAL,               -- the highest heat in each lobe\n"
+	  "  peak_temporal   REAL,\n"
+	  "  peak_parietal   REAL,\n"
+	  "  peak_occipital  REAL,\n"
+	  "  peak_other      REAL,\n"
+	  "  peak_lobe       TEXT,               -- the lobe holding the heatmap's maximum (\"most highlighted\")\n"
+	  "  top_lobe        TEXT,               -- the lobe with the largest share\n"
+	  "  lobe_source     TEXT,               -- 'labels' (an atlas in subject space) or 'geometric' (the fallback)\n"
+	  "  pointing        INTEGER,            -- pointing game: 1 hit, 0 miss; NULL: no lesion in the slice\n"
+	  "  lesion_share    REAL,               -- share of the heat inside the lesion mask\n"
+	  "  score           REAL,               -- probability of target on the slice ...\n"
+	  "  masked_score    REAL,               -- ... and on the slice times its heatmap (Average Drop)\n"
+	  "  deletion_auc    REAL,               -- area under the deletion curve (lower: more faithful)\n"
+	  "  insertion_auc   REAL,               -- area under the insertion curve (higher: more faithful)\n"
+	  "  sanity_rho      REAL                -- Spearman correlation with the randomized model's heatmap",
+	  "method" },
+	{ "heatmap_lobes", "how often each lobe holds the peak, per method and group",
+	  "method     TEXT NOT NULL,\n"
+	  "  group_name TEXT NOT NULL,\n"
+	  "  lobe       TEXT NOT NULL,\n"
+	  "  peaks      INTEGER NOT NULL,        -- heatmaps whose peak lies in lobe\n"
+	  "  heatmaps   INTEGER NOT NULL,        -- heatmaps of that method and group with a peak in the brain\n"
+	  "  fraction   REAL                     -- peaks / heatmaps",
+	  NULL },
+	/* name says which: chi2_peak_lobe_by_group (value = chi-square, df, p;
+	 * n heatmaps), consistency_within_subject / _within_group (mean
+	 * pairwise Pearson r; n pairs), agreement_with_<method>, average_drop,
+	 * increase_in_confidence (%), deletion_auc, insertion_auc,
+	 * pointing_game, lesion_share, sanity_rank_correlation,
+	 * not_applicable (CAM without a GAP head). */
+	{ "heatmap_tests", "per method: a test or summary statistic",
+	  "method    TEXT NOT NULL,\n"
+	  "  name      TEXT NOT NULL,            -- chi2_peak_lobe_by_group, consistency_within_subject, ...\n"
+	  "  value     REAL,\n"
+	  "  df        REAL,\n"
+	  "  p         REAL,\n"
+	  "  n         REAL",
+	  NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+
 const struct sul_kind sul_kind_cam = {
 	.name = "cam",
 	.version = 1,
@@ -1063,6 +1127,7 @@ const struct sul_kind sul_kind_cam = {
 	       "faithfulness and sanity checks",
 	.params = cam_params,
 	.resources = &cam_resources,
+	.tables = cam_tables,
 	.check = cam_check,
 	.run = cam_run,
 };

@@ -300,6 +300,23 @@ out:
 	return ret;
 }
 
+/* Join with executions on cache_key to know the stage and run:
+ *   SELECT e.stage, avg(correct) FROM predictions p
+ *   JOIN latest_executions e USING (cache_key) GROUP BY e.stage; */
+static const struct sul_table_spec evaluate_tables[] = {
+	{ "predictions", "every evaluated slice's class probabilities",
+	  "subject    TEXT NOT NULL,\n"
+	  "  slice      INTEGER,                 -- axial index in the subject's volume\n"
+	  "  group_name TEXT NOT NULL,           -- the subject's group (RRMS, SPMS, HC, ...)\n"
+	  "  label      TEXT NOT NULL,           -- true class name\n"
+	  "  predicted  TEXT NOT NULL,           -- class with the highest probability\n"
+	  "  correct    INTEGER NOT NULL,        -- 1 when predicted = label\n"
+	  "  prob_label REAL NOT NULL,           -- the probability given to the true class\n"
+	  "  probs      TEXT NOT NULL            -- JSON object {\"class name\": probability, ...}",
+	  "subject" },
+	{ NULL, NULL, NULL, NULL },
+};
+
 const struct sul_kind sul_kind_evaluate = {
 	.name = "evaluate",
 	.version = 1,
@@ -307,5 +324,6 @@ const struct sul_kind sul_kind_evaluate = {
 	       "per slice and per subject; predictions table",
 	.params = evaluate_params,
 	.resources = &evaluate_resources,
+	.tables = evaluate_tables,
 	.run = evaluate_run,
 };

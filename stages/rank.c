@@ -196,10 +196,24 @@ out:
 	return ret;
 }
 
+static const struct sul_table_spec rank_tables[] = {
+	{ "rankings", "a model the rank stage ordered, best first",
+	  "position  INTEGER NOT NULL,         -- 1 = best\n"
+	  "  model     TEXT NOT NULL,            -- the input stage (an evaluate stage) holding the model\n"
+	  "  metric    TEXT NOT NULL,            -- what it was ranked by (\"loss, then -accuracy\")\n"
+	  "  loss      REAL,\n"
+	  "  accuracy  REAL,\n"
+	  "  macro_auc REAL,\n"
+	  "  selected  INTEGER NOT NULL          -- 1 for the top k handed downstream",
+	  NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+
 const struct sul_kind sul_kind_rank = {
 	.name = "rank",
 	.version = 1,
 	.doc = "orders evaluated models by test metrics (default: loss, then accuracy) and hands the top k on",
 	.params = rank_params,
+	.tables = rank_tables,
 	.run = rank_run,
 };

@@ -75,13 +75,13 @@ START_TEST(migrations_are_one_transaction)
 	char expect[512];
 
 	ck_assert_int_eq(sqlite3_open(path, &raw), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(raw, "CREATE TABLE heatmap_tests (x)", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, "CREATE TABLE kind_tables (x)", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_int_eq(sul_db_open(path, SUL_DB_READONLY, &db, &err), -1);
 	snprintf(expect, sizeof(expect), "database '%s' holds no results yet: the first `sulcus run` is creating it",
 		 path);
 	ck_assert_str_eq(err.msg, expect);
 	ck_assert_int_eq(sul_db_open(path, 0, &db, &err), -1);
-	ck_assert_msg(strstr(err.msg, "migrating to schema version 4") != NULL, "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, "migrating to schema version 5") != NULL, "%s", err.msg);
 	ck_assert_int_eq(sqlite3_prepare_v2(raw, "SELECT (SELECT user_version FROM pragma_user_version), "
 					    "(SELECT count(*) FROM sqlite_master WHERE name IN ('runs', 'jobs'))",
 					    -1, &st, NULL),

@@ -12,6 +12,7 @@
 #include "../engine/report.h"
 #include "../engine/strbuf.h"
 #include "../engine/svg.h"
+#include "../engine/tables.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -190,13 +191,18 @@ struct fixture {
 static void fx_open(struct fixture *f)
 {
 	struct sul_err err = SUL_ERR_INIT;
+	const struct sul_kind *const *kinds;
+	size_t nkinds;
 
 	memset(f, 0, sizeof(*f));
 	f->dir = tu_tmpdir();
 	f->cache = sul_xasprintf("%s/cache", f->dir);
 	f->img = sul_xasprintf("%s/img", f->dir);
 	ck_assert_int_eq(sul_mkdirs(f->img, &err), 0);
+	/* A database as a run leaves it: the engine's schema and the kinds' tables. */
+	kinds = sul_kinds(&nkinds);
 	ck_assert_int_eq(sul_db_open(":memory:", 0, &f->db, &err), 0);
+	ck_assert_int_eq(sul_tables_sync(f->db, f->cache, kinds, nkinds, &err), 0);
 	f->ctx.db = sul_db_handle(f->db);
 	f->ctx.run_id = 1;
 	f->ctx.cache_dir = f->cache;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # t3005-metrics: metrics.tsv lands in the metrics table keyed by cache key,
 # so a cached stage's metrics are found through its execution's key; a
-# malformed metrics.tsv fails the stage, naming the file and line.
+# malformed metrics.tsv, or a table file its kind does not declare, fails
+# the stage, naming the file and line.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -57,3 +58,17 @@ EOF
 	sql_ok "SELECT count(*) FROM metrics"
 	assert_eq 0 "$ROWS" "metric rows after a malformed metrics.tsv ($bad)"
 done
+
+# Table rows go the same way: a tables/NAME.tsv that its kind does not
+# declare fails the stage, before anything is published (the command kind
+# declares no table).
+rm -rf .sulcus
+cat >tables.cfg <<'EOF2'
+name = "tables";
+stages = (
+  { id = "rows"; kind = "command"; command = "mkdir {out}/tables && printf 'x\\n1\\n' > {out}/tables/foo.tsv"; }
+);
+EOF2
+run_fail_msg 1 "tables/foo.tsv: kind 'command' declares no table 'foo' (it declares: none)" "$SULCUS" run tables.cfg
+assert_status rows failed
+assert_eq 0 "$(cache_entries)" "cache entries after an undeclared table"

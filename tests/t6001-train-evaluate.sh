@@ -80,6 +80,18 @@ assert_file_contains "$ft_log" "loaded the first 3 layers from"
 run_ok "$SULCUS" run wf.cfg
 for s in data train_gap train_fc eval_gap eval_fc rank ft; do assert_cached "$s"; done
 
+# The kinds' tables are the cache's: a table the database lost (or that an
+# older schema held; migration 5 drops those) comes back whole from the
+# cache entries when a run opens the workspace (engine/tables.h).
+npred=$(sql_value "SELECT count(*) FROM predictions")
+nrank=$(sql_value "SELECT count(*) FROM rankings")
+[ "$npred" -gt 0 ] && [ "$nrank" -gt 0 ] || fail "no predictions ($npred) or rankings ($nrank)"
+sqlite3 .sulcus/sulcus.db "DROP TABLE predictions; DELETE FROM kind_tables WHERE name = 'predictions';
+	UPDATE kind_tables SET sql = 'changed' WHERE name = 'rankings';"
+run_ok "$SULCUS" run wf.cfg
+assert_eq "$npred" "$(sql_value "SELECT count(*) FROM predictions")" "predictions after the rebuild"
+assert_eq "$nrank" "$(sql_value "SELECT count(*) FROM rankings")" "rankings after the rebuild"
+
 # Deterministic for a seed: a forced retrain gives the same weights.
 key=$(sql_value "SELECT cache_key FROM latest_executions WHERE stage = 'train_gap'")
 sum1=$(sha256sum ".sulcus/cache/$key/out/last.weights" | cut -d' ' -f1)
