@@ -11,39 +11,71 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * A cache key is some twenty fields of a few bytes each: they gather in buf
+ * and reach libcrypto in one call, which costs less than the fields' own
+ * calls did (a third of `sulcus plan` on 10,000 stages).  The bytes hashed
+ * are the same.
+ */
 struct sul_hash {
 	EVP_MD_CTX *ctx;
+	size_t n;
+	unsigned char buf[4096];
 };
+
+/* SHA-256, fetched from the provider once rather than at every init. */
+static const EVP_MD *sha256(void)
+{
+	static EVP_MD *md;
+
+	if (!md)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	return md ? md : EVP_sha256();
+}
 
 struct sul_hash *sul_hash_new(void)
 {
 	struct sul_hash *h = sul_xmalloc(sizeof(*h));
 
+	h->n = 0;
 	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || !EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL))
+	if (!h->ctx || !EVP_DigestInit_ex(h->ctx, sha256(), NULL))
 		abort(); /* only fails on allocation failure */
 	return h;
 }
 
+static void flush(struct sul_hash *h)
+{
+	if (h->n)
+		EVP_DigestUpdate(h->ctx, h->buf, h->n);
+	h->n = 0;
+}
+
 void sul_hash_update(struct sul_hash *h, const void *data, size_t len)
 {
-	EVP_DigestUpdate(h->ctx, data, len);
+	if (h->n + len > sizeof(h->buf))
+		flush(h);
+	if (len >= sizeof(h->buf)) {
+		EVP_DigestUpdate(h->ctx, data, len);
+		return;
+	}
+	memcpy(h->buf + h->n, data, len);
+	h->n += len;
 }
 
 void sul_hash_field(struct sul_hash *h, const char *tag, const void *data, size_t len)
 {
-	char head[256];
-	int n = snprintf(head, sizeof(head), "%s %zu", tag, len);
+	char num[24], *p = num + sizeof(num);
+	size_t v = len;
 
-	if (n < 0 || (size_t)n >= sizeof(head)) {
-		/* Long tags (parameter names) are hashed whole, never truncated. */
-		struct sul_buf b = SUL_BUF_INIT;
-		sul_buf_addf(&b, "%s %zu", tag, len);
-		sul_hash_update(h, b.buf, b.len + 1);
-		sul_buf_release(&b);
-	} else {
-		sul_hash_update(h, head, (size_t)n + 1);
-	}
+	/* "<tag> <len>\0", as "%s %zu" and its NUL would write it. */
+	*--p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10));
+	*--p = ' ';
+	sul_hash_update(h, tag, strlen(tag));
+	sul_hash_update(h, p, (size_t)(num + sizeof(num) - p));
 	sul_hash_update(h, data, len);
 }
 
@@ -69,6 +101,7 @@ void sul_hash_final(struct sul_hash *h, sul_hex out)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 
+	flush(h);
 	EVP_DigestFinal_ex(h->ctx, md, &len);
 	EVP_MD_CTX_free(h->ctx);
 	free(h);

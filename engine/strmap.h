@@ -12,11 +12,12 @@
 struct sul_strmap {
 	const char **keys;
 	long *vals;
+	unsigned *hashes;  /* low bits of each key's hash: most probes end here, the key unread */
 	size_t cap;   /* power of two, or 0 */
 	size_t count;
 };
 
-#define SUL_STRMAP_INIT { NULL, NULL, 0, 0 }
+#define SUL_STRMAP_INIT { NULL, NULL, NULL, 0, 0 }
 
 /* Sets key to val.  Returns 1 if key was new, 0 if it replaced a value. */
 int sul_strmap_put(struct sul_strmap *m, const char *key, long val);

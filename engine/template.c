@@ -4,9 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.'
+	       || c == '-' || c == '*';
+}
+
 static size_t name_len(const char *s)
 {
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-*");
+	size_t n = 0;
+
+	while (name_char(s[n]))
+		n++;
+	return n;
 }
 
 int sul_template_expand(const char *tmpl, int final, sul_template_fn fn, void *ctx,
@@ -17,12 +27,19 @@ int sul_template_expand(const char *tmpl, int final, sul_template_fn fn, void *c
 	while (*p) {
 		size_t n;
 
-		if (p[0] == '{' && p[1] == '{') {
+		if (p[0] != '{') {
+			/* Text up to the next brace, in one piece. */
+			const char *brace = strchrnul(p, '{');
+			sul_buf_add(out, p, (size_t)(brace - p));
+			p = brace;
+			continue;
+		}
+		if (p[1] == '{') {
 			sul_buf_adds(out, final ? "{" : "{{");
 			p += 2;
 			continue;
 		}
-		if (p[0] != '{' || (p > tmpl && p[-1] == '$')) {
+		if (p > tmpl && p[-1] == '$') {
 			sul_buf_addc(out, *p++);
 			continue;
 		}

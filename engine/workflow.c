@@ -336,6 +336,31 @@ static int subst_value(struct subst *s, const config_setting_t *set, const char 
 static const char *const stage_keys[] = { "id", "kind", "inputs", "params", "foreach", "files", "resources" };
 #define NSTAGE_KEYS (sizeof(stage_keys) / sizeof(stage_keys[0]))
 
+/* A stage group's engine keys (stage_keys, in that order), found in one
+ * pass: config_setting_get_member scans the group again for each name,
+ * which a 10,000-stage workflow notices. */
+struct stage_members {
+	const config_setting_t *of[NSTAGE_KEYS];
+};
+enum { M_ID, M_KIND, M_INPUTS, M_PARAMS, M_FOREACH, M_FILES, M_RESOURCES };
+
+static void find_members(const config_setting_t *g, struct stage_members *sm)
+{
+	int i, n = config_setting_length(g);
+	size_t k;
+
+	memset(sm, 0, sizeof(*sm));
+	for (i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(m);
+		for (k = 0; k < NSTAGE_KEYS; k++)
+			if (!strcmp(stage_keys[k], name)) {
+				sm->of[k] = m;
+				break;
+			}
+	}
+}
+
 
 static int check_stage_keys(struct loader *ld, const config_setting_t *g, const struct sul_kind *kind,
 			    const char *id)
@@ -351,16 +376,16 @@ static int check_stage_keys(struct loader *ld, const config_setting_t *g, const 
 		const struct sul_param_spec *sp;
 		int known = 0;
 
-		for (k = 0; k < NSTAGE_KEYS; k++) {
-			cands[nc++] = stage_keys[k];
-			known |= !strcmp(stage_keys[k], name);
-		}
-		for (sp = kind->keys; sp && sp->name && nc < 64; sp++) {
-			cands[nc++] = sp->name;
-			known |= !strcmp(sp->name, name);
-		}
+		for (k = 0; k < NSTAGE_KEYS && !known; k++)
+			known = !strcmp(stage_keys[k], name);
+		for (sp = kind->keys; sp && sp->name && !known; sp++)
+			known = !strcmp(sp->name, name);
 		if (known)
 			continue;
+		for (k = 0; k < NSTAGE_KEYS; k++)
+			cands[nc++] = stage_keys[k];
+		for (sp = kind->keys; sp && sp->name && nc < 64; sp++)
+			cands[nc++] = sp->name;
 		sul_buf_addf(&b, "stage '%s': unknown key '%s' for kind '%s'", id, name, kind->name);
 		add_suggestion(&b, name, cands, nc);
 		fail_at(ld, m, "%s", b.buf);
@@ -597,8 +622,8 @@ static int valid_id(const char *id)
 }
 
 /* Builds one stage from template g with the loop variables bound. */
-static int build_stage(struct loader *ld, const config_setting_t *g, const struct sul_kind *kind,
-		       const char *id_tmpl, const struct binding *vars, size_t nvars)
+static int build_stage(struct loader *ld, const config_setting_t *g, const struct stage_members *sm,
+		       const struct sul_kind *kind, const char *id_tmpl, const struct binding *vars, size_t nvars)
 {
 	struct sul_workflow *wf = ld->wf;
 	struct subst sb = { ld, id_tmpl, vars, nvars, g, 1 };
@@ -611,12 +636,12 @@ static int build_stage(struct loader *ld, const config_setting_t *g, const struc
 	st.file = l.file;
 	st.line = l.line;
 	st.dir = wf->dir;
-	sb.where = config_setting_get_member(g, "id");
+	sb.where = sm->of[M_ID];
 	st.id = expand_id(&sb, id_tmpl);
 	if (!st.id)
 		goto fail;
 	if (!valid_id(st.id)) {
-		fail_at(ld, config_setting_get_member(g, "id"),
+		fail_at(ld, sm->of[M_ID],
 			"stage id '%s': expected letters, digits, '_', '-' or '.'", st.id);
 		goto fail;
 	}
@@ -624,19 +649,17 @@ static int build_stage(struct loader *ld, const config_setting_t *g, const struc
 		fail_at(ld, g, "stage id 'params' is reserved (--set params.NAME=... sets workflow parameters)");
 		goto fail;
 	}
-	if ((m = config_setting_get_member(g, "inputs"))
-	    && read_string_list(ld, &sb, m, st.id, "inputs", &st.inputs, &st.ninputs))
+	if ((m = sm->of[M_INPUTS]) && read_string_list(ld, &sb, m, st.id, "inputs", &st.inputs, &st.ninputs))
 		goto fail;
-	if ((m = config_setting_get_member(g, "files"))
-	    && read_string_list(ld, &sb, m, st.id, "files", &st.files, &st.nfiles))
+	if ((m = sm->of[M_FILES]) && read_string_list(ld, &sb, m, st.id, "files", &st.files, &st.nfiles))
 		goto fail;
-	if ((m = config_setting_get_member(g, "params")) && read_params(ld, &sb, m, st.id, &st))
+	if ((m = sm->of[M_PARAMS]) && read_params(ld, &sb, m, st.id, &st))
 		goto fail;
 	if (read_keys(ld, &sb, g, st.id, &st))
 		goto fail;
 	/* Resources: the workflow's defaults, then the stage's own, then the kind's defaults. */
 	sul_resources_copy(&st.resources, &wf->resources);
-	if ((m = config_setting_get_member(g, "resources"))) {
+	if ((m = sm->of[M_RESOURCES])) {
 		struct sul_resources own;
 		char what[256];
 		int r;
@@ -659,9 +682,10 @@ fail:
 }
 
 /* Expands a template over the cartesian product of its foreach lists. */
-static int expand_foreach(struct loader *ld, const config_setting_t *g, const config_setting_t *fe,
+static int expand_foreach(struct loader *ld, const config_setting_t *g, const struct stage_members *sm,
 			  const struct sul_kind *kind, const char *id_tmpl)
 {
+	const config_setting_t *fe = sm->of[M_FOREACH];
 	struct binding vars[16];
 	size_t nvars, i, total = 1, combo;
 	int ret = -1;
@@ -702,7 +726,7 @@ static int expand_foreach(struct loader *ld, const config_setting_t *g, const co
 			vars[i].value = config_setting_get_elem(list, (unsigned)(rest % len));
 			rest /= len;
 		}
-		if (build_stage(ld, g, kind, id_tmpl, vars, nvars))
+		if (build_stage(ld, g, sm, kind, id_tmpl, vars, nvars))
 			goto out;
 	}
 	ret = 0;
@@ -712,20 +736,22 @@ out:
 
 static int read_stage(struct loader *ld, const config_setting_t *g)
 {
-	const config_setting_t *idset, *kindset, *fe;
+	const config_setting_t *idset, *kindset;
+	struct stage_members sm;
 	const struct sul_kind *kind;
 	const char *id, *kname;
 
 	if (!config_setting_is_group(g))
 		return fail_at(ld, g, "'stages': expected groups { id = ...; kind = ...; }, got %s",
 			       sul_config_type_word(config_setting_type(g)));
-	idset = config_setting_get_member(g, "id");
+	find_members(g, &sm);
+	idset = sm.of[M_ID];
 	if (!idset)
 		return fail_at(ld, g, "stage without 'id'");
 	if (config_setting_type(idset) != CONFIG_TYPE_STRING)
 		return fail_at(ld, idset, "'id': expected a string, got %s", sul_config_type_word(config_setting_type(idset)));
 	id = config_setting_get_string(idset);
-	kindset = config_setting_get_member(g, "kind");
+	kindset = sm.of[M_KIND];
 	if (!kindset)
 		return fail_at(ld, g, "stage '%s': missing 'kind'", id);
 	if (config_setting_type(kindset) != CONFIG_TYPE_STRING)
@@ -750,10 +776,9 @@ static int read_stage(struct loader *ld, const config_setting_t *g)
 	}
 	if (check_stage_keys(ld, g, kind, id))
 		return -1;
-	fe = config_setting_get_member(g, "foreach");
-	if (fe)
-		return expand_foreach(ld, g, fe, kind, id);
-	return build_stage(ld, g, kind, id, NULL, 0);
+	if (sm.of[M_FOREACH])
+		return expand_foreach(ld, g, &sm, kind, id);
+	return build_stage(ld, g, &sm, kind, id, NULL, 0);
 }
 
 /* --- whole-workflow checks ---------------------------------------------- */
