@@ -5,6 +5,8 @@
 #include "cmd.h"
 #include "db.h"
 #include "fsutil.h"
+#include "query.h"
+#include "query_print.h"
 #include "strbuf.h"
 #include "workspace.h"
 
@@ -13,13 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
-
 struct db_args {
 	const char *workdir;
 	const char *db_path;
 	const char *sql_file;
-	enum out_format fmt;
+	enum sul_query_format fmt;
 	long run;
 	int first_arg;   /* index of the first positional argument */
 };
@@ -52,10 +52,10 @@ static int parse_db_args(int argc, char **argv, const char *allowed, struct db_a
 		switch (c) {
 		case OPT_DB: a->db_path = optarg; break;
 		case OPT_WORKDIR: a->workdir = optarg; break;
-		case OPT_CSV: a->fmt = FMT_CSV; break;
+		case OPT_CSV: a->fmt = SUL_QUERY_CSV; break;
 		case OPT_FILE:
 		case 'f': a->sql_file = optarg; break;
-		case OPT_JSON: a->fmt = FMT_JSON; break;
+		case OPT_JSON: a->fmt = SUL_QUERY_JSON; break;
 		case OPT_RUN: {
 			char *end;
 			a->run = strtol(optarg, &end, 10);
@@ -97,172 +97,14 @@ static void close_db(struct sul_workspace *ws, struct sul_db *db)
 		sul_db_close(db);
 }
 
-/* --- printing result sets ------------------------------------------------ */
-
-struct table {
-	int ncols;
-	char **names;
-	char **cells;      /* row-major */
-	int *numeric;      /* column holds only numbers and NULLs */
-	size_t nrows, alloc;
-};
-
-static void add_csv(struct sul_buf *b, const char *s)
-{
-	if (!s[strcspn(s, ",\"\n\r")]) {
-		sul_buf_adds(b, s);
-		return;
-	}
-	sul_buf_addc(b, '"');
-	for (; *s; s++) {
-		if (*s == '"')
-			sul_buf_addc(b, '"');
-		sul_buf_addc(b, *s);
-	}
-	sul_buf_addc(b, '"');
-}
-
-static char *cell_text(sqlite3_stmt *st, int col)
-{
-	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_NULL: return NULL;
-	case SQLITE_FLOAT: {
-		struct sul_buf b = SUL_BUF_INIT;
-		sul_buf_addf(&b, "%.6g", sqlite3_column_double(st, col));
-		return sul_buf_detach(&b);
-	}
-	default: return sul_xstrdup(sul_db_text(st, col));
-	}
-}
-
-static void print_json_value(sqlite3_stmt *st, int col, struct sul_buf *b)
-{
-	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_NULL: sul_buf_adds(b, "null"); break;
-	case SQLITE_INTEGER: sul_buf_addf(b, "%lld", (long long)sqlite3_column_int64(st, col)); break;
-	case SQLITE_FLOAT: sul_buf_addf(b, "%.17g", sqlite3_column_double(st, col)); break;
-	default: sul_buf_add_json_str(b, sul_db_text(st, col));
-	}
-}
-
-/* Prints every row of st in the chosen format.  Tables are aligned,
- * numbers to the right, NULL shown as empty. */
-static int print_rows(struct sul_db *db, sqlite3_stmt *st, enum out_format fmt, struct sul_err *err)
-{
-	struct table t;
-	struct sul_buf b = SUL_BUF_INIT;
-	int c, r, first = 1;
-	size_t i;
-
-	memset(&t, 0, sizeof(t));
-	t.ncols = sqlite3_column_count(st);
-	t.numeric = sul_xcalloc((size_t)t.ncols + 1, sizeof(*t.numeric));
-	for (c = 0; c < t.ncols; c++)
-		t.numeric[c] = 1;
-	if (fmt == FMT_CSV) {
-		for (c = 0; c < t.ncols; c++) {
-			if (c)
-				sul_buf_addc(&b, ',');
-			add_csv(&b, sqlite3_column_name(st, c));
-		}
-		sul_buf_addc(&b, '\n');
-	} else if (fmt == FMT_JSON) {
-		sul_buf_addc(&b, '[');
-	}
-	while ((r = sul_db_step(db, st, err)) > 0) {
-		if (fmt == FMT_CSV) {
-			for (c = 0; c < t.ncols; c++) {
-				if (c)
-					sul_buf_addc(&b, ',');
-				add_csv(&b, sul_db_text(st, c));
-			}
-			sul_buf_addc(&b, '\n');
-		} else if (fmt == FMT_JSON) {
-			sul_buf_adds(&b, first ? "\n  {" : ",\n  {");
-			for (c = 0; c < t.ncols; c++) {
-				if (c)
-					sul_buf_adds(&b, ", ");
-				sul_buf_add_json_str(&b, sqlite3_column_name(st, c));
-				sul_buf_adds(&b, ": ");
-				print_json_value(st, c, &b);
-			}
-			sul_buf_addc(&b, '}');
-		} else {
-			SUL_ALLOC_GROW(t.cells, (t.nrows + 1) * (size_t)t.ncols, t.alloc);
-			for (c = 0; c < t.ncols; c++) {
-				int type = sqlite3_column_type(st, c);
-				t.cells[t.nrows * (size_t)t.ncols + (size_t)c] = cell_text(st, c);
-				if (type != SQLITE_INTEGER && type != SQLITE_FLOAT && type != SQLITE_NULL)
-					t.numeric[c] = 0;
-			}
-			t.nrows++;
-		}
-		first = 0;
-		if (b.len > 65536) {
-			fwrite(b.buf, 1, b.len, stdout);
-			sul_buf_reset(&b);
-		}
-	}
-	if (fmt == FMT_JSON)
-		sul_buf_adds(&b, first ? "]\n" : "\n]\n");
-	if (fmt == FMT_TABLE && r == 0) {
-		size_t *w = sul_xcalloc((size_t)t.ncols + 1, sizeof(*w));
-		for (c = 0; c < t.ncols; c++) {
-			w[c] = strlen(sqlite3_column_name(st, c));
-			for (i = 0; i < t.nrows; i++) {
-				const char *cell = t.cells[i * (size_t)t.ncols + (size_t)c];
-				size_t len = cell ? strlen(cell) : 0;
-				if (len > w[c])
-					w[c] = len;
-			}
-		}
-		for (c = 0; c < t.ncols; c++)
-			sul_buf_addf(&b, "%s%-*s", c ? "  " : "", c == t.ncols - 1 ? 0 : (int)w[c],
-				     sqlite3_column_name(st, c));
-		sul_buf_addc(&b, '\n');
-		for (c = 0; c < t.ncols; c++) {
-			size_t k;
-			if (c)
-				sul_buf_adds(&b, "  ");
-			for (k = 0; k < w[c]; k++)
-				sul_buf_addc(&b, '-');
-		}
-		sul_buf_addc(&b, '\n');
-		for (i = 0; i < t.nrows; i++) {
-			for (c = 0; c < t.ncols; c++) {
-				const char *cell = t.cells[i * (size_t)t.ncols + (size_t)c];
-				int last = c == t.ncols - 1;
-				if (c)
-					sul_buf_adds(&b, "  ");
-				if (t.numeric[c])
-					sul_buf_addf(&b, "%*s", (int)w[c], cell ? cell : "");
-				else
-					sul_buf_addf(&b, "%-*s", last ? 0 : (int)w[c], cell ? cell : "");
-			}
-			while (b.len && b.buf[b.len - 1] == ' ')
-				b.buf[--b.len] = '\0';
-			sul_buf_addc(&b, '\n');
-		}
-		free(w);
-	}
-	fwrite(b.buf, 1, b.len, stdout);
-	sul_buf_release(&b);
-	for (i = 0; i < t.nrows * (size_t)t.ncols; i++)
-		free(t.cells[i]);
-	free(t.cells);
-	free(t.numeric);
-	return r;
-}
-
 int cmd_query(int argc, char **argv, struct sul_err *err)
 {
 	struct db_args a;
 	struct sul_workspace ws;
 	struct sul_db *db = NULL;
 	struct sul_buf text = SUL_BUF_INIT;
-	const char *sql, *tail;
-	sqlite3_stmt **stmts = NULL;
-	size_t nstmt = 0, alloc = 0, i;
+	struct sul_query_batch batch = SUL_QUERY_BATCH_INIT;
+	size_t i;
 	int status = 2;
 
 	if (parse_db_args(argc, argv, "dwcjf", &a, err))
@@ -279,44 +121,21 @@ int cmd_query(int argc, char **argv, struct sul_err *err)
 		sul_buf_release(&text);
 		return sul_err_exit_code(err);
 	}
-	/* Every statement is prepared and checked before any runs: a write
-	 * after a SELECT must not be refused only after the SELECT's rows. */
-	sql = a.sql_file ? text.buf : argv[a.first_arg];
-	for (;;) {
-		sqlite3_stmt *st = NULL;
-		while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == ';')
-			sql++;
-		if (!*sql)
-			break;
-		if (sqlite3_prepare_v2(sul_db_handle(db), sql, -1, &st, &tail) != SQLITE_OK) {
-			sul_err_set(err, SUL_ERR_INPUT, "query: %s", sqlite3_errmsg(sul_db_handle(db)));
-			goto out;
-		}
-		if (!st)
-			break;
-		SUL_ALLOC_GROW(stmts, nstmt + 1, alloc);
-		stmts[nstmt++] = st;
-		if (!sqlite3_stmt_readonly(st)) {
-			sul_err_set(err, SUL_ERR_INPUT,
-				    "query: only statements that read are allowed, and this one writes: '%.*s'",
-				    (int)(tail - sql), sql);
-			goto out;
-		}
-		sql = tail;
+	if (sul_query_prepare(sul_db_handle(db), a.sql_file ? text.buf : argv[a.first_arg], &batch, err)) {
+		sul_err_prefix(err, "query");
+		goto out;
 	}
-	for (i = 0; i < nstmt; i++) {
-		if (i && a.fmt == FMT_TABLE)
+	for (i = 0; i < batch.n; i++) {
+		if (i && a.fmt == SUL_QUERY_TABLE)
 			putchar('\n');
-		if (print_rows(db, stmts[i], a.fmt, err) < 0) {
-			err->kind = SUL_ERR_INPUT;
+		if (sul_query_print(batch.st[i], a.fmt, stdout, err)) {
+			sul_err_prefix(err, "query");
 			goto out;
 		}
 	}
 	status = 0;
 out:
-	for (i = 0; i < nstmt; i++)
-		sqlite3_finalize(stmts[i]);
-	free(stmts);
+	sul_query_batch_release(&batch);
 	sul_buf_release(&text);
 	close_db(&ws, db);
 	return status;
@@ -348,7 +167,7 @@ int cmd_runs(int argc, char **argv, struct sul_err *err)
 	if (open_db(&a, &ws, &db, err))
 		return sul_err_exit_code(err);
 	st = sul_db_stmt(db, err, sql, "");
-	if (st && print_rows(db, st, a.fmt, err) == 0)
+	if (st && sul_query_print(st, a.fmt, stdout, err) == 0)
 		status = 0;
 	close_db(&ws, db);
 	return status;
@@ -362,7 +181,7 @@ static int print_query(struct sul_db *db, const char *title, const char *sql, lo
 	if (!st)
 		return -1;
 	printf("\n%s:\n", title);
-	return print_rows(db, st, FMT_TABLE, err) < 0 ? -1 : 0;
+	return sul_query_print(st, SUL_QUERY_TABLE, stdout, err);
 }
 
 int cmd_show(int argc, char **argv, struct sul_err *err)
