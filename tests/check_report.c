@@ -1,5 +1,5 @@
 /*
- * check_report.c - the HTML report (engine/report.c) and its charts
+ * check_report.c - the HTML report (engine/report_*.c) and its charts
  * (engine/svg.c) on hand-made in-memory databases: markup that closes what
  * it opens, text escaped, bar heights proportional to the values, numbers
  * and NULL in tables, the no-data note, images copied and links resolved,
@@ -264,7 +264,7 @@ START_TEST(table_formats_nulls_and_escapes)
 	sec = section_of(html.buf, "t");
 	ck_assert_ptr_nonnull(strstr(sec, "<p>one</p>\n<p>two &lt;x&gt;</p>"));
 	ck_assert_ptr_nonnull(strstr(sec, "<th class=\"num\">n</th><th class=\"num\">f</th><th class=\"num\">z</th><th>t</th>"));
-	ck_assert_ptr_nonnull(strstr(sec, "<td class=\"num\">7</td><td class=\"num\">0.9833</td>"
+	ck_assert_ptr_nonnull(strstr(sec, "<td class=\"num\">7</td><td class=\"num\">0.98333333</td>"
 				     "<td class=\"null\">\xe2\x80\x93</td><td>&lt;i&gt;&amp;</td>"));
 	ck_assert_ptr_null(strstr(sec, "<i>"));
 	free(sec);
@@ -335,7 +335,8 @@ START_TEST(bad_sql_names_the_section)
 			    ");\n",
 			    "t.cfg:3: section 'broken': no such table: nope");
 	assert_render_fails("sections = ( { id = \"w\"; kind = \"table\"; query = \"DELETE FROM runs\"; } );",
-			    "t.cfg:1: section 'w': only statements that read are allowed, and this query writes");
+			    "t.cfg:1: section 'w': only statements that read are allowed, and this one writes: "
+			    "'DELETE FROM runs'");
 	assert_render_fails("sections = ( { id = \"two\"; kind = \"table\"; query = \"SELECT 1; SELECT 2\"; } );",
 			    "t.cfg:1: section 'two': the query holds more than one statement");
 	assert_render_fails("sections = ( { id = \"p\"; kind = \"table\"; query = \"SELECT :stage\"; } );",
