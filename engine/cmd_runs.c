@@ -1,145 +1,19 @@
 /*
- * cmd_db.c - the subcommands that read the results database: query, runs,
- * show.  They open it read-only: nothing here can change it.
+ * cmd_runs.c - `sulcus runs` (the runs recorded, one line each) and `sulcus
+ * show STAGE` (one stage's latest execution: its provenance, inputs, files,
+ * artifacts and metrics).  They open the database read-only: nothing here
+ * can change it.
  */
 #include "cmd.h"
 #include "db.h"
+#include "dbargs.h"
 #include "fsutil.h"
-#include "query.h"
 #include "query_print.h"
 #include "strbuf.h"
-#include "workspace.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct db_args {
-	const char *workdir;
-	const char *db_path;
-	const char *sql_file;
-	enum sul_query_format fmt;
-	long run;
-	int first_arg;   /* index of the first positional argument */
-};
-
-enum { OPT_DB = 256, OPT_WORKDIR, OPT_CSV, OPT_JSON, OPT_RUN, OPT_FILE };
-
-static int parse_db_args(int argc, char **argv, const char *allowed, struct db_args *a, struct sul_err *err)
-{
-	static const struct option opts[] = {
-		{ "db", required_argument, NULL, OPT_DB },
-		{ "workdir", required_argument, NULL, OPT_WORKDIR },
-		{ "csv", no_argument, NULL, OPT_CSV },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "run", required_argument, NULL, OPT_RUN },
-		{ "file", required_argument, NULL, OPT_FILE },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	memset(a, 0, sizeof(*a));
-	a->run = -1;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
-		char letter = c == OPT_DB ? 'd' : c == OPT_WORKDIR ? 'w' : c == OPT_CSV ? 'c'
-			      : c == OPT_JSON ? 'j' : c == OPT_RUN ? 'r' : c == OPT_FILE || c == 'f' ? 'f' : '?';
-		if (letter == '?' || !strchr(allowed, letter))
-			return sul_err_set(err, SUL_ERR_INPUT, "%s: unknown option '%s' (see `sulcus help`)",
-					   argv[0], argv[optind - 1]);
-		switch (c) {
-		case OPT_DB: a->db_path = optarg; break;
-		case OPT_WORKDIR: a->workdir = optarg; break;
-		case OPT_CSV: a->fmt = SUL_QUERY_CSV; break;
-		case OPT_FILE:
-		case 'f': a->sql_file = optarg; break;
-		case OPT_JSON: a->fmt = SUL_QUERY_JSON; break;
-		case OPT_RUN: {
-			char *end;
-			a->run = strtol(optarg, &end, 10);
-			if (!*optarg || *end || a->run < 1)
-				return sul_err_set(err, SUL_ERR_INPUT, "--run: expected a run id, got '%s'", optarg);
-			break;
-		}
-		}
-	}
-	a->first_arg = optind;
-	return 0;
-}
-
-static int open_db(const struct db_args *a, struct sul_workspace *ws, struct sul_db **db, struct sul_err *err)
-{
-	memset(ws, 0, sizeof(*ws));
-	if (a->db_path) {
-		if (!sul_path_exists(a->db_path))
-			return sul_err_set(err, SUL_ERR_INPUT, "no database at '%s'", a->db_path);
-		return sul_db_open(a->db_path, SUL_DB_READONLY, db, err);
-	}
-	if (sul_workspace_open(a->workdir, 0, ws, err))
-		return -1;
-	if (!ws->db) {
-		sul_err_set(err, SUL_ERR_INPUT, "no database at '%s': run a workflow first, or pass --db PATH",
-			    ws->db_path);
-		sul_workspace_close(ws);
-		return -1;
-	}
-	*db = ws->db;
-	return 0;
-}
-
-static void close_db(struct sul_workspace *ws, struct sul_db *db)
-{
-	if (ws->db)
-		sul_workspace_close(ws);
-	else
-		sul_db_close(db);
-}
-
-int cmd_query(int argc, char **argv, struct sul_err *err)
-{
-	struct db_args a;
-	struct sul_workspace ws;
-	struct sul_db *db = NULL;
-	struct sul_buf text = SUL_BUF_INIT;
-	struct sul_query_batch batch = SUL_QUERY_BATCH_INIT;
-	size_t i;
-	int status = 2;
-
-	if (parse_db_args(argc, argv, "dwcjf", &a, err))
-		return 2;
-	if (a.first_arg != argc - (a.sql_file ? 0 : 1)) {
-		sul_err_set(err, SUL_ERR_INPUT, "query: expected one SQL argument or -f FILE");
-		return 2;
-	}
-	if (a.sql_file && sul_read_file(a.sql_file, &text, err)) {
-		err->kind = SUL_ERR_INPUT;
-		return 2;
-	}
-	if (open_db(&a, &ws, &db, err)) {
-		sul_buf_release(&text);
-		return sul_err_exit_code(err);
-	}
-	if (sul_query_prepare(sul_db_handle(db), a.sql_file ? text.buf : argv[a.first_arg], &batch, err)) {
-		sul_err_prefix(err, "query");
-		goto out;
-	}
-	for (i = 0; i < batch.n; i++) {
-		if (i && a.fmt == SUL_QUERY_TABLE)
-			putchar('\n');
-		if (sul_query_print(batch.st[i], a.fmt, stdout, err)) {
-			sul_err_prefix(err, "query");
-			goto out;
-		}
-	}
-	status = 0;
-out:
-	sul_query_batch_release(&batch);
-	sul_buf_release(&text);
-	close_db(&ws, db);
-	return status;
-}
 
 int cmd_runs(int argc, char **argv, struct sul_err *err)
 {
@@ -152,24 +26,24 @@ int cmd_runs(int argc, char **argv, struct sul_err *err)
 		"  CASE r.overrides WHEN '[]' THEN '' ELSE r.overrides END AS overrides "
 		"FROM runs r LEFT JOIN executions e ON e.run_id = r.id "
 		"GROUP BY r.id ORDER BY r.id";
-	struct db_args a;
+	struct sul_dbargs a;
 	struct sul_workspace ws;
 	struct sul_db *db = NULL;
 	sqlite3_stmt *st;
 	int status = 3;
 
-	if (parse_db_args(argc, argv, "dwcj", &a, err))
+	if (sul_dbargs_parse(argc, argv, "dwcj", &a, err))
 		return 2;
 	if (a.first_arg != argc) {
 		sul_err_set(err, SUL_ERR_INPUT, "runs: unexpected argument '%s'", argv[a.first_arg]);
 		return 2;
 	}
-	if (open_db(&a, &ws, &db, err))
+	if (sul_dbargs_open(&a, &ws, &db, err))
 		return sul_err_exit_code(err);
 	st = sul_db_stmt(db, err, sql, "");
 	if (st && sul_query_print(st, a.fmt, stdout, err) == 0)
 		status = 0;
-	close_db(&ws, db);
+	sul_dbargs_close(&ws, db);
 	return status;
 }
 
@@ -186,7 +60,7 @@ static int print_query(struct sul_db *db, const char *title, const char *sql, lo
 
 int cmd_show(int argc, char **argv, struct sul_err *err)
 {
-	struct db_args a;
+	struct sul_dbargs a;
 	struct sul_workspace ws;
 	struct sul_db *db = NULL;
 	sqlite3_stmt *st;
@@ -194,14 +68,14 @@ int cmd_show(int argc, char **argv, struct sul_err *err)
 	const char *stage;
 	int status = 3, r;
 
-	if (parse_db_args(argc, argv, "dwr", &a, err))
+	if (sul_dbargs_parse(argc, argv, "dwr", &a, err))
 		return 2;
 	if (a.first_arg != argc - 1) {
 		sul_err_set(err, SUL_ERR_INPUT, "show: expected one stage id");
 		return 2;
 	}
 	stage = argv[a.first_arg];
-	if (open_db(&a, &ws, &db, err))
+	if (sul_dbargs_open(&a, &ws, &db, err))
 		return sul_err_exit_code(err);
 	st = sul_db_stmt(db, err,
 			 "SELECT e.id, e.run_id, e.stage, e.kind, e.kind_version, e.status, e.reason, e.cache_key, "
@@ -265,6 +139,6 @@ int cmd_show(int argc, char **argv, struct sul_err *err)
 		goto out;
 	status = 0;
 out:
-	close_db(&ws, db);
+	sul_dbargs_close(&ws, db);
 	return status;
 }
