@@ -1,6 +1,6 @@
 /*
  * exec_local.c - the local executor: each stage is a child process
- * (`sulcus stage-exec DESC`) in its own process group, reaped with wait4()
+ * (`sulcus stage-exec JOBFILE`) in its own process group, reaped with wait4()
  * for its exit status, CPU time and peak memory.
  */
 #include "child.h"

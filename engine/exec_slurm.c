@@ -1,6 +1,6 @@
 /*
  * exec_slurm.c - the Slurm executor: each stage is one batch job that runs
- * `sulcus stage-exec DESC` on a compute node over the shared workspace.
+ * `sulcus stage-exec JOBFILE` on a compute node over the shared workspace.
  *
  * The engine submits a stage when its inputs are done (not with
  * --dependency=afterok): a stage's cache key depends on its inputs' output

@@ -1,6 +1,6 @@
 /*
  * executor.h - how stages get executed: the interface between the scheduler
- * and a place that runs `sulcus stage-exec DESC` (this machine's child
+ * and a place that runs `sulcus stage-exec JOBFILE` (this machine's child
  * processes, or a cluster).
  *
  * The scheduler decides what runs and records everything; an executor only
@@ -32,7 +32,7 @@ static inline void sul_run_signals(sigset_t *set)
 struct sul_job {
 	size_t tag;              /* the scheduler's handle, returned in sul_job_end */
 	const char *stage_id;
-	const char *desc_path;   /* stage description (desc.h) */
+	const char *desc_path;   /* its job file (jobfile.h) */
 	const char *log_path;    /* stdout and stderr of the stage */
 	const char *workdir;
 	const char *script_path; /* where an executor may write a job script */

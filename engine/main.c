@@ -17,7 +17,7 @@
 int cmd_stage_exec(int argc, char **argv, struct sul_err *err)
 {
 	if (argc != 2) {
-		sul_err_set(err, SUL_ERR_INPUT, "stage-exec: expected one stage description file");
+		sul_err_set(err, SUL_ERR_INPUT, "stage-exec: expected one job file");
 		return 2;
 	}
 	return sul_stage_exec(argv[1], err) ? 1 : 0;
@@ -58,7 +58,7 @@ static const struct command {
 			"                      remove cache entries no run of the last N (10) used" },
 	{ "version", cmd_version, "version" },
 	{ "help", cmd_help, "help" },
-	{ "stage-exec", cmd_stage_exec, NULL },  /* internal: run one described stage */
+	{ "stage-exec", cmd_stage_exec, NULL },  /* internal: run one stage from its job file */
 };
 
 static int cmd_help(int argc, char **argv, struct sul_err *err)

@@ -13,7 +13,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "dag.h"
-#include "desc.h"
+#include "jobfile.h"
 #include "fault.h"
 #include "fsutil.h"
 #include "progress.h"
@@ -511,7 +511,7 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 {
 	const struct sul_stage *st = &s->wf->stages[i];
 	struct node *nd = &s->nodes[i];
-	struct sul_desc d;
+	struct sul_jobfile d;
 	struct sul_input *ins;
 	struct sul_exec_row row;
 	struct sul_job job;
@@ -554,7 +554,7 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	d.inputs = ins;
 	d.ninputs = st->ninputs;
 	unlink(nd->result_path);
-	r = sul_desc_write(nd->desc_path, &d, err);
+	r = sul_jobfile_write(nd->desc_path, &d, err);
 	for (j = 0; j < st->ninputs; j++)
 		free((char *)ins[j].dir);
 	free(ins);

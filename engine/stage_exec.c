@@ -1,7 +1,7 @@
-/* stage_exec.c - run one described stage and publish it (see stage_exec.h). */
+/* stage_exec.c - run one stage from its job file and publish it (see stage_exec.h). */
 #include "stage_exec.h"
 #include "cache.h"
-#include "desc.h"
+#include "jobfile.h"
 #include "fault.h"
 #include "fsutil.h"
 #include "kind.h"
@@ -64,7 +64,7 @@ static int check_metrics(const char *out, struct sul_err *err)
 
 int sul_stage_exec(const char *desc_path, struct sul_err *err)
 {
-	struct sul_desc d;
+	struct sul_jobfile d;
 	struct sul_stage_ctx ctx;
 	const struct sul_kind *kind;
 	char *out = NULL;
@@ -72,7 +72,7 @@ int sul_stage_exec(const char *desc_path, struct sul_err *err)
 	int ret = -1;
 
 	die_with_parent();
-	if (sul_desc_read(desc_path, &d, err))
+	if (sul_jobfile_read(desc_path, &d, err))
 		return -1;
 	kind = sul_kind_find(d.kind);
 	if (!kind) {
@@ -121,6 +121,6 @@ report:
 	if (sul_result_write(d.result, ret == 0, err->msg, err))
 		ret = -1;
 	free(out);
-	sul_desc_release(&d);
+	sul_jobfile_release(&d);
 	return ret;
 }

@@ -1,7 +1,7 @@
 /*
  * stage_exec.h - the child side of running one stage.
  *
- * `sulcus stage-exec DESC` reads a stage description (desc.h), runs the
+ * `sulcus stage-exec JOBFILE` reads a job file (jobfile.h), runs the
  * kind's run() with the output folder inside a staging folder, publishes the
  * staging folder into the cache on success, and writes the result file last.
  * A child that dies or exits before writing its result has failed, whatever
