@@ -52,8 +52,9 @@ static const struct command {
 	{ "runs", cmd_runs, "runs [--csv|--json] [--workdir DIR]   list runs" },
 	{ "show", cmd_show, "show STAGE [--run ID] [--workdir DIR]\n"
 			    "                      a stage's latest provenance: params, inputs, key, files, metrics, log" },
-	{ "report", cmd_report, "report [--out DIR] [--spec FILE] [--run ID] [--workdir DIR]\n"
-				"                      a static HTML report of the results (DIR/index.html, default report/)" },
+	{ "report", cmd_report, "report [WORKFLOW] [--out DIR] [--spec FILE] [--run ID] [--workdir DIR]\n"
+				"                      a static HTML report of the results (DIR/index.html, default report/),\n"
+				"                      drawn by the spec beside the workflow (NAME.report.cfg or report.cfg)" },
 	{ "gc", cmd_gc, "gc [--keep N] [--dry-run] [--workdir DIR]\n"
 			"                      remove cache entries no run of the last N (10) used" },
 	{ "version", cmd_version, "version" },

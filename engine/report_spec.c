@@ -1,10 +1,12 @@
 /*
- * report_spec.c - a report spec (report.h) parsed and checked into struct
- * sul_report: unknown keys, keys that do not apply to a section's kind and
- * sections without what their kind needs are refused with the spec's file
- * and line.  Nothing here runs a query or writes HTML.
+ * report_spec.c - a report spec (report.h): found beside its workflow, and
+ * parsed and checked into struct sul_report (unknown keys, keys that do not
+ * apply to a section's kind and sections without what their kind needs are
+ * refused with the spec's file and line).  Nothing here runs a query or
+ * writes HTML.
  */
 #include "report_private.h"
+#include "fsutil.h"
 #include "suggest.h"
 #include "workflow.h"
 
@@ -272,4 +274,27 @@ out:
 	config_destroy(&cfg);
 	sul_report_free(rep);
 	return ret;
+}
+
+char *sul_report_find_spec(const char *workflow, struct sul_buf *looked_at)
+{
+	const char *slash = strrchr(workflow, '/'), *base = slash ? slash + 1 : workflow;
+	size_t dirlen = slash ? (size_t)(slash - workflow) + 1 : 0, namelen = strlen(base);
+	char *cand[2];
+	int i, found = -1;
+
+	if (namelen > 4 && !strcmp(base + namelen - 4, ".cfg"))
+		namelen -= 4;
+	cand[0] = sul_xasprintf("%.*s%.*s.report.cfg", (int)dirlen, workflow, (int)namelen, base);
+	cand[1] = sul_xasprintf("%.*sreport.cfg", (int)dirlen, workflow);
+	/* A workflow file called report.cfg is not its own spec. */
+	for (i = 0; i < 2 && found < 0; i++)
+		if (strcmp(cand[i], workflow) && sul_path_exists(cand[i]))
+			found = i;
+	if (looked_at)
+		sul_buf_addf(looked_at, "'%s' or '%s'", cand[0], cand[1]);
+	for (i = 0; i < 2; i++)
+		if (i != found)
+			free(cand[i]);
+	return found < 0 ? NULL : cand[found];
 }
