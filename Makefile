@@ -60,7 +60,7 @@ DN_GPU_LDLIBS := -fopenmp -L$(GPU_DIR) -Wl,-rpath,'$$ORIGIN/gpu' -Wl,-rpath,'$$O
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
 STAGES_SRC := $(wildcard stages/*.c)
 LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(ENGINE_SRC) $(STAGES_SRC)) $(BUILD)/gen/migrations.o \
-              $(BUILD)/gen/report_spec.o
+              $(BUILD)/gen/report_generic.o
 TEST_SRC   := $(wildcard tests/check_*.c)
 TEST_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 MIGRATIONS := db/schema.sql $(sort $(wildcard db/migrate-*.sql))
@@ -128,15 +128,16 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) Makefile
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-missing-variable-declarations -c -o $@ $<
 
-# The study's report spec, embedded as a C string (engine/report.h; --spec overrides it).
-$(BUILD)/gen/report_spec.c: db/report.cfg Makefile
+# The generic report spec, embedded as a C string (engine/report.h): what
+# `sulcus report` shows for a workflow without a spec of its own beside it.
+$(BUILD)/gen/report_generic.c: db/report-generic.cfg Makefile
 	@mkdir -p $(dir $@)
-	@{ echo '/* generated from db/report.cfg by the Makefile */'; \
-	   echo 'const char sul_report_default_spec[] ='; \
-	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' db/report.cfg; \
+	@{ echo '/* generated from db/report-generic.cfg by the Makefile */'; \
+	   echo 'const char sul_report_generic_spec[] ='; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' db/report-generic.cfg; \
 	   echo '    ;'; } > $@
 
-$(BUILD)/gen/report_spec.o: $(BUILD)/gen/report_spec.c
+$(BUILD)/gen/report_generic.o: $(BUILD)/gen/report_generic.c
 	$(CC) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
 
 # The unit-test suites: every SUL_SUITE(NAME) that starts a line of
@@ -220,7 +221,7 @@ $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/fuzz_util.o $(
 demo: deps
 	$(MAKE) all
 	./sulcus run workflows/demo.cfg
-	./sulcus report --out report
+	./sulcus report workflows/demo.cfg --out report
 	@echo; echo "The models, best first (sulcus query -f db/queries/models.sql):"
 	@./sulcus query -f db/queries/models.sql
 	@echo; echo "Report: $(abspath report)/index.html"

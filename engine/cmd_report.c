@@ -1,8 +1,14 @@
 /*
- * cmd_report.c - `sulcus report`: a static HTML report of the results
- * database (report.h), from the built-in spec (db/report.cfg) or --spec
- * FILE.  It opens the database read-only, like `query`: a report cannot
- * change the results it shows.
+ * cmd_report.c - `sulcus report [WORKFLOW]`: a static HTML report of the
+ * results database (report.h).  It opens the database read-only, like
+ * `query`: a report cannot change the results it shows.
+ *
+ * The spec is the first of: --spec FILE; the spec beside the workflow file
+ * (sul_report_find_spec), the workflow being WORKFLOW or, without it, the
+ * file the reported run was started with (as it recorded it, from the
+ * current folder); the generic spec built in.  The summary line says which,
+ * and where it looked when it fell back: a study whose spec went missing
+ * gets a report that says so, rather than no report.
  */
 #include "cmd.h"
 #include "db.h"
@@ -21,15 +27,18 @@
 
 enum { OPT_OUT = 256, OPT_SPEC, OPT_RUN, OPT_WORKDIR };
 
-/* The run to report on: run (checked to exist), or the latest; 0 when the
- * database has no run yet. */
-static int pick_run(struct sul_db *db, long run, long long *out, struct sul_err *err)
+/* The run to report on: run (checked to exist), or the latest; *id is 0
+ * when the database has no run yet.  *workflow is the workflow file the
+ * run recorded (caller frees; NULL without a run). */
+static int pick_run(struct sul_db *db, long run, long long *id, char **workflow, struct sul_err *err)
 {
 	sqlite3_stmt *st;
 	int r;
 
-	st = run > 0 ? sul_db_stmt(db, err, "SELECT id FROM runs WHERE id = ?1", "i", (long long)run)
-		     : sul_db_stmt(db, err, "SELECT max(id) FROM runs", "");
+	*id = 0;
+	*workflow = NULL;
+	st = run > 0 ? sul_db_stmt(db, err, "SELECT id, workflow FROM runs WHERE id = ?1", "i", (long long)run)
+		     : sul_db_stmt(db, err, "SELECT id, workflow FROM runs ORDER BY id DESC LIMIT 1", "");
 	if (!st)
 		return -1;
 	r = sul_db_step(db, st, err);
@@ -37,11 +46,58 @@ static int pick_run(struct sul_db *db, long run, long long *out, struct sul_err 
 		return -1;
 	if (!r) {
 		sqlite3_reset(st);
-		return sul_err_set(err, SUL_ERR_INPUT, "report: no run %ld in the database (see `sulcus runs`)", run);
+		if (run > 0)
+			return sul_err_set(err, SUL_ERR_INPUT, "report: no run %ld in the database (see `sulcus runs`)",
+					   run);
+		return 0;
 	}
-	*out = sqlite3_column_int64(st, 0);
+	*id = sqlite3_column_int64(st, 0);
+	*workflow = sul_xstrdup(sul_db_text(st, 1));
 	sqlite3_reset(st);
 	return 0;
+}
+
+/* Reads and parses the spec at path. */
+static int load_spec(const char *path, struct sul_report **rep, struct sul_err *err)
+{
+	struct sul_buf text = SUL_BUF_INIT;
+	int ret = -1;
+
+	if (sul_read_file(path, &text, err)) {
+		err->kind = SUL_ERR_INPUT;
+		goto out;
+	}
+	ret = sul_report_parse(text.buf, path, rep, err);
+out:
+	sul_buf_release(&text);
+	return ret;
+}
+
+/*
+ * The spec for a report of the run that recorded recorded_wf, when --spec
+ * did not name one: the one beside workflow (the argument) or beside
+ * recorded_wf, else the generic one.  what gets the summary's words for it.
+ */
+static int choose_spec(const char *workflow, const char *recorded_wf, struct sul_report **rep, struct sul_buf *what,
+		       struct sul_err *err)
+{
+	const char *wf = workflow ? workflow : recorded_wf;
+	struct sul_buf looked_at = SUL_BUF_INIT;
+	char *path = wf ? sul_report_find_spec(wf, &looked_at) : NULL;
+	int ret;
+
+	if (path) {
+		ret = load_spec(path, rep, err);
+		sul_buf_addf(what, "spec %s", path);
+	} else {
+		ret = sul_report_parse(sul_report_generic_spec, SUL_REPORT_GENERIC_SPEC_NAME, rep, err);
+		sul_buf_adds(what, "the generic spec");
+		if (wf)
+			sul_buf_addf(what, ": no %s beside the workflow", looked_at.buf);
+	}
+	free(path);
+	sul_buf_release(&looked_at);
+	return ret;
 }
 
 int cmd_report(int argc, char **argv, struct sul_err *err)
@@ -53,11 +109,12 @@ int cmd_report(int argc, char **argv, struct sul_err *err)
 		{ "workdir", required_argument, NULL, OPT_WORKDIR },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *out_dir = "report", *spec_file = NULL, *workdir = NULL;
+	const char *out_dir = "report", *spec_file = NULL, *workdir = NULL, *workflow = NULL;
+	char *recorded_wf = NULL;
 	struct sul_report_ctx ctx;
 	struct sul_report *rep = NULL;
 	struct sul_workspace ws;
-	struct sul_buf spec = SUL_BUF_INIT;
+	struct sul_buf what = SUL_BUF_INIT;
 	long run = -1;
 	int c, status = 2;
 
@@ -83,17 +140,23 @@ int cmd_report(int argc, char **argv, struct sul_err *err)
 			return 2;
 		}
 	}
+	if (optind < argc)
+		workflow = argv[optind++];
 	if (optind != argc) {
-		sul_err_set(err, SUL_ERR_INPUT, "report: unexpected argument '%s'", argv[optind]);
+		sul_err_set(err, SUL_ERR_INPUT, "report: unexpected argument '%s' (one workflow file at most)",
+			    argv[optind]);
 		return 2;
 	}
-	if (spec_file && sul_read_file(spec_file, &spec, err)) {
-		err->kind = SUL_ERR_INPUT;
-		goto out;
+	if (workflow && !sul_path_exists(workflow)) {
+		sul_err_set(err, SUL_ERR_INPUT, "report: no workflow file '%s'", workflow);
+		return 2;
 	}
-	if (sul_report_parse(spec_file ? spec.buf : sul_report_default_spec,
-			     spec_file ? spec_file : SUL_REPORT_DEFAULT_SPEC_NAME, &rep, err))
-		goto out;
+	/* A spec named outright is checked before anything is opened. */
+	if (spec_file) {
+		if (load_spec(spec_file, &rep, err))
+			goto out;
+		sul_buf_addf(&what, "spec %s", spec_file);
+	}
 	if (sul_workspace_open(workdir, 0, &ws, err)) {
 		status = sul_err_exit_code(err);
 		goto out;
@@ -106,20 +169,28 @@ int cmd_report(int argc, char **argv, struct sul_err *err)
 	ctx.db = sul_db_handle(ws.db);
 	ctx.cache_dir = ws.cache_dir;
 	ctx.generator = "sulcus " STR(SULCUS_VERSION);
-	if (pick_run(ws.db, run, &ctx.run_id, err) || sul_report_write(rep, &ctx, out_dir, err)) {
+	if (pick_run(ws.db, run, &ctx.run_id, &recorded_wf, err)) {
+		status = sul_err_exit_code(err);
+		goto out;
+	}
+	if (!rep && choose_spec(workflow, recorded_wf, &rep, &what, err))
+		goto out;
+	if (sul_report_write(rep, &ctx, out_dir, err)) {
 		status = sul_err_exit_code(err);
 		goto out;
 	}
 	printf("report: %s/index.html: %zu sections, %zu images", out_dir, sul_report_nsections(rep), ctx.nimages);
 	if (ctx.run_id > 0)
-		printf(", run %lld\n", ctx.run_id);
+		printf(", run %lld", ctx.run_id);
 	else
-		printf(", no run recorded yet\n");
+		printf(", no run recorded yet");
+	printf(" (%s)\n", what.buf);
 	status = 0;
 out:
 	if (ws.root)
 		sul_workspace_close(&ws);
-	sul_buf_release(&spec);
+	free(recorded_wf);
+	sul_buf_release(&what);
 	sul_report_free(rep);
 	return status;
 }

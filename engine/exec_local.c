@@ -2,7 +2,7 @@
  * exec_local.c - the local executor: each stage is a child process in its
  * own process group, reaped with wait4() for its exit status, CPU time and
  * peak memory.  The child is a fork of the engine that calls the stage's
- * main directly (as `sulcus stage-exec DESC` would, without loading the
+ * main directly (as `sulcus stage-exec JOBFILE` would, without loading the
  * binary again), or that program exec'd when no main is given.
  */
 #include "child.h"
@@ -29,31 +29,31 @@ struct local_job {
 struct local {
 	struct sul_executor ex;  /* first: the public part */
 	char *self_exe;
-	int (*stage_main)(const struct sul_desc *d);
+	int (*stage_main)(const struct sul_jobfile *d);
 	struct local_job *jobs;
 	size_t n, alloc;
 	char parent_env[64];
 };
 
-/* What a forked child calls: the stage's main on the description. */
+/* What a forked child calls: the stage's main on the job, in memory. */
 struct stage_call {
-	int (*stage_main)(const struct sul_desc *d);
-	const struct sul_desc *desc;
+	int (*stage_main)(const struct sul_jobfile *job);
+	const struct sul_jobfile *job;
 };
 
 static int call_stage_main(void *arg)
 {
 	const struct stage_call *call = arg;
-	return call->stage_main(call->desc);
+	return call->stage_main(call->job);
 }
 
 static int local_start(struct sul_executor *ex, const struct sul_job *job, char job_id[SUL_JOB_ID_MAX],
 		       struct sul_err *err)
 {
 	struct local *l = (struct local *)ex;
-	const char *argv[] = { l->self_exe, "stage-exec", job->desc_path, NULL };
+	const char *argv[] = { l->self_exe, "stage-exec", job->jobfile_path, NULL };
 	const char *env[] = { l->parent_env, NULL };
-	struct stage_call call = { l->stage_main, job->desc };
+	struct stage_call call = { l->stage_main, job->jobfile };
 	struct sul_child c = { argv, job->log_path, job->workdir, env, l->stage_main ? call_stage_main : NULL,
 			       &call };
 	pid_t pid;
@@ -193,12 +193,12 @@ static void local_free(struct sul_executor *ex)
 	free(l);
 }
 
-struct sul_executor *sul_executor_local(const char *self_exe, int (*stage_main)(const struct sul_desc *d))
+struct sul_executor *sul_executor_local(const char *self_exe, int (*stage_main)(const struct sul_jobfile *d))
 {
 	struct local *l = sul_xcalloc(1, sizeof(*l));
 
 	l->ex.name = "local";
-	l->ex.needs_desc_file = !stage_main;
+	l->ex.needs_jobfile = !stage_main;
 	l->ex.start = local_start;
 	l->ex.wait = local_wait;
 	l->ex.cancel = local_cancel;

@@ -1,6 +1,6 @@
 /*
  * exec_slurm.c - the Slurm executor: each stage is one batch job that runs
- * `sulcus stage-exec DESC` on a compute node over the shared workspace.
+ * `sulcus stage-exec JOBFILE` on a compute node over the shared workspace.
  *
  * The engine submits a stage when its inputs are done (not with
  * --dependency=afterok): a stage's cache key depends on its inputs' output
@@ -60,7 +60,7 @@ static int slurm_start(struct sul_executor *ex, const struct sul_job *job, char 
 	sul_buf_addf(&script, "#!/bin/sh\n# sulcus stage '%s'\nexec ", job->stage_id);
 	sul_buf_add_shell_quoted(&script, s->self_exe);
 	sul_buf_adds(&script, " stage-exec ");
-	sul_buf_add_shell_quoted(&script, job->desc_path);
+	sul_buf_add_shell_quoted(&script, job->jobfile_path);
 	sul_buf_addc(&script, '\n');
 	f = fopen(job->script_path, "we");
 	/* fclose() once, whatever fputs() did: it frees f even when it fails. */
@@ -461,7 +461,7 @@ int sul_executor_slurm(const char *self_exe, struct sul_executor **ex, struct su
 	sul_buf_release(&out);
 	s = sul_xcalloc(1, sizeof(*s));
 	s->ex.name = "slurm";
-	s->ex.needs_desc_file = 1;
+	s->ex.needs_jobfile = 1;
 	s->ex.start = slurm_start;
 	s->ex.wait = slurm_wait;
 	s->ex.cancel = slurm_cancel;

@@ -1,7 +1,7 @@
 /*
  * executor.h - how stages get executed: the interface between the scheduler
- * and a place that runs a stage's description (this machine's child
- * processes, or `sulcus stage-exec DESC` on a cluster).
+ * and a place that runs a stage's job (this machine's child processes, or
+ * `sulcus stage-exec JOBFILE` on a cluster).
  *
  * The scheduler decides what runs and records everything; an executor only
  * starts jobs, reports when one ended, and cancels.  A job's success is never
@@ -16,7 +16,7 @@
 #include <signal.h>
 #include <stddef.h>
 
-#include "desc.h"
+#include "jobfile.h"
 #include "err.h"
 #include "resources.h"
 
@@ -33,8 +33,8 @@ static inline void sul_run_signals(sigset_t *set)
 struct sul_job {
 	size_t tag;              /* the scheduler's handle, returned in sul_job_end */
 	const char *stage_id;
-	const char *desc_path;   /* stage description (desc.h), when the executor needs_desc_file */
-	const struct sul_desc *desc;  /* the same, in memory while start() runs */
+	const char *jobfile_path;   /* its job file (jobfile.h), written when the executor needs_jobfile */
+	const struct sul_jobfile *jobfile;  /* the same, in memory while start() runs */
 	const char *log_path;    /* stdout and stderr of the stage */
 	const char *workdir;
 	const char *script_path; /* where an executor may write a job script */
@@ -56,7 +56,7 @@ struct sul_job_end {
 
 struct sul_executor {
 	const char *name;
-	int needs_desc_file;     /* 1: its jobs read job->desc_path */
+	int needs_jobfile;       /* 1: its jobs read job->jobfile_path */
 	/* Starts a job and names it in job_id.  On failure the job is not running. */
 	int (*start)(struct sul_executor *ex, const struct sul_job *job, char job_id[SUL_JOB_ID_MAX],
 		     struct sul_err *err);
@@ -73,8 +73,8 @@ struct sul_executor {
 };
 
 /* Runs jobs as child processes of this one: forks that call
- * stage_main(job->desc), or, when stage_main is NULL, `self_exe stage-exec DESC`. */
-struct sul_executor *sul_executor_local(const char *self_exe, int (*stage_main)(const struct sul_desc *d));
+ * stage_main(job->jobfile), or, when stage_main is NULL, `self_exe stage-exec JOBFILE`. */
+struct sul_executor *sul_executor_local(const char *self_exe, int (*stage_main)(const struct sul_jobfile *d));
 
 /* Submits each job to Slurm with sbatch and follows it with scontrol (and
  * sacct where accounting exists).  Fails when sbatch is not installed. */

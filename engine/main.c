@@ -16,17 +16,17 @@
 
 int cmd_stage_exec(int argc, char **argv, struct sul_err *err)
 {
-	struct sul_desc d;
+	struct sul_jobfile d;
 	int status;
 
 	if (argc != 2) {
-		sul_err_set(err, SUL_ERR_INPUT, "stage-exec: expected one stage description file");
+		sul_err_set(err, SUL_ERR_INPUT, "stage-exec: expected one job file");
 		return 2;
 	}
-	if (sul_desc_read(argv[1], &d, err))
+	if (sul_jobfile_read(argv[1], &d, err))
 		return 1;
 	status = sul_stage_main(&d);
-	sul_desc_release(&d);
+	sul_jobfile_release(&d);
 	return status;
 }
 
@@ -59,13 +59,14 @@ static const struct command {
 	{ "runs", cmd_runs, "runs [--csv|--json] [--workdir DIR]   list runs" },
 	{ "show", cmd_show, "show STAGE [--run ID] [--workdir DIR]\n"
 			    "                      a stage's latest provenance: params, inputs, key, files, metrics, log" },
-	{ "report", cmd_report, "report [--out DIR] [--spec FILE] [--run ID] [--workdir DIR]\n"
-				"                      a static HTML report of the results (DIR/index.html, default report/)" },
+	{ "report", cmd_report, "report [WORKFLOW] [--out DIR] [--spec FILE] [--run ID] [--workdir DIR]\n"
+				"                      a static HTML report of the results (DIR/index.html, default report/),\n"
+				"                      drawn by the spec beside the workflow (NAME.report.cfg or report.cfg)" },
 	{ "gc", cmd_gc, "gc [--keep N] [--dry-run] [--workdir DIR]\n"
 			"                      remove cache entries no run of the last N (10) used" },
 	{ "version", cmd_version, "version" },
 	{ "help", cmd_help, "help" },
-	{ "stage-exec", cmd_stage_exec, NULL },  /* internal: run one described stage */
+	{ "stage-exec", cmd_stage_exec, NULL },  /* internal: run one stage from its job file */
 };
 
 static int cmd_help(int argc, char **argv, struct sul_err *err)

@@ -2,6 +2,9 @@
  * report.h - a static HTML report of the results database, driven by a
  * declarative spec (libconfig syntax, like workflow files).
  *
+ * Which spec a workflow gets is data that travels with the workflow: a file
+ * beside it (sul_report_find_spec), else the generic one built in.
+ *
  * A spec is a title and a list of sections; each section has an id (the
  * HTML id of its <section>), a title, a presentation kind and, except for
  * "text", one read-only SQL query whose rows it presents:
@@ -48,9 +51,20 @@
 #include "err.h"
 #include "strbuf.h"
 
-/* The study's spec, db/report.cfg, embedded at build time (Makefile). */
-extern const char sul_report_default_spec[];
-#define SUL_REPORT_DEFAULT_SPEC_NAME "db/report.cfg"
+/* The generic spec, db/report-generic.cfg, embedded at build time
+ * (Makefile): the run, stages, metrics and outputs, from the engine's own
+ * tables, for a workflow that has no spec of its own. */
+extern const char sul_report_generic_spec[];
+#define SUL_REPORT_GENERIC_SPEC_NAME "db/report-generic.cfg"
+
+/*
+ * The spec that travels with the workflow file at workflow: the first of
+ * DIR/NAME.report.cfg (NAME.cfg being the workflow file) and DIR/report.cfg
+ * that exists, DIR being the workflow file's folder.  Returns its path
+ * (caller frees), or NULL when there is none.  looked_at, when not NULL,
+ * gets the candidates ("'A' or 'B'"), for the caller's note.
+ */
+char *sul_report_find_spec(const char *workflow, struct sul_buf *looked_at);
 
 struct sul_report;
 

@@ -13,7 +13,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "dag.h"
-#include "desc.h"
+#include "jobfile.h"
 #include "fault.h"
 #include "fsutil.h"
 #include "progress.h"
@@ -57,7 +57,7 @@ struct node {
 	sul_hex digest;
 	char *reason;
 	long long exec_id;
-	char *staging, *desc_path, *result_path, *script_path, *log_path;
+	char *staging, *jobfile_path, *result_path, *script_path, *log_path;
 };
 
 struct sched {
@@ -261,7 +261,7 @@ static void release(struct sched *s)
 		sul_stage_key_release(&nd->key);
 		free(nd->reason);
 		free(nd->staging);
-		free(nd->desc_path);
+		free(nd->jobfile_path);
 		free(nd->result_path);
 		free(nd->script_path);
 		free(nd->log_path);
@@ -511,7 +511,7 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 {
 	const struct sul_stage *st = &s->wf->stages[i];
 	struct node *nd = &s->nodes[i];
-	struct sul_desc d;
+	struct sul_jobfile d;
 	struct sul_input *ins;
 	struct sul_exec_row row;
 	struct sul_job job;
@@ -522,7 +522,7 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	int r;
 
 	nd->staging = sul_xasprintf("%s/%s.%ld.%zu", s->ws->tmp_dir, nd->key.key, (long)getpid(), i);
-	nd->desc_path = sul_xasprintf("%s.desc", nd->staging);
+	nd->jobfile_path = sul_xasprintf("%s.job", nd->staging);
 	nd->result_path = sul_xasprintf("%s.result", nd->staging);
 	nd->script_path = sul_xasprintf("%s.sh", nd->staging);
 	logdir = sul_xasprintf("%s/%lld", s->ws->logs_dir, s->sum->run_id);
@@ -554,7 +554,7 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	d.inputs = ins;
 	d.ninputs = st->ninputs;
 	unlink(nd->result_path);
-	r = s->ex->needs_desc_file ? sul_desc_write(nd->desc_path, &d, err) : 0;
+	r = s->ex->needs_jobfile ? sul_jobfile_write(nd->jobfile_path, &d, err) : 0;
 	if (r)
 		goto out;
 
@@ -578,8 +578,8 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	memset(&job, 0, sizeof(job));
 	job.tag = i;
 	job.stage_id = st->id;
-	job.desc_path = nd->desc_path;
-	job.desc = &d;
+	job.jobfile_path = nd->jobfile_path;
+	job.jobfile = &d;
 	job.log_path = nd->log_path;
 	job.workdir = s->wf->dir;
 	job.script_path = nd->script_path;
@@ -684,7 +684,7 @@ static int finish(struct sched *s, const struct sul_job_end *end, struct sul_err
 	}
 	if (*end->detail)
 		sul_buf_addf(&msg, " (%s)", end->detail);
-	unlink(nd->desc_path);
+	unlink(nd->jobfile_path);
 	unlink(nd->result_path);
 	unlink(nd->script_path);
 

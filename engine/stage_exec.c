@@ -1,7 +1,7 @@
 /* stage_exec.c - run one described stage and publish it (see stage_exec.h). */
 #include "stage_exec.h"
 #include "cache.h"
-#include "desc.h"
+#include "jobfile.h"
 #include "fault.h"
 #include "fsutil.h"
 #include "kind.h"
@@ -63,7 +63,7 @@ static int check_metrics(const char *out, struct sul_err *err)
 	return ret;
 }
 
-int sul_stage_exec_desc(const struct sul_desc *d, struct sul_err *err)
+int sul_stage_exec_job(const struct sul_jobfile *d, struct sul_err *err)
 {
 	struct sul_stage_ctx ctx;
 	const struct sul_kind *kind;
@@ -122,23 +122,23 @@ report:
 	return ret;
 }
 
-int sul_stage_exec(const char *desc_path, struct sul_err *err)
+int sul_stage_exec(const char *jobfile_path, struct sul_err *err)
 {
-	struct sul_desc d;
+	struct sul_jobfile d;
 	int ret;
 
-	if (sul_desc_read(desc_path, &d, err))
+	if (sul_jobfile_read(jobfile_path, &d, err))
 		return -1;
-	ret = sul_stage_exec_desc(&d, err);
-	sul_desc_release(&d);
+	ret = sul_stage_exec_job(&d, err);
+	sul_jobfile_release(&d);
 	return ret;
 }
 
-int sul_stage_main(const struct sul_desc *d)
+int sul_stage_main(const struct sul_jobfile *d)
 {
 	struct sul_err err = SUL_ERR_INIT;
 
-	if (!sul_stage_exec_desc(d, &err))
+	if (!sul_stage_exec_job(d, &err))
 		return 0;
 	fflush(stdout);
 	if (err.msg[0])

@@ -5,7 +5,7 @@
  *   .sulcus/lock        flock()ed by the one `sulcus run` (or gc) at a time
  *   .sulcus/sulcus.db   provenance and results (db/schema.sql)
  *   .sulcus/cache/KEY/  published stage outputs (cache.h)
- *   .sulcus/tmp/        staging folders and stage descriptions of running stages
+ *   .sulcus/tmp/        staging folders and job files of running stages
  *   .sulcus/logs/RUN/   one log per stage per run
  *
  * Opening for writing takes the lock (failing with a clear message when

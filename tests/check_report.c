@@ -1,10 +1,12 @@
 /*
- * check_report.c - the HTML report (engine/report.c) and its charts
+ * check_report.c - the HTML report (engine/report_*.c) and its charts
  * (engine/svg.c) on hand-made in-memory databases: markup that closes what
  * it opens, text escaped, bar heights proportional to the values, numbers
  * and NULL in tables, the no-data note, images copied and links resolved,
- * and the exact messages for bad specs and bad SQL.  The built-in spec
- * (db/report.cfg) must render on an empty database of the current schema.
+ * and the exact messages for bad specs and bad SQL.  The study's spec
+ * (workflows/report.cfg) and the generic one built in must render on an
+ * empty database of the current schema; a workflow's spec is found beside
+ * it.
  */
 #include "check_util.h"
 #include "../engine/db.h"
@@ -270,7 +272,7 @@ START_TEST(table_formats_nulls_and_escapes)
 	sec = section_of(html.buf, "t");
 	ck_assert_ptr_nonnull(strstr(sec, "<p>one</p>\n<p>two &lt;x&gt;</p>"));
 	ck_assert_ptr_nonnull(strstr(sec, "<th class=\"num\">n</th><th class=\"num\">f</th><th class=\"num\">z</th><th>t</th>"));
-	ck_assert_ptr_nonnull(strstr(sec, "<td class=\"num\">7</td><td class=\"num\">0.9833</td>"
+	ck_assert_ptr_nonnull(strstr(sec, "<td class=\"num\">7</td><td class=\"num\">0.98333333</td>"
 				     "<td class=\"null\">\xe2\x80\x93</td><td>&lt;i&gt;&amp;</td>"));
 	ck_assert_ptr_null(strstr(sec, "<i>"));
 	free(sec);
@@ -341,7 +343,8 @@ START_TEST(bad_sql_names_the_section)
 			    ");\n",
 			    "t.cfg:3: section 'broken': no such table: nope");
 	assert_render_fails("sections = ( { id = \"w\"; kind = \"table\"; query = \"DELETE FROM runs\"; } );",
-			    "t.cfg:1: section 'w': only statements that read are allowed, and this query writes");
+			    "t.cfg:1: section 'w': only statements that read are allowed, and this one writes: "
+			    "'DELETE FROM runs'");
 	assert_render_fails("sections = ( { id = \"two\"; kind = \"table\"; query = \"SELECT 1; SELECT 2\"; } );",
 			    "t.cfg:1: section 'two': the query holds more than one statement");
 	assert_render_fails("sections = ( { id = \"p\"; kind = \"table\"; query = \"SELECT :stage\"; } );",
@@ -511,23 +514,23 @@ START_TEST(bad_file_column)
 }
 END_TEST
 
-START_TEST(default_spec_renders_on_empty_database)
+/* Renders the spec in text on an empty database of the current schema:
+ * every section in ids is there, and none but "about" has data. */
+static void assert_renders_empty(const char *text, const char *name, const char *const *ids, size_t nids)
 {
 	struct fixture f;
 	struct sul_report *rep;
 	struct sul_buf html = SUL_BUF_INIT;
 	struct sul_err err = SUL_ERR_INIT;
-	static const char *const ids[] = { "about", "run", "stages", "models", "curves", "confusion",
-					   "heatmaps", "lobes", "heatmap-tests", "volumes" };
 	size_t i;
 
 	fx_open(&f);
 	f.ctx.run_id = 0;
-	ck_assert_int_eq(sul_report_parse(sul_report_default_spec, SUL_REPORT_DEFAULT_SPEC_NAME, &rep, &err), 0);
-	ck_assert_uint_eq(sul_report_nsections(rep), sizeof(ids) / sizeof(ids[0]));
+	ck_assert_msg(sul_report_parse(text, name, &rep, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(sul_report_nsections(rep), nids);
 	ck_assert_msg(sul_report_render(rep, &f.ctx, &html, &err) == 0, "%s", err.msg);
 	ck_assert(balanced(html.buf));
-	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+	for (i = 0; i < nids; i++) {
 		char *sec = section_of(html.buf, ids[i]);
 		ck_assert_msg(!strcmp(ids[i], "about") || strstr(sec, "<p class=\"nodata\">"),
 			      "section '%s' has data on an empty database", ids[i]);
@@ -537,6 +540,63 @@ START_TEST(default_spec_renders_on_empty_database)
 	sul_report_free(rep);
 	sul_buf_release(&html);
 	fx_close(&f);
+}
+
+/* The study's spec travels with its workflows (the tests run in the
+ * repository's root). */
+START_TEST(study_spec_renders_on_empty_database)
+{
+	static const char *const ids[] = { "about", "run", "stages", "models", "curves", "confusion",
+					   "heatmaps", "lobes", "heatmap-tests", "volumes" };
+	struct sul_buf text = SUL_BUF_INIT;
+	struct sul_err err = SUL_ERR_INIT;
+
+	ck_assert_msg(sul_read_file("workflows/report.cfg", &text, &err) == 0, "%s", err.msg);
+	assert_renders_empty(text.buf, "workflows/report.cfg", ids, sizeof(ids) / sizeof(ids[0]));
+	sul_buf_release(&text);
+}
+END_TEST
+
+START_TEST(generic_spec_renders_on_empty_database)
+{
+	static const char *const ids[] = { "about", "run", "stages", "failures", "metrics", "curves", "outputs" };
+
+	assert_renders_empty(sul_report_generic_spec, SUL_REPORT_GENERIC_SPEC_NAME, ids, sizeof(ids) / sizeof(ids[0]));
+}
+END_TEST
+
+/* NAME.report.cfg beside the workflow, then report.cfg beside it; never
+ * the workflow file itself. */
+START_TEST(spec_found_beside_the_workflow)
+{
+	char *dir = tu_tmpdir(), *wf = sul_xasprintf("%s/study.cfg", dir), *found, *want;
+	struct sul_buf looked = SUL_BUF_INIT;
+
+	tu_write(dir, "study.cfg", "name = \"s\";");
+	found = sul_report_find_spec(wf, &looked);
+	ck_assert_ptr_null(found);
+	want = sul_xasprintf("'%s/study.report.cfg' or '%s/report.cfg'", dir, dir);
+	ck_assert_str_eq(looked.buf, want);
+	free(want);
+	tu_write(dir, "report.cfg", "sections = ();");
+	found = sul_report_find_spec(wf, NULL);
+	want = sul_xasprintf("%s/report.cfg", dir);
+	ck_assert_str_eq(found, want);
+	free(want);
+	free(found);
+	tu_write(dir, "study.report.cfg", "sections = ();");
+	found = sul_report_find_spec(wf, NULL);
+	want = sul_xasprintf("%s/study.report.cfg", dir);
+	ck_assert_str_eq(found, want);
+	free(want);
+	free(found);
+	/* A workflow file called report.cfg is not its own spec. */
+	free(wf);
+	wf = sul_xasprintf("%s/report.cfg", dir);
+	ck_assert_ptr_null(sul_report_find_spec(wf, NULL));
+	free(wf);
+	sul_buf_release(&looked);
+	tu_cleanup();
 }
 END_TEST
 
@@ -581,7 +641,9 @@ SUL_SUITE(report)
 	tcase_add_test(rep, charts_split_into_panels);
 	tcase_add_test(rep, montage_copies_images_and_links_resolve);
 	tcase_add_test(rep, bad_file_column);
-	tcase_add_test(rep, default_spec_renders_on_empty_database);
+	tcase_add_test(rep, study_spec_renders_on_empty_database);
+	tcase_add_test(rep, generic_spec_renders_on_empty_database);
+	tcase_add_test(rep, spec_found_beside_the_workflow);
 	tcase_add_test(rep, write_refuses_a_foreign_folder);
 	suite_add_tcase(s, svg);
 	suite_add_tcase(s, rep);

@@ -55,7 +55,7 @@ const struct sul_kind sul_test_kind_fake = {
 
 struct fake_job {
 	size_t tag;
-	char *desc;
+	char *jobfile;
 	char id[32];
 };
 
@@ -76,7 +76,7 @@ static int fake_start(struct sul_executor *ex, const struct sul_job *job, char j
 
 	(void)err;
 	j->tag = job->tag;
-	j->desc = sul_xstrdup(job->desc_path);
+	j->jobfile = sul_xstrdup(job->jobfile_path);
 	snprintf(j->id, sizeof(j->id), "%s", job->stage_id);
 	snprintf(f->started[f->nstarted++ % 64], 32, "%s", job->stage_id);
 	if (f->tail - f->head > f->max_running)
@@ -100,13 +100,13 @@ static int fake_wait(struct sul_executor *ex, double timeout_s, struct sul_job_e
 	if (f->head == f->tail)
 		return 2;
 	j = &f->queue[f->head++ % 64];
-	r = sul_stage_exec(j->desc, &stage);
+	r = sul_stage_exec(j->jobfile, &stage);
 	memset(end, 0, sizeof(*end));
 	end->tag = j->tag;
 	end->exit_code = r ? 1 : 0;
 	snprintf(end->state, sizeof(end->state), "%s", r ? "FAILED" : "COMPLETED");
 	snprintf(end->node, sizeof(end->node), "fake");
-	free(j->desc);
+	free(j->jobfile);
 	return 1;
 }
 
@@ -130,7 +130,7 @@ static void fake_init(struct fake_ex *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->ex.name = "fake";
-	f->ex.needs_desc_file = 1;
+	f->ex.needs_jobfile = 1;
 	f->ex.start = fake_start;
 	f->ex.wait = fake_wait;
 	f->ex.cancel = fake_cancel;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # t3001-query-formats: `sulcus query` prints an aligned table (numbers to
 # the right, NULL empty), --csv (RFC 4180 quoting) and --json (typed
-# values, null); bad SQL and a missing database are bad input.
+# values, null), numbers by one round-trip rule in all three; bad SQL and
+# a missing database are bad input.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -49,6 +50,21 @@ assert_eq '[
   {"s": "a", "n": 1, "z": null, "f": 0.5, "q": "x,\"y\""},
   {"s": "bbbbbb", "n": 123, "z": "zz", "f": 2.25, "q": "plain"}
 ]' "$(cat "$OUT")" "json with NULL, floats, quoting"
+
+# One number rule in every format (engine/query.h): the shortest text that
+# reads back as the same double, whole reals kept real.
+q="SELECT 0.1 + 0.2 AS sum, 1 / 3.0 AS third, 2.0 AS whole, 1e20 AS big, 0.1 AS tenth"
+run_ok "$SULCUS" query --csv "$q"
+assert_eq 'sum,third,whole,big,tenth
+0.30000000000000004,0.3333333333333333,2.0,1e+20,0.1' "$(cat "$OUT")" "csv numbers"
+run_ok "$SULCUS" query --json "$q"
+assert_eq '[
+  {"sum": 0.30000000000000004, "third": 0.3333333333333333, "whole": 2.0, "big": 1e+20, "tenth": 0.1}
+]' "$(cat "$OUT")" "json numbers"
+run_ok "$SULCUS" query "$q"
+assert_eq 'sum                  third               whole  big    tenth
+-------------------  ------------------  -----  -----  -----
+0.30000000000000004  0.3333333333333333    2.0  1e+20    0.1' "$(cat "$OUT")" "table numbers"
 
 run_ok "$SULCUS" query --json "SELECT 1 AS x WHERE 0"
 assert_eq "[]" "$(cat "$OUT")" "empty json"

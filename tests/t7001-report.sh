@@ -1,12 +1,15 @@
 #!/bin/sh
 # t7001-report: `sulcus report` on a small study (generated slices, two
-# models trained, evaluated, ranked and explained): index.html holds every
-# section of the built-in spec (db/report.cfg) with data in each, the
+# models trained, evaluated, ranked and explained).  Without a spec beside
+# the workflow it draws the generic report (run, stages, metrics, curves,
+# outputs).  With the study's spec (workflows/report.cfg) beside it,
+# index.html holds every section of that spec with data in each, the
 # montage's images are copied into img/ and the links reach the heatmap
-# volumes; a report of a cached rerun still shows the results; --run,
-# --spec and bad SQL behave; a folder that is not a report is not written
-# into; and headless Chromium renders the page from disk (DOM with the
-# sections and images, a screenshot that is a real picture).
+# volumes; a report of a cached rerun still shows the results; a WORKFLOW
+# argument finds the spec beside it; --run, --spec and bad SQL behave; a
+# folder that is not a report is not written into; and headless Chromium
+# renders the page from disk (DOM with the sections and images, a
+# screenshot that is a real picture).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # timeout: 300
@@ -83,8 +86,22 @@ check_report() {
 	done
 }
 
+# No spec beside wf.cfg (the workflow the run recorded): the generic report,
+# which says where it looked, with data from the engine's tables.
+run_ok "$SULCUS" report --out gen
+assert_contains "$(cat "$OUT")" "report: gen/index.html: 7 sections, 0 images, run 1 (the generic spec: no 'wf.report.cfg' or 'report.cfg' beside the workflow)"
+for id in run stages metrics curves outputs; do
+	assert_not_contains "$(section "$id" gen/index.html)" 'class="nodata"' "generic section '$id'"
+done
+assert_contains "$(section failures gen/index.html)" 'class="nodata"'
+assert_contains "$(section stages gen/index.html)" "<td>cam_gap</td><td>cam</td><td>ran</td>"
+assert_eq 2 "$(section curves gen/index.html | grep -o '<svg' | wc -l | tr -d ' ')" "generic curve charts (train_gap, train_fc)"
+run_fail_msg 2 "report: no workflow file 'nope.cfg'" "$SULCUS" report nope.cfg --out gen
+
+# The study's spec beside the workflow.
+cp "$REPO/workflows/report.cfg" report.cfg
 run_ok "$SULCUS" report --out rep
-assert_contains "$(cat "$OUT")" "report: rep/index.html: 10 sections, 60 images, run 1"
+assert_contains "$(cat "$OUT")" "report: rep/index.html: 10 sections, 60 images, run 1 (spec report.cfg)"
 check_report rep
 # Montages: per model and method (CAM is not applicable to the FC head:
 # 3 + 2 panels), 4 images for each of the 3 groups.
@@ -130,7 +147,7 @@ sections = (
 );
 CFG
 run_ok "$SULCUS" report --spec my.cfg --out mine
-assert_contains "$(cat "$OUT")" "mine/index.html: 2 sections, 0 images, run 2"
+assert_contains "$(cat "$OUT")" "mine/index.html: 2 sections, 0 images, run 2 (spec my.cfg)"
 assert_file_contains mine/index.html "<h1>Mine &lt;&amp;&gt;</h1>"
 assert_file_contains mine/index.html "<p>a &lt;b&gt; &amp; c</p>"
 assert_file_contains mine/index.html '<td class="num">8</td>'
@@ -141,6 +158,10 @@ sections = (
     query = "SELECT * FROM no_such_table"; }
 );
 CFG
+# A WORKFLOW argument: the spec beside that file (NAME.report.cfg first).
+mkdir other-wf && cp wf.cfg other-wf/study.cfg && cp my.cfg other-wf/study.report.cfg
+run_ok "$SULCUS" report other-wf/study.cfg --out mine2
+assert_contains "$(cat "$OUT")" "mine2/index.html: 2 sections, 0 images, run 2 (spec other-wf/study.report.cfg)"
 cp mine/index.html mine.before
 run_fail_msg 2 "bad.cfg:3: section 'oops': no such table: no_such_table" "$SULCUS" report --spec bad.cfg --out mine
 cmp -s mine.before mine/index.html || fail "a failed report changed the earlier one"

@@ -3,7 +3,8 @@
 # size (12 subjects at 4 mm, 12 slices each, 2 epochs): every stage runs,
 # and the database holds the run, every model's metrics and predictions,
 # and heatmap statistics for both ranked models and all three methods;
-# `sulcus report` renders it; a second run is all cached.
+# `sulcus report` renders it with the study's spec beside the workflow
+# (workflows/report.cfg); a second run is all cached.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # timeout: 600
@@ -44,7 +45,9 @@ done
 assert_eq "$(sql_value "SELECT count(*) FROM heatmaps h JOIN latest_executions e USING (cache_key)
                         WHERE e.stage LIKE 'cam_top%' AND method = 'cam' AND applicable = 1")" 36
 
+# The run recorded workflows/demo.cfg: its report is the study's spec beside it.
 run_ok "$SULCUS" report --out rep
+assert_contains "$(cat "$OUT")" "(spec $REPO/workflows/report.cfg)"
 grep -q 'id="heatmaps"' rep/index.html || fail "the report has no heatmaps section"
 run_ok "$SULCUS" run "$@" "$REPO/workflows/demo.cfg"
 assert_eq "$(sql_value "SELECT count(*) FROM latest_executions WHERE status = 'cached'")" 13

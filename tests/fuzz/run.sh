@@ -16,7 +16,7 @@ seed() {  # seed NAME: fills BUILD/corpus/NAME on the first run
 	mkdir -p "$dir"
 	case $1 in
 	workflow)
-		for f in "$ROOT"/workflows/*.cfg "$ROOT"/db/report.cfg; do
+		for f in "$ROOT"/workflows/*.cfg "$ROOT"/db/report-generic.cfg; do
 			cp "$f" "$dir/$(basename "$f")"
 		done
 		# With --set arguments before the NUL.

@@ -1,7 +1,8 @@
 /*
- * desc.h - the description of one stage execution, as a small file.
+ * jobfile.h - the job file: what one stage execution needs, as a small file
+ * that the stage's process reads to know what to run.
  *
- * Running a stage is a self-contained step: `sulcus stage-exec DESC` needs
+ * Running a stage is a self-contained step: `sulcus stage-exec JOBFILE` needs
  * nothing but this file (kind, parameters, inputs' folders, where to build
  * and publish its output, where to write its result).  The local executor
  * runs it in a child process; a cluster executor runs it on another host
@@ -13,14 +14,14 @@
  *   cache DIR | result FILE | param NAME TYPE TEXT | setting NAME TYPE TEXT
  *   input ID DIR
  */
-#ifndef SUL_DESC_H
-#define SUL_DESC_H
+#ifndef SUL_JOBFILE_H
+#define SUL_JOBFILE_H
 
 #include "err.h"
 #include "kind.h"
 #include "value.h"
 
-struct sul_desc {
+struct sul_jobfile {
 	char *id, *kind, *key, *workdir, *staging, *cache, *result;
 	int version;
 	struct sul_param *params;
@@ -31,9 +32,9 @@ struct sul_desc {
 	size_t ninputs;
 };
 
-int sul_desc_write(const char *path, const struct sul_desc *d, struct sul_err *err);
-int sul_desc_read(const char *path, struct sul_desc *d, struct sul_err *err);
-void sul_desc_release(struct sul_desc *d);
+int sul_jobfile_write(const char *path, const struct sul_jobfile *d, struct sul_err *err);
+int sul_jobfile_read(const char *path, struct sul_jobfile *d, struct sul_err *err);
+void sul_jobfile_release(struct sul_jobfile *d);
 
 /* The result file a stage writes last: "ok\n", or "failed\tMESSAGE\n". */
 int sul_result_write(const char *path, int ok, const char *msg, struct sul_err *err);

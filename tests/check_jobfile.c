@@ -1,6 +1,6 @@
-/* check_desc.c - stage descriptions and result files round-trip exactly. */
+/* check_jobfile.c - job files and result files round-trip exactly. */
 #include "check_util.h"
-#include "../engine/desc.h"
+#include "../engine/jobfile.h"
 #include "../engine/strbuf.h"
 
 #include <stdlib.h>
@@ -13,7 +13,7 @@ START_TEST(round_trip)
 	struct sul_err err = SUL_ERR_INIT;
 	struct sul_param params[3];
 	struct sul_input inputs[1] = { { "split", "/c/k/out", NULL } };
-	struct sul_desc d, r;
+	struct sul_jobfile d, r;
 
 	memset(params, 0, sizeof(params));
 	params[0].name = (char *)"lr";
@@ -40,8 +40,8 @@ START_TEST(round_trip)
 	d.nkeys = 1;
 	d.inputs = inputs;
 	d.ninputs = 1;
-	ck_assert_int_eq(sul_desc_write(path, &d, &err), 0);
-	ck_assert_int_eq(sul_desc_read(path, &r, &err), 0);
+	ck_assert_int_eq(sul_jobfile_write(path, &d, &err), 0);
+	ck_assert_int_eq(sul_jobfile_read(path, &r, &err), 0);
 	ck_assert_str_eq(r.id, "train");
 	ck_assert_int_eq(r.version, 2);
 	ck_assert_double_eq(r.params[0].v.f, 0.1 + 0.2);
@@ -49,7 +49,7 @@ START_TEST(round_trip)
 	ck_assert_str_eq(r.params[2].v.s, "tab\there\nnewline \\ backslash");
 	ck_assert_str_eq(r.keys[0].v.s, params[2].v.s);
 	ck_assert_str_eq(r.inputs[0].dir, "/c/k/out");
-	sul_desc_release(&r);
+	sul_jobfile_release(&r);
 	free(path);
 	tu_cleanup();
 }
@@ -74,10 +74,10 @@ START_TEST(results)
 }
 END_TEST
 
-SUL_SUITE(desc)
+SUL_SUITE(jobfile)
 {
-	Suite *s = suite_create("desc");
-	TCase *tc = tcase_create("desc");
+	Suite *s = suite_create("jobfile");
+	TCase *tc = tcase_create("jobfile");
 
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, results);

@@ -1,5 +1,5 @@
-/* desc.c - stage description and result files (see desc.h). */
-#include "desc.h"
+/* jobfile.c - job files and result files (see jobfile.h). */
+#include "jobfile.h"
 #include "fsutil.h"
 
 #include <stdlib.h>
@@ -58,7 +58,7 @@ static void add_params(struct sul_buf *b, const char *what, const struct sul_par
 	sul_buf_release(&text);
 }
 
-int sul_desc_write(const char *path, const struct sul_desc *d, struct sul_err *err)
+int sul_jobfile_write(const char *path, const struct sul_jobfile *d, struct sul_err *err)
 {
 	struct sul_buf b = SUL_BUF_INIT;
 	size_t i;
@@ -135,7 +135,7 @@ static int read_param(struct sul_param **arr, size_t *n, char **f, size_t nf, st
 	return 0;
 }
 
-int sul_desc_read(const char *path, struct sul_desc *d, struct sul_err *err)
+int sul_jobfile_read(const char *path, struct sul_jobfile *d, struct sul_err *err)
 {
 	struct sul_buf b = SUL_BUF_INIT;
 	char *line, *next;
@@ -145,7 +145,7 @@ int sul_desc_read(const char *path, struct sul_desc *d, struct sul_err *err)
 	if (sul_read_file(path, &b, err))
 		goto out;
 	if (strncmp(b.buf, "sulcus-stage 1\n", 15)) {
-		sul_err_set(err, SUL_ERR_FAIL, "%s: not a sulcus stage description", path);
+		sul_err_set(err, SUL_ERR_FAIL, "%s: not a sulcus job file", path);
 		goto out;
 	}
 	for (line = b.buf; *line; line = next) {
@@ -201,18 +201,18 @@ int sul_desc_read(const char *path, struct sul_desc *d, struct sul_err *err)
 		}
 	}
 	if (!d->id || !d->kind || !d->key || !d->workdir || !d->staging || !d->cache || !d->result) {
-		sul_err_set(err, SUL_ERR_FAIL, "%s: incomplete stage description", path);
+		sul_err_set(err, SUL_ERR_FAIL, "%s: incomplete job file", path);
 		goto out;
 	}
 	ret = 0;
 out:
 	sul_buf_release(&b);
 	if (ret)
-		sul_desc_release(d);
+		sul_jobfile_release(d);
 	return ret;
 }
 
-void sul_desc_release(struct sul_desc *d)
+void sul_jobfile_release(struct sul_jobfile *d)
 {
 	size_t i;
 
