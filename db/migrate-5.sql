@@ -6,7 +6,8 @@
 -- when a run opens the database (engine/tables.h).  Their rows come from
 -- the cache entries (tables/NAME.tsv), so a table whose declaration changes
 -- is dropped and rebuilt from the cache.  The tables that versions 3 and 4
--- created go the same way: dropped here, rebuilt by their kinds.
+-- created (shipped migrations are never edited) go the same way: dropped
+-- here, and rebuilt by their kinds when the run that migrated opens them.
 
 DROP TABLE IF EXISTS predictions;
 DROP TABLE IF EXISTS rankings;
