@@ -511,7 +511,7 @@ static int bias_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	char *table = sul_xasprintf("%s/%s", in_dir, sul_ctx_str(ctx, "table"));
 	char *mods_buf = sul_xstrdup(sul_ctx_str(ctx, "modalities")), *mods[MAX_MODS];
 	long mcol[MAX_MODS], mask_col, wm_col;
-	size_t nmods = sul_split_list(mods_buf, mods, MAX_MODS), row, c, m;
+	size_t nmods = sul_split_list(mods_buf, mods, MAX_MODS, NULL), row, c, m;
 	struct sul_buf out = SUL_BUF_INIT, rel = SUL_BUF_INIT;
 	struct sul_tsv t;
 	char *path = NULL;

@@ -209,7 +209,7 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	const char *split_name = sul_ctx_str(ctx, "split");
 	const int split = sul_split_from_name(split_name);
 	char *subj_buf = sul_xstrdup(sul_ctx_str(ctx, "subjects")), *only[4096];
-	size_t nonly = sul_split_list(subj_buf, only, 4096), i, *rows = NULL, nsel = 0;
+	size_t nonly = sul_split_list(subj_buf, only, 4096, NULL), i, *rows = NULL, nsel = 0;
 	struct cam_run run;
 	struct sul_dn_layer li;
 	int ret = -1;

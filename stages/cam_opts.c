@@ -15,7 +15,7 @@ const char *const sul_cam_lobe_names[NLOBES] = { "frontal", "temporal", "parieta
 int sul_cam_parse_methods(const char *text, int use[NMETHODS], struct sul_err *err)
 {
 	char *buf = sul_xstrdup(text), *items[8];
-	size_t n = sul_split_list(buf, items, 8), i;
+	size_t n = sul_split_list(buf, items, 8, NULL), i;
 	int m, any = 0;
 
 	memset(use, 0, sizeof(int) * NMETHODS);

@@ -103,36 +103,12 @@ static const struct sul_param_spec slices_params[] = {
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
-/* Splits buf ("a, b,c") in place into at most max trimmed items; returns
- * how many there were, counting any beyond max and empty ones. */
-static size_t split_list(char *buf, char **items, size_t max)
-{
-	size_t n = 0;
-	char *p = buf;
-
-	while (p) {
-		char *comma = strchr(p, ','), *end;
-		if (comma)
-			*comma = '\0';
-		while (*p == ' ')
-			p++;
-		end = p + strlen(p);
-		while (end > p && end[-1] == ' ')
-			*--end = '\0';
-		if (n < max)
-			items[n] = p;
-		if (!*p)
-			return max + 1;  /* an empty item: never valid */
-		n++;
-		p = comma ? comma + 1 : NULL;
-	}
-	return n;
-}
-
 static int parse_channels(const char *text, char **buf, char *names[NCHAN], struct sul_err *err)
 {
+	int malformed;
+
 	*buf = sul_xstrdup(text);
-	if (split_list(*buf, names, NCHAN) != NCHAN)
+	if (sul_split_list(*buf, names, NCHAN, &malformed) != NCHAN || malformed)
 		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'channels': expected three comma-separated "
 				   "column names (red, green, blue), got '%s'", text);
 	return 0;
@@ -147,13 +123,14 @@ static const char *const index_cols[] = { "subject", "slice", "group", "class", 
 static int parse_labels(const char *text, char **buf, char *names[MAX_LABELS], size_t *n, struct sul_err *err)
 {
 	size_t i, q;
+	int malformed;
 
 	*buf = sul_xstrdup(text);
 	*n = 0;
 	if (!text[strspn(text, " ")])
 		return 0;
-	*n = split_list(*buf, names, MAX_LABELS);
-	if (*n > MAX_LABELS) {
+	*n = sul_split_list(*buf, names, MAX_LABELS, &malformed);
+	if (malformed) {
 		*n = 0;
 		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'labels': expected at most %d comma-separated column "
 				   "names, none empty, got '%s'", MAX_LABELS, text);
@@ -178,7 +155,7 @@ static int parse_labels(const char *text, char **buf, char *names[MAX_LABELS], s
 static int is_default_label(const char *name)
 {
 	char buf[] = DEFAULT_LABELS, *items[MAX_LABELS];
-	size_t i, n = split_list(buf, items, MAX_LABELS);
+	size_t i, n = sul_split_list(buf, items, MAX_LABELS, NULL);
 
 	for (i = 0; i < n; i++)
 		if (!strcmp(items[i], name))
