@@ -17,7 +17,7 @@
  * Per heatmap (the `heatmaps` table, db/migrate-4.sql): share of heat and
  * peak per lobe (from the slice's lobe labels: 1 frontal, 2 temporal,
  * 3 parietal, 4 occipital, 5 other; without them, a geometric division of
- * the slice, see geometric_lobes()), the lobe holding the peak, the
+ * the slice, see cam_localize.c), the lobe holding the peak, the
  * pointing game and the share of heat inside the lesion mask (where the
  * data has lesion masks), the model's score on the image times its
  * heatmap (Average Drop, Increase in Confidence), deletion and insertion
