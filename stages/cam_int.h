@@ -5,7 +5,8 @@
  *
  *   cam.c              the kind: parameters, check, the run (model, slices,
  *                      subject loop)
- *   cam_opts.c         the run's options from its parameters
+ *   cam_opts.c         the run's options from its parameters; the names
+ *                      of methods and lobes
  *   cam_subject.c      one subject: maps of every method and target, batch
  *                      by batch, and each heatmap's row
  *   cam_localize.c     where the heat lies: lobes, pointing game, lesions
@@ -62,7 +63,8 @@ struct cam_heatmap {
 enum cam_target { CAM_TARGET_PREDICTED, CAM_TARGET_TRUE, CAM_TARGET_ALL };
 
 /* One run of the cam stage: its options, the open model, the slices, and
- * every heatmap made so far.  cam_run() owns it and everything it points to. */
+ * every heatmap made so far.  The kind's run function (cam.c) owns it and
+ * everything it points to. */
 struct cam_run {
 	const struct sul_stage_ctx *ctx;
 	struct sul_model model;
@@ -151,10 +153,11 @@ struct cam_volumes {
 int sul_cam_volumes_init(const struct cam_run *run, size_t row, int ntarget, struct cam_volumes *vols,
 			 struct sul_err *err);
 /* Puts slice `slice` of method m's, target t's heatmap (norm and the raw
- * upsampled values) into the volumes. */
+ * upsampled values) into the volumes; nothing without a reference. */
 void sul_cam_volumes_add(struct cam_volumes *vols, int m, int t, int size, int64_t slice, const float *norm,
 			 const float *raw);
-/* Writes them under volumes/<method>/<subject>_<target>[_raw].nii.gz. */
+/* Writes them under volumes/<method>/<subject>_<target>[_raw].nii.gz
+ * (the methods that applied); nothing without a reference. */
 int sul_cam_volumes_write(const struct cam_run *run, const struct cam_volumes *vols, const char *subject,
 			  struct sul_err *err);
 void sul_cam_volumes_release(struct cam_volumes *vols);
