@@ -22,6 +22,7 @@
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
+#include "intensity.h"
 #include "tsv.h"
 #include "volume.h"
 
@@ -398,25 +399,6 @@ static void n4(const struct sul_volume *v, const unsigned char *mask, const stru
 	free(count);
 }
 
-/* Foreground: above a tenth of the 99th percentile of positive voxels. */
-static void head_mask(const struct sul_volume *v, unsigned char *mask)
-{
-	size_t n = (size_t)(v->nx * v->ny * v->nz), i, k = 0;
-	float *pos = sul_xmalloc(n * sizeof(float)), p99;
-
-	for (i = 0; i < n; i++)
-		if (v->data[i] > 0)
-			pos[k++] = v->data[i];
-	memset(mask, 0, n);
-	if (k) {
-		qsort(pos, k, sizeof(float), sul_cmp_float);
-		p99 = pos[(size_t)(0.99 * (double)(k - 1))];
-		for (i = 0; i < n; i++)
-			mask[i] = v->data[i] > 0.1f * p99;
-	}
-	free(pos);
-}
-
 #define MAX_MODS 8
 
 static int same_grid(const struct sul_volume *a, const struct sul_volume *b)
@@ -457,7 +439,7 @@ static int correct_image(const struct sul_stage_ctx *ctx, const struct n4_opts *
 		for (i = 0; i < n; i++)
 			mask[i] = mv.data[i] > 0 && v.data[i] > 0;
 	} else {
-		head_mask(&v, mask);
+		sul_intensity_head_mask(&v, mask);
 	}
 	if (wm_rel) {
 		char *wp = sul_xasprintf("%s/%s", in_dir, wm_rel);
@@ -529,7 +511,7 @@ static int bias_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	char *table = sul_xasprintf("%s/%s", in_dir, sul_ctx_str(ctx, "table"));
 	char *mods_buf = sul_xstrdup(sul_ctx_str(ctx, "modalities")), *mods[MAX_MODS];
 	long mcol[MAX_MODS], mask_col, wm_col;
-	size_t nmods = sul_split_list(mods_buf, mods, MAX_MODS), row, c, m;
+	size_t nmods = sul_split_list(mods_buf, mods, MAX_MODS, NULL), row, c, m;
 	struct sul_buf out = SUL_BUF_INIT, rel = SUL_BUF_INIT;
 	struct sul_tsv t;
 	char *path = NULL;

@@ -259,7 +259,7 @@ static int coregister_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	const char *in_dir = ctx->inputs[0].dir, *ref_col = sul_ctx_str(ctx, "reference");
 	char *table = sul_xasprintf("%s/%s", in_dir, sul_ctx_str(ctx, "table"));
 	char *mods_buf = sul_xstrdup(sul_ctx_str(ctx, "moving")), *mods[MAX_MOVING], *path = NULL;
-	size_t nmods = sul_split_list(mods_buf, mods, MAX_MOVING), row, m, i;
+	size_t nmods = sul_split_list(mods_buf, mods, MAX_MOVING, NULL), row, m, i;
 	struct sul_buf transforms = SUL_BUF_INIT, copy = SUL_BUF_INIT;
 	struct summary sum;
 	struct sul_tsv t;

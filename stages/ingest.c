@@ -136,7 +136,8 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	char *mods_buf = sul_xstrdup(sul_ctx_str(ctx, "modalities"));
 	char *participants = sul_xasprintf("%s/participants.tsv", bids);
 	char *groups[MAX_ITEMS], *mods[MAX_ITEMS];
-	size_t ngroups = sul_split_list(groups_buf, groups, MAX_ITEMS), nmods = sul_split_list(mods_buf, mods, MAX_ITEMS);
+	size_t ngroups = sul_split_list(groups_buf, groups, MAX_ITEMS, NULL);
+	size_t nmods = sul_split_list(mods_buf, mods, MAX_ITEMS, NULL);
 	size_t counts[MAX_ITEMS] = { 0 }, row, g, m;
 	struct sul_buf table = SUL_BUF_INIT, rel = SUL_BUF_INIT;
 	struct sul_tsv t;

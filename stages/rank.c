@@ -103,7 +103,7 @@ static int rank_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	size_t i, n = 0;
 	int j, ret = -1;
 
-	ord.nkeys = (int)sul_split_list(by, names, MAX_KEYS);
+	ord.nkeys = (int)sul_split_list(by, names, MAX_KEYS, NULL);
 	if (!ord.nkeys) {
 		sul_err_set(err, SUL_ERR_INPUT, "parameter 'by': no metric names");
 		goto out;

@@ -1,6 +1,7 @@
 /* rigid.c - rigid registration by Mattes mutual information (see rigid.h). */
 #include "rigid.h"
 #include "../engine/strbuf.h"
+#include "intensity.h"
 #include "rng.h"
 
 #include <math.h>
@@ -104,42 +105,6 @@ void sul_rigid_apply(const struct sul_rigid *t, const double x[3], double y[3])
 }
 
 /* --- volumes -------------------------------------------------------------- */
-
-/*
- * The intensity range the histogram spans: from the background (0 when the
- * volume has any zero voxel) or the 0.1th percentile of the nonzero voxels,
- * to their 99.9th percentile, so that a few hot voxels do not squeeze the
- * anatomy into a few bins.  -1 when there is no nonzero voxel or it is all
- * one value.
- */
-static int robust_range(const struct sul_volume *v, double *lo, double *hi)
-{
-	size_t n = (size_t)(v->nx * v->ny * v->nz), nz = 0, stride, i, m = 0;
-	float *vals;
-	int zeros = 0;
-
-	for (i = 0; i < n; i++)
-		nz += v->data[i] != 0;
-	if (!nz)
-		return -1;
-	stride = 1 + nz / RANGE_SAMPLES;
-	vals = sul_xmalloc((nz / stride + 1) * sizeof(float));
-	for (i = 0, nz = 0; i < n; i++) {
-		if (v->data[i] == 0)
-			zeros = 1;
-		else if (nz++ % stride == 0)
-			vals[m++] = v->data[i];
-	}
-	qsort(vals, m, sizeof(float), sul_cmp_float);
-	*lo = vals[(size_t)((double)(m - 1) * 0.001)];
-	*hi = vals[(size_t)((double)(m - 1) * 0.999)];
-	if (zeros && *lo > 0)
-		*lo = 0;
-	if (*hi <= *lo)  /* a few bright voxels on a constant: keep them */
-		*hi = vals[m - 1];
-	free(vals);
-	return *hi > *lo ? 0 : -1;
-}
 
 static void copy_volume(const struct sul_volume *in, struct sul_volume *out)
 {
@@ -671,7 +636,7 @@ static int check_volume(const struct sul_volume *v, const char *which, double ra
 	if ((uint64_t)(v->nx * v->ny * v->nz) > UINT32_MAX)
 		return sul_err_set(err, SUL_ERR_INPUT, "%s image: too large (%lld voxels)", which,
 				   (long long)(v->nx * v->ny * v->nz));
-	if (robust_range(v, &range[0], &range[1]))
+	if (sul_intensity_range(v, RANGE_SAMPLES, &range[0], &range[1]))
 		return sul_err_set(err, SUL_ERR_INPUT, "%s image is empty: expected nonzero voxels of more than one "
 				   "value", which);
 	return 0;
@@ -774,7 +739,8 @@ double sul_rigid_mi(const struct sul_volume *fixed, const struct sul_volume *mov
 	struct level l;
 	struct metric m;
 
-	if (robust_range(fixed, &frange[0], &frange[1]) || robust_range(moving, &mrange[0], &mrange[1]))
+	if (sul_intensity_range(fixed, RANGE_SAMPLES, &frange[0], &frange[1])
+	    || sul_intensity_range(moving, RANGE_SAMPLES, &mrange[0], &mrange[1]))
 		return 0;
 	memset(&l, 0, sizeof(l));
 	l.fix = *fixed;

@@ -69,6 +69,7 @@
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
+#include "intensity.h"
 #include "pngio.h"
 #include "slicegeom.h"
 #include "tsv.h"
@@ -102,36 +103,12 @@ static const struct sul_param_spec slices_params[] = {
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
-/* Splits buf ("a, b,c") in place into at most max trimmed items; returns
- * how many there were, counting any beyond max and empty ones. */
-static size_t split_list(char *buf, char **items, size_t max)
-{
-	size_t n = 0;
-	char *p = buf;
-
-	while (p) {
-		char *comma = strchr(p, ','), *end;
-		if (comma)
-			*comma = '\0';
-		while (*p == ' ')
-			p++;
-		end = p + strlen(p);
-		while (end > p && end[-1] == ' ')
-			*--end = '\0';
-		if (n < max)
-			items[n] = p;
-		if (!*p)
-			return max + 1;  /* an empty item: never valid */
-		n++;
-		p = comma ? comma + 1 : NULL;
-	}
-	return n;
-}
-
 static int parse_channels(const char *text, char **buf, char *names[NCHAN], struct sul_err *err)
 {
+	int malformed;
+
 	*buf = sul_xstrdup(text);
-	if (split_list(*buf, names, NCHAN) != NCHAN)
+	if (sul_split_list(*buf, names, NCHAN, &malformed) != NCHAN || malformed)
 		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'channels': expected three comma-separated "
 				   "column names (red, green, blue), got '%s'", text);
 	return 0;
@@ -146,13 +123,14 @@ static const char *const index_cols[] = { "subject", "slice", "group", "class", 
 static int parse_labels(const char *text, char **buf, char *names[MAX_LABELS], size_t *n, struct sul_err *err)
 {
 	size_t i, q;
+	int malformed;
 
 	*buf = sul_xstrdup(text);
 	*n = 0;
 	if (!text[strspn(text, " ")])
 		return 0;
-	*n = split_list(*buf, names, MAX_LABELS);
-	if (*n > MAX_LABELS) {
+	*n = sul_split_list(*buf, names, MAX_LABELS, &malformed);
+	if (malformed) {
 		*n = 0;
 		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'labels': expected at most %d comma-separated column "
 				   "names, none empty, got '%s'", MAX_LABELS, text);
@@ -177,7 +155,7 @@ static int parse_labels(const char *text, char **buf, char *names[MAX_LABELS], s
 static int is_default_label(const char *name)
 {
 	char buf[] = DEFAULT_LABELS, *items[MAX_LABELS];
-	size_t i, n = split_list(buf, items, MAX_LABELS);
+	size_t i, n = sul_split_list(buf, items, MAX_LABELS, NULL);
 
 	for (i = 0; i < n; i++)
 		if (!strcmp(items[i], name))
@@ -242,108 +220,11 @@ static int check_names(const struct sul_tsv *t, const char *table, long scol, lo
 	return 0;
 }
 
-/* --- mask and intensities ----------------------------------------------- */
+/* --- voxels (masks and intensities: intensity.h) ----------------------- */
 
 static size_t nvox(const struct sul_volume *v)
 {
 	return (size_t)(v->nx * v->ny * v->nz);
-}
-
-static int bin_of(float x, double lo, double hi)
-{
-	int b = (int)(((double)x - lo) / (hi - lo) * 256.0);
-	return b < 0 ? 0 : b > 255 ? 255 : b;
-}
-
-/* brain[i] = 1 above Otsu's threshold over a 256-bin histogram of all voxels. */
-static void otsu_mask(const struct sul_volume *v, uint8_t *brain)
-{
-	size_t i, n = nvox(v), hist[256] = { 0 };
-	double lo = v->data[0], hi = v->data[0], sum = 0, sum0 = 0, w0 = 0, best = -1;
-	int b, t = 255;
-
-	for (i = 0; i < n; i++) {
-		lo = v->data[i] < lo ? v->data[i] : lo;
-		hi = v->data[i] > hi ? v->data[i] : hi;
-	}
-	if (hi <= lo) {
-		memset(brain, 0, n);  /* a constant image has no brain to find */
-		return;
-	}
-	for (i = 0; i < n; i++)
-		hist[bin_of(v->data[i], lo, hi)]++;
-	for (b = 0; b < 256; b++)
-		sum += (double)b * (double)hist[b];
-	/* Class 0 is bins 0..b; maximize w0 w1 (mu0 - mu1)^2, the first maximum. */
-	for (b = 0; b < 255; b++) {
-		double w1, between;
-		w0 += (double)hist[b];
-		sum0 += (double)b * (double)hist[b];
-		w1 = (double)n - w0;
-		if (w0 == 0 || w1 == 0)
-			continue;
-		between = w0 * w1 * pow(sum0 / w0 - (sum - sum0) / w1, 2);
-		if (between > best) {
-			best = between;
-			t = b;
-		}
-	}
-	for (i = 0; i < n; i++)
-		brain[i] = bin_of(v->data[i], lo, hi) > t;
-}
-
-/* How many of sorted[0..n) are <= x. */
-static size_t count_le(const float *sorted, size_t n, float x)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (sorted[mid] <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Maps v's brain voxels to 1..255 (see the top of the file), the rest to 0,
- * in place.  nbrain > 0. */
-static void map_intensities(struct sul_volume *v, const uint8_t *brain, size_t nbrain, int equalize)
-{
-	size_t i, k = 0, n = nvox(v);
-	float *vals = sul_xmalloc(nbrain * sizeof(*vals));
-
-	for (i = 0; i < n; i++)
-		if (brain[i])
-			vals[k++] = v->data[i];
-	qsort(vals, nbrain, sizeof(*vals), sul_cmp_float);
-	if (equalize) {
-		/* The lowest value maps to 1, the highest to 255. */
-		size_t first = count_le(vals, nbrain, vals[0]);
-		for (i = 0; i < n; i++) {
-			if (!brain[i])
-				v->data[i] = 0;
-			else if (first == nbrain)
-				v->data[i] = 128;
-			else
-				v->data[i] = (float)(1.0 + 254.0 * (double)(count_le(vals, nbrain, v->data[i]) - first)
-							   / (double)(nbrain - first));
-		}
-	} else {
-		double lo = vals[(size_t)(0.005 * (double)(nbrain - 1) + 0.5)];
-		double hi = vals[(size_t)(0.995 * (double)(nbrain - 1) + 0.5)];
-		for (i = 0; i < n; i++) {
-			double x;
-			if (!brain[i]) {
-				v->data[i] = 0;
-				continue;
-			}
-			x = hi > lo ? 1.0 + 254.0 * ((double)v->data[i] - lo) / (hi - lo) : 128.0;
-			v->data[i] = (float)(x < 1 ? 1 : x > 255 ? 255 : x);
-		}
-	}
-	free(vals);
 }
 
 /* --- one subject ------------------------------------------------------------ */
@@ -516,7 +397,7 @@ static int slice_subject(const struct opts *o, const char *sub, const char *grp,
 		for (i = 0; i < n; i++)
 			brain[i] = mv.data[i] != 0 && !isnan(mv.data[i]);
 	} else {
-		otsu_mask(&v[0], brain);
+		sul_intensity_otsu_mask(&v[0], brain);
 	}
 	if (sul_slicegeom_init(&v[0], paths[0], o->size, &geom, err))
 		goto out;
@@ -552,7 +433,7 @@ static int slice_subject(const struct opts *o, const char *sub, const char *grp,
 
 	/* Intensities, then the images. */
 	for (c = 0; c < NCHAN; c++)
-		map_intensities(&v[c], brain, nbrain, o->equalize);
+		sul_intensity_to_bytes(&v[c], brain, nbrain, o->equalize);
 	dir = sul_xasprintf("%s/%s", o->out, grp);
 	if (nkept && sul_mkdirs(dir, err))
 		goto out;

@@ -20,6 +20,9 @@
  * the evidence (lesions) and its location (lobes) are known.  Deterministic
  * for a seed.
  *
+ * This file holds the kind and the subjects; the anatomy is built in
+ * synth_anatomy.c (synth_int.h is what the two share).
+ *
  * Output (BIDS):  participants.tsv, sub-NN/anat/sub-NN_{T1w,T2w,FLAIR}.nii.gz
  * Ground truth:   derivatives/synth/sub-NN/ lesions, lobes (1 frontal,
  *                 2 temporal, 3 parietal, 4 occipital, 5 other), brain and
@@ -31,7 +34,7 @@
 #include "../engine/strbuf.h"
 #include "rigid.h"
 #include "rng.h"
-#include "tsv.h"
+#include "synth_int.h"
 #include "volume.h"
 
 #include <math.h>
@@ -57,294 +60,7 @@ static const struct sul_param_spec synth_params[] = {
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
-enum { CSF = 1, GM = 2, WM = 3 };
-enum { LOBE_FRONTAL = 1, LOBE_TEMPORAL, LOBE_PARIETAL, LOBE_OCCIPITAL, LOBE_OTHER };
 static const char *const group_names[3] = { "RRMS", "SPMS", "HC" };
-
-/* Everything derived from the templates once. */
-struct anatomy {
-	struct sul_volume t1;        /* ch2, normalized: white matter = 1 */
-	int64_t nx, ny, nz;
-	unsigned char *tissue;       /* 0 outside the brain */
-	unsigned char *lobe;
-	float *t2, *flair;           /* tissue-class contrasts, with the T1's texture */
-	float *vent_dist;            /* city-block distance to the ventricles, voxels */
-	float *gm_dist;              /* distance to grey matter */
-	int64_t *peri, *juxta, *wm;  /* candidate lesion centres */
-	size_t nperi, njuxta, nwm;
-	double center[3];            /* brain centre, voxel coordinates */
-};
-
-static int64_t at(const struct anatomy *a, int64_t x, int64_t y, int64_t z)
-{
-	return x + a->nx * (y + a->ny * z);
-}
-
-/* Multi-source breadth-first city-block distance within allowed voxels. */
-static void bfs_distance(const struct anatomy *a, const unsigned char *source, const unsigned char *allowed,
-			 float *dist)
-{
-	int64_t n = a->nx * a->ny * a->nz, i, head = 0, tail = 0;
-	int64_t *q = sul_xmalloc((size_t)n * sizeof(*q));
-	static const int d[6][3] = { { 1, 0, 0 }, { -1, 0, 0 }, { 0, 1, 0 }, { 0, -1, 0 }, { 0, 0, 1 }, { 0, 0, -1 } };
-
-	for (i = 0; i < n; i++) {
-		dist[i] = source[i] ? 0 : INFINITY;
-		if (source[i])
-			q[tail++] = i;
-	}
-	while (head < tail) {
-		int64_t v = q[head++], x = v % a->nx, y = (v / a->nx) % a->ny, z = v / (a->nx * a->ny);
-		int k;
-		for (k = 0; k < 6; k++) {
-			int64_t X = x + d[k][0], Y = y + d[k][1], Z = z + d[k][2], w;
-			if (X < 0 || Y < 0 || Z < 0 || X >= a->nx || Y >= a->ny || Z >= a->nz)
-				continue;
-			w = at(a, X, Y, Z);
-			if (!allowed[w] || dist[w] <= dist[v] + 1)
-				continue;
-			dist[w] = dist[v] + 1;
-			q[tail++] = w;
-		}
-	}
-	free(q);
-}
-
-static int lobe_of_code(long code)
-{
-	switch (code / 1000) {
-	case 2: return LOBE_FRONTAL;
-	case 8: return LOBE_TEMPORAL;
-	case 6: return LOBE_PARIETAL;
-	case 5: return LOBE_OCCIPITAL;
-	default: return LOBE_OTHER;
-	}
-}
-
-/* aal.nii.txt: "INDEX NAME CODE" per line. */
-static int read_aal_codes(const char *path, int *lobe_of_label, int max, struct sul_err *err)
-{
-	struct sul_buf b = SUL_BUF_INIT;
-	char *line, *next;
-	int lineno = 0;
-
-	if (sul_read_file(path, &b, err))
-		return -1;
-	for (line = b.buf; *line; line = next) {
-		long idx, code;
-		char name[128];
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
-		lineno++;
-		if (sscanf(line, "%ld %127s %ld", &idx, name, &code) != 3 || idx < 0 || idx >= max) {
-			if (line[strspn(line, " \r\t")] == '\0')
-				continue;
-			sul_buf_release(&b);
-			return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: expected INDEX NAME CODE", path, lineno);
-		}
-		lobe_of_label[idx] = lobe_of_code(code);
-	}
-	sul_buf_release(&b);
-	return 0;
-}
-
-static void anatomy_release(struct anatomy *a);
-
-static int load_anatomy(const char *dir, struct anatomy *a, struct sul_err *err)
-{
-	struct sul_volume bet, aal;
-	char *p1 = sul_xasprintf("%s/ch2.nii.gz", dir), *p2 = sul_xasprintf("%s/ch2bet.nii.gz", dir);
-	char *p3 = sul_xasprintf("%s/aal.nii.gz", dir), *p4 = sul_xasprintf("%s/aal.nii.txt", dir);
-	int lobe_of_label[1024];
-	double c[3] = { 0, 90, 180 }, wm_mean = 0, sums[3], cnt[3];
-	int64_t n, i, nb = 0;
-	unsigned char *src, *allowed;
-	int ret = -1, iter, k;
-
-	memset(a, 0, sizeof(*a));
-	memset(&bet, 0, sizeof(bet));
-	memset(&aal, 0, sizeof(aal));
-	for (i = 0; i < 1024; i++)
-		lobe_of_label[i] = LOBE_OTHER;
-	if (sul_volume_read(p1, &a->t1, err) || sul_volume_read(p2, &bet, err) || sul_volume_read(p3, &aal, err)
-	    || read_aal_codes(p4, lobe_of_label, 1024, err))
-		goto out;
-	if (bet.nx != a->t1.nx || bet.ny != a->t1.ny || bet.nz != a->t1.nz || aal.nx != a->t1.nx
-	    || aal.ny != a->t1.ny || aal.nz != a->t1.nz) {
-		sul_err_set(err, SUL_ERR_INPUT, "'%s', '%s' and '%s': expected one grid", p1, p2, p3);
-		goto out;
-	}
-	a->nx = a->t1.nx;
-	a->ny = a->t1.ny;
-	a->nz = a->t1.nz;
-	n = a->nx * a->ny * a->nz;
-	a->tissue = sul_xcalloc((size_t)n, 1);
-	a->lobe = sul_xcalloc((size_t)n, 1);
-	/* Tissue classes: 3-means of the brain's intensities, started at rough quantiles. */
-	for (i = 0; i < n; i++)
-		if (bet.data[i] > 0)
-			nb++;
-	if (nb < 1000) {
-		sul_err_set(err, SUL_ERR_INPUT, "'%s': expected a brain image, found %lld brain voxels", p2, (long long)nb);
-		goto out;
-	}
-	{
-		double mx = 0;
-		for (i = 0; i < n; i++)
-			mx = fmax(mx, bet.data[i]);
-		c[0] = 0.2 * mx;
-		c[1] = 0.5 * mx;
-		c[2] = 0.8 * mx;
-	}
-	for (iter = 0; iter < 20; iter++) {
-		memset(sums, 0, sizeof(sums));
-		memset(cnt, 0, sizeof(cnt));
-		for (i = 0; i < n; i++) {
-			double v = bet.data[i];
-			int best = 0;
-			if (v <= 0)
-				continue;
-			for (k = 1; k < 3; k++)
-				if (fabs(v - c[k]) < fabs(v - c[best]))
-					best = k;
-			sums[best] += v;
-			cnt[best]++;
-		}
-		for (k = 0; k < 3; k++)
-			if (cnt[k] > 0)
-				c[k] = sums[k] / cnt[k];
-	}
-	for (i = 0; i < n; i++) {
-		double v = bet.data[i];
-		int best = 0;
-		if (v <= 0)
-			continue;
-		for (k = 1; k < 3; k++)
-			if (fabs(v - c[k]) < fabs(v - c[best]))
-				best = k;
-		a->tissue[i] = (unsigned char)(CSF + best);
-		a->center[0] += (double)(i % a->nx);
-		a->center[1] += (double)((i / a->nx) % a->ny);
-		a->center[2] += (double)(i / (a->nx * a->ny));
-	}
-	for (k = 0; k < 3; k++)
-		a->center[k] /= (double)nb;
-	wm_mean = c[2];
-	for (i = 0; i < n; i++)
-		a->t1.data[i] = (float)(a->t1.data[i] / wm_mean);
-	/* Lobes: AAL labels grey matter only; spread them through the brain by nearest label. */
-	{
-		float *d = sul_xmalloc((size_t)n * sizeof(float));
-		int64_t *q = sul_xmalloc((size_t)n * sizeof(*q)), head = 0, tail = 0;
-		static const int dd[6][3] = { { 1, 0, 0 }, { -1, 0, 0 }, { 0, 1, 0 }, { 0, -1, 0 }, { 0, 0, 1 }, { 0, 0, -1 } };
-		for (i = 0; i < n; i++) {
-			int label = (int)lrintf(aal.data[i]);
-			d[i] = INFINITY;
-			if (label > 0 && label < 1024 && a->tissue[i]) {
-				a->lobe[i] = (unsigned char)lobe_of_label[label];
-				d[i] = 0;
-				q[tail++] = i;
-			}
-		}
-		while (head < tail) {
-			int64_t v = q[head++], x = v % a->nx, y = (v / a->nx) % a->ny, z = v / (a->nx * a->ny);
-			for (k = 0; k < 6; k++) {
-				int64_t X = x + dd[k][0], Y = y + dd[k][1], Z = z + dd[k][2], w;
-				if (X < 0 || Y < 0 || Z < 0 || X >= a->nx || Y >= a->ny || Z >= a->nz)
-					continue;
-				w = at(a, X, Y, Z);
-				if (!a->tissue[w] || d[w] <= d[v] + 1)
-					continue;
-				d[w] = d[v] + 1;
-				a->lobe[w] = a->lobe[v];
-				q[tail++] = w;
-			}
-		}
-		for (i = 0; i < n; i++)
-			if (a->tissue[i] && !a->lobe[i])
-				a->lobe[i] = LOBE_OTHER;
-		free(d);
-		free(q);
-	}
-	/* Ventricles: CSF deep in the brain, near its centre. */
-	src = sul_xcalloc((size_t)n, 1);
-	allowed = sul_xcalloc((size_t)n, 1);
-	for (i = 0; i < n; i++) {
-		double dx = (double)(i % a->nx) - a->center[0], dy = (double)((i / a->nx) % a->ny) - a->center[1],
-		       dz = (double)(i / (a->nx * a->ny)) - a->center[2];
-		src[i] = a->tissue[i] == CSF && dx * dx / (25.0 * 25) + dy * dy / (40.0 * 40) + dz * dz / (25.0 * 25) < 1;
-		allowed[i] = a->tissue[i] != 0;
-	}
-	a->vent_dist = sul_xmalloc((size_t)n * sizeof(float));
-	bfs_distance(a, src, allowed, a->vent_dist);
-	for (i = 0; i < n; i++)
-		src[i] = a->tissue[i] == GM;
-	a->gm_dist = sul_xmalloc((size_t)n * sizeof(float));
-	bfs_distance(a, src, allowed, a->gm_dist);
-	free(src);
-	free(allowed);
-	/* Candidate lesion centres in the white matter. */
-	a->peri = sul_xmalloc((size_t)n * sizeof(int64_t));
-	a->juxta = sul_xmalloc((size_t)n * sizeof(int64_t));
-	a->wm = sul_xmalloc((size_t)n * sizeof(int64_t));
-	for (i = 0; i < n; i++) {
-		if (a->tissue[i] != WM)
-			continue;
-		a->wm[a->nwm++] = i;
-		if (a->vent_dist[i] >= 2 && a->vent_dist[i] <= 6)
-			a->peri[a->nperi++] = i;
-		if (a->gm_dist[i] >= 1 && a->gm_dist[i] <= 3)
-			a->juxta[a->njuxta++] = i;
-	}
-	if (!a->nperi || !a->njuxta) {
-		sul_err_set(err, SUL_ERR_INPUT, "'%s': no periventricular or juxtacortical white matter found", p2);
-		goto out;
-	}
-	/* T2 and FLAIR contrasts by tissue, modulated by the T1's own texture. */
-	a->t2 = sul_xmalloc((size_t)n * sizeof(float));
-	a->flair = sul_xmalloc((size_t)n * sizeof(float));
-	for (i = 0; i < n; i++) {
-		static const float t2v[4] = { 0, 1.00f, 0.62f, 0.42f }, flv[4] = { 0, 0.10f, 0.62f, 0.45f };
-		static const float t1v[4] = { 0, 0.25f, 0.68f, 1.0f };
-		int t = a->tissue[i];
-		float tex = t ? a->t1.data[i] / t1v[t] : 1;
-		tex = tex < 0.7f ? 0.7f : tex > 1.3f ? 1.3f : tex;
-		/* Scalp and skull: keep the T1's structure, dimmer. */
-		a->t2[i] = t ? t2v[t] * (0.85f + 0.15f * tex) : 0.5f * a->t1.data[i];
-		a->flair[i] = t ? flv[t] * (0.85f + 0.15f * tex) : 0.4f * a->t1.data[i];
-	}
-	ret = 0;
-out:
-	if (ret)
-		anatomy_release(a);
-	sul_volume_release(&bet);
-	sul_volume_release(&aal);
-	free(p1);
-	free(p2);
-	free(p3);
-	free(p4);
-	return ret;
-}
-
-static void anatomy_release(struct anatomy *a)
-{
-	sul_volume_release(&a->t1);
-	free(a->tissue);
-	free(a->lobe);
-	free(a->t2);
-	free(a->flair);
-	free(a->vent_dist);
-	free(a->gm_dist);
-	free(a->peri);
-	free(a->juxta);
-	free(a->wm);
-	memset(a, 0, sizeof(*a));
-}
-
-/* --- one subject -------------------------------------------------------- */
 
 struct lesion {
 	double c[3];   /* centre, template voxels */
@@ -458,7 +174,7 @@ static double trilinear(const float *img, const struct anatomy *a, const double 
 		for (dy = 0; dy < 2; dy++)
 			for (dx = 0; dx < 2; dx++)
 				v += (dx ? fx : 1 - fx) * (dy ? fy : 1 - fy) * (dz ? fz : 1 - fz)
-				     * img[at(a, x0 + dx, y0 + dy, z0 + dz)];
+				     * img[sul_synth_at(a, x0 + dx, y0 + dy, z0 + dz)];
 	return v;
 }
 
@@ -468,7 +184,7 @@ static int64_t nearest(const struct anatomy *a, const double u[3])
 
 	if (x < 0 || y < 0 || z < 0 || x >= a->nx || y >= a->ny || z >= a->nz)
 		return -1;
-	return at(a, x, y, z);
+	return sul_synth_at(a, x, y, z);
 }
 
 static double smoothstep(double edge0, double edge1, double x)
@@ -657,6 +373,97 @@ static int write_vol(const char *dir, const char *sub, const char *what, const s
 	return r;
 }
 
+/* One subject's images of one modality on the output grid. */
+struct subject_images {
+	struct sul_volume img, field;               /* the image, its bias field */
+	struct sul_volume lesions, lobes, brain, wm; /* ground truth, from the T1 pass */
+};
+
+/*
+ * Simulates subject `index` of `group` (drawing from rng), writes its
+ * images and ground truth, and appends its lines to participants.tsv and
+ * transforms.tsv.
+ */
+static int write_subject(const struct sul_stage_ctx *ctx, const struct anatomy *a, const struct outgrid *g,
+			 int group, int index, struct sul_rng *rng, struct sul_buf *participants,
+			 struct sul_buf *transforms, struct sul_err *err)
+{
+	const double voxel_ml = g->geo.pixdim[0] * g->geo.pixdim[1] * g->geo.pixdim[2] / 1000;
+	const int64_t nv = g->geo.nx * g->geo.ny * g->geo.nz;
+	struct subject sub;
+	struct subject_images im;
+	char *anat, *deriv;
+	int mod, ok = 1;
+	double lesion_ml = 0;
+	int64_t v;
+
+	make_subject(&sub, a, group, index, sul_ctx_float(ctx, "lesion_load"), sul_ctx_float(ctx, "deform_mm"),
+		     sul_ctx_float(ctx, "misalign_deg"), sul_ctx_float(ctx, "misalign_mm"), rng);
+	anat = sul_xasprintf("%s/%s/anat", ctx->out, sub.id);
+	deriv = sul_xasprintf("%s/derivatives/synth/%s", ctx->out, sub.id);
+	sul_volume_like(&im.img, &g->geo);
+	sul_volume_like(&im.field, &g->geo);
+	sul_volume_like(&im.lesions, &g->geo);
+	sul_volume_like(&im.lobes, &g->geo);
+	sul_volume_like(&im.brain, &g->geo);
+	sul_volume_like(&im.wm, &g->geo);
+	if (sul_mkdirs(anat, err) || sul_mkdirs(deriv, err))
+		ok = 0;
+	for (mod = 0; ok && mod < 3; mod++) {
+		char what[64];
+		render(a, g, &sub, mod, sul_ctx_float(ctx, "noise"), sul_ctx_float(ctx, "bias"), rng, &im.img, &im.field,
+		       &im.lesions, &im.lobes, &im.brain, &im.wm);
+		snprintf(what, sizeof(what), "%s_biasfield", mod_names[mod]);
+		ok = !write_vol(anat, sub.id, mod_names[mod], &im.img, SUL_VOL_INT16, err)
+		     && !write_vol(deriv, sub.id, what, &im.field, SUL_VOL_FLOAT32, err);
+		if (ok && mod != MOD_T1)
+			sul_buf_addf(transforms, "%s\t%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.4f\t%.4f\t%.4f\n", sub.id,
+				     mod_names[mod], sub.rot[mod - 1][0], sub.rot[mod - 1][1], sub.rot[mod - 1][2],
+				     sub.trans[mod - 1][0], sub.trans[mod - 1][1], sub.trans[mod - 1][2], g->center[0],
+				     g->center[1], g->center[2]);
+	}
+	if (ok)
+		ok = !write_vol(deriv, sub.id, "lesions", &im.lesions, SUL_VOL_UINT8, err)
+		     && !write_vol(deriv, sub.id, "lobes", &im.lobes, SUL_VOL_UINT8, err)
+		     && !write_vol(deriv, sub.id, "brain", &im.brain, SUL_VOL_UINT8, err)
+		     && !write_vol(deriv, sub.id, "wm", &im.wm, SUL_VOL_UINT8, err);
+	for (v = 0; v < nv; v++)
+		lesion_ml += im.lesions.data[v] > 0 ? voxel_ml : 0;
+	sul_buf_addf(participants, "%s\t%s\t%zu\t%.3f\n", sub.id, group_names[group], sub.nles, lesion_ml);
+	sul_volume_release(&im.img);
+	sul_volume_release(&im.field);
+	sul_volume_release(&im.lesions);
+	sul_volume_release(&im.lobes);
+	sul_volume_release(&im.brain);
+	sul_volume_release(&im.wm);
+	free(sub.les);
+	free(anat);
+	free(deriv);
+	if (!ok)
+		return sul_err_prefix(err, "subject '%s'", sub.id);
+	return 0;
+}
+
+/* participants.tsv, transforms.tsv and dataset_description.json. */
+static int write_tables(const struct sul_stage_ctx *ctx, const struct sul_buf *participants,
+			const struct sul_buf *transforms, struct sul_err *err)
+{
+	static const char desc[] = "{\n  \"Name\": \"sulcus synthetic MS cohort (not patient data)\",\n"
+				   "  \"BIDSVersion\": \"1.8.0\",\n  \"DatasetType\": \"raw\",\n"
+				   "  \"GeneratedBy\": [{\"Name\": \"sulcus synth\"}]\n}\n";
+	char *p1 = sul_xasprintf("%s/participants.tsv", ctx->out);
+	char *p2 = sul_xasprintf("%s/derivatives/synth/transforms.tsv", ctx->out);
+	char *p3 = sul_xasprintf("%s/dataset_description.json", ctx->out);
+	int r = sul_write_file_atomic(p1, participants->buf, participants->len, err)
+		|| sul_write_file_atomic(p2, transforms->buf, transforms->len, err)
+		|| sul_write_file_atomic(p3, desc, sizeof(desc) - 1, err);
+
+	free(p1);
+	free(p2);
+	free(p3);
+	return r ? -1 : 0;
+}
+
 static int synth_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 {
 	const int counts[3] = { (int)sul_ctx_int(ctx, "rrms"), (int)sul_ctx_int(ctx, "spms"), (int)sul_ctx_int(ctx, "hc") };
@@ -666,102 +473,30 @@ static int synth_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	struct outgrid g;
 	struct sul_rng rng;
 	int64_t n[3];
-	int group, index = 0, ret = -1;
-	char *path = NULL;
+	int group, s, index = 0, ret = -1;
 
 	memset(&a, 0, sizeof(a));
 	if (counts[0] + counts[1] + counts[2] == 0) {
 		sul_err_set(err, SUL_ERR_INPUT, "parameters 'rrms', 'spms', 'hc': expected at least one subject");
 		goto out;
 	}
-	if (parse_matrix(sul_ctx_str(ctx, "matrix"), n, err) || load_anatomy(templates, &a, err))
+	if (parse_matrix(sul_ctx_str(ctx, "matrix"), n, err) || sul_synth_anatomy_load(templates, &a, err))
 		goto out;
 	make_grid(&a, n, &g);
 	sul_rng_seed(&rng, (uint64_t)sul_ctx_int(ctx, "seed"));
 	sul_buf_adds(&participants, "participant_id\tgroup\tlesions\tlesion_ml\n");
 	sul_buf_adds(&transforms, "subject\tmodality\trx_deg\try_deg\trz_deg\ttx_mm\tty_mm\ttz_mm\tcx\tcy\tcz\n");
-	for (group = 0; group < 3; group++) {
-		int s;
-		for (s = 0; s < counts[group]; s++) {
-			struct subject sub;
-			struct sul_volume img, field, lesions, lobes, brain, wm;
-			char *anat, *deriv;
-			int mod, ok = 1;
-			double voxel_ml = g.geo.pixdim[0] * g.geo.pixdim[1] * g.geo.pixdim[2] / 1000, lesion_ml = 0;
-			int64_t v, nv = n[0] * n[1] * n[2];
-
-			make_subject(&sub, &a, group, ++index, sul_ctx_float(ctx, "lesion_load"), sul_ctx_float(ctx, "deform_mm"),
-				     sul_ctx_float(ctx, "misalign_deg"), sul_ctx_float(ctx, "misalign_mm"), &rng);
-			anat = sul_xasprintf("%s/%s/anat", ctx->out, sub.id);
-			deriv = sul_xasprintf("%s/derivatives/synth/%s", ctx->out, sub.id);
-			sul_volume_like(&img, &g.geo);
-			sul_volume_like(&field, &g.geo);
-			sul_volume_like(&lesions, &g.geo);
-			sul_volume_like(&lobes, &g.geo);
-			sul_volume_like(&brain, &g.geo);
-			sul_volume_like(&wm, &g.geo);
-			if (sul_mkdirs(anat, err) || sul_mkdirs(deriv, err))
-				ok = 0;
-			for (mod = 0; ok && mod < 3; mod++) {
-				char what[64];
-				render(&a, &g, &sub, mod, sul_ctx_float(ctx, "noise"), sul_ctx_float(ctx, "bias"), &rng, &img,
-				       &field, &lesions, &lobes, &brain, &wm);
-				snprintf(what, sizeof(what), "%s_biasfield", mod_names[mod]);
-				ok = !write_vol(anat, sub.id, mod_names[mod], &img, SUL_VOL_INT16, err)
-				     && !write_vol(deriv, sub.id, what, &field, SUL_VOL_FLOAT32, err);
-				if (ok && mod != MOD_T1)
-					sul_buf_addf(&transforms, "%s\t%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.4f\t%.4f\t%.4f\n",
-						     sub.id, mod_names[mod], sub.rot[mod - 1][0], sub.rot[mod - 1][1], sub.rot[mod - 1][2],
-						     sub.trans[mod - 1][0], sub.trans[mod - 1][1], sub.trans[mod - 1][2], g.center[0],
-						     g.center[1], g.center[2]);
-			}
-			if (ok)
-				ok = !write_vol(deriv, sub.id, "lesions", &lesions, SUL_VOL_UINT8, err)
-				     && !write_vol(deriv, sub.id, "lobes", &lobes, SUL_VOL_UINT8, err)
-				     && !write_vol(deriv, sub.id, "brain", &brain, SUL_VOL_UINT8, err)
-				     && !write_vol(deriv, sub.id, "wm", &wm, SUL_VOL_UINT8, err);
-			for (v = 0; v < nv; v++)
-				lesion_ml += lesions.data[v] > 0 ? voxel_ml : 0;
-			sul_buf_addf(&participants, "%s\t%s\t%zu\t%.3f\n", sub.id, group_names[group], sub.nles, lesion_ml);
-			sul_volume_release(&img);
-			sul_volume_release(&field);
-			sul_volume_release(&lesions);
-			sul_volume_release(&lobes);
-			sul_volume_release(&brain);
-			sul_volume_release(&wm);
-			free(sub.les);
-			free(anat);
-			free(deriv);
-			if (!ok) {
-				sul_err_prefix(err, "subject '%s'", sub.id);
+	for (group = 0; group < 3; group++)
+		for (s = 0; s < counts[group]; s++)
+			if (write_subject(ctx, &a, &g, group, ++index, &rng, &participants, &transforms, err))
 				goto out;
-			}
-		}
-	}
-	path = sul_xasprintf("%s/participants.tsv", ctx->out);
-	if (sul_write_file_atomic(path, participants.buf, participants.len, err))
-		goto out;
-	free(path);
-	path = sul_xasprintf("%s/derivatives/synth/transforms.tsv", ctx->out);
-	if (sul_write_file_atomic(path, transforms.buf, transforms.len, err))
-		goto out;
-	free(path);
-	path = sul_xasprintf("%s/dataset_description.json", ctx->out);
-	{
-		static const char desc[] = "{\n  \"Name\": \"sulcus synthetic MS cohort (not patient data)\",\n"
-					   "  \"BIDSVersion\": \"1.8.0\",\n  \"DatasetType\": \"raw\",\n"
-					   "  \"GeneratedBy\": [{\"Name\": \"sulcus synth\"}]\n}\n";
-		if (sul_write_file_atomic(path, desc, sizeof(desc) - 1, err))
-			goto out;
-	}
-	if (sul_ctx_metric(ctx, "subjects", -1, index, err))
+	if (write_tables(ctx, &participants, &transforms, err) || sul_ctx_metric(ctx, "subjects", -1, index, err))
 		goto out;
 	ret = 0;
 out:
-	anatomy_release(&a);
+	sul_synth_anatomy_release(&a);
 	sul_buf_release(&participants);
 	sul_buf_release(&transforms);
-	free(path);
 	free(templates);
 	return ret;
 }

@@ -291,252 +291,361 @@ static size_t epoch_order(const struct sul_slicedata *d, const size_t *tr, size_
 	return n;
 }
 
-static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
-{
-	const int epochs = (int)sul_ctx_int(ctx, "epochs"), batch = (int)sul_ctx_int(ctx, "batch");
-	const int patience = (int)sul_ctx_int(ctx, "patience");
-	const char *balance = sul_ctx_str(ctx, "balance"), *from = sul_ctx_str(ctx, "pretrained_from");
-	const double rot = sul_ctx_float(ctx, "rotate"), tr_frac = sul_ctx_float(ctx, "translate");
-	const double smin = sul_ctx_float(ctx, "scale_min"), smax = sul_ctx_float(ctx, "scale_max");
-	const int flip = (int)sul_ctx_int(ctx, "flip");
-	char *cfg_in = sul_ctx_path(ctx, "network"), *pretrained = NULL;
-	char *cfg_out = sul_xasprintf("%s/model.cfg", ctx->out), *header = NULL;
-	char *best_path = sul_xasprintf("%s/best.weights", ctx->out), *last_path = sul_xasprintf("%s/last.weights", ctx->out);
-	struct sul_buf hist = SUL_BUF_INIT;
+/* One training run: what train_run sets up, and what the epochs update.
+ * train_run owns it and everything it points to. */
+struct trainer {
+	const struct sul_stage_ctx *ctx;
+	int epochs, batch, patience, classes;
+	double rotate, translate, scale_min, scale_max;  /* augmentation */
+	int flip;
 	struct sul_slicedata d;
-	struct sul_dn_net *net = NULL;
-	const struct sul_dn_api *api = NULL;
+	size_t *tr, *va, ntr, nva;         /* training and validation rows of d */
+	char *cfg_in, *cfg_out;            /* the given cfg, the one used */
+	char *pretrained;                  /* weights to start from, or NULL */
+	const struct sul_dn_api *api;
+	struct sul_dn_net *net;
 	struct sul_dn_info info;
-	struct sul_dn_open o;
 	struct sul_rng rng;
-	size_t *tr = NULL, *va = NULL, *order = NULL, ntr = 0, nva = 0, i, one;
-	float *x = NULL, *xa = NULL, *probs = NULL, *wts = NULL, *cw = NULL;
-	int *labels = NULL, classes, epoch, best_epoch = 0, bad_epochs = 0, ret = -1;
-	struct sul_model_device dev;
-	double best_loss = INFINITY, best_acc = NAN, t_start = sul_now_s();
-	long steps_done = 0;
-	char hex[65];
+	/* one step's images */
+	size_t one;                        /* floats per image */
+	float *x, *xa, *probs;             /* the batch, one image before augmentation, outputs */
+	int *labels;
+	float *cw, *wts;                   /* balance = weight: per class, per image of the batch */
+	size_t *order;                     /* the epoch's order of training rows */
+	/* the curve so far */
+	struct sul_buf hist;               /* history.tsv */
+	double best_loss, best_acc, t_start;
+	int best_epoch, bad_epochs;
+	long steps_done;
+};
 
-	memset(&d, 0, sizeof(d));
-	sul_rng_seed(&rng, (uint64_t)sul_ctx_int(ctx, "seed"));
-	if (sul_slicedata_read(ctx, sul_ctx_str(ctx, "table"), &d, err))
-		goto out;
-	for (i = 0; i < d.n; i++) {
-		if (d.rows[i].split == SUL_SPLIT_TRAIN)
-			ntr++;
-		else if (d.rows[i].split == SUL_SPLIT_VAL)
-			nva++;
+/* What one epoch's steps add up. */
+struct epoch_stats {
+	double lr, loss_sum, step_s, secs;
+	size_t correct, seen;
+	size_t n, steps;                   /* images in the epoch's order, steps over them */
+};
+
+/* The training and validation rows of the split, and its class counts as
+ * metrics. */
+static int split_rows(struct trainer *t, struct sul_err *err)
+{
+	const struct sul_slicedata *d = &t->d;
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		if (d->rows[i].split == SUL_SPLIT_TRAIN)
+			t->ntr++;
+		else if (d->rows[i].split == SUL_SPLIT_VAL)
+			t->nva++;
 	}
-	if (!ntr) {
-		sul_err_set(err, SUL_ERR_INPUT, "no training slices in '%s' (split column all val/test?)",
-			    sul_ctx_str(ctx, "table"));
-		goto out;
+	if (!t->ntr)
+		return sul_err_set(err, SUL_ERR_INPUT, "no training slices in '%s' (split column all val/test?)",
+				   sul_ctx_str(t->ctx, "table"));
+	t->tr = sul_xmalloc(t->ntr * sizeof(*t->tr));
+	t->va = sul_xmalloc((t->nva ? t->nva : 1) * sizeof(*t->va));
+	t->ntr = t->nva = 0;
+	for (i = 0; i < d->n; i++) {
+		if (d->rows[i].split == SUL_SPLIT_TRAIN)
+			t->tr[t->ntr++] = i;
+		else if (d->rows[i].split == SUL_SPLIT_VAL)
+			t->va[t->nva++] = i;
 	}
-	tr = sul_xmalloc(ntr * sizeof(*tr));
-	va = sul_xmalloc((nva ? nva : 1) * sizeof(*va));
-	ntr = nva = 0;
-	for (i = 0; i < d.n; i++) {
-		if (d.rows[i].split == SUL_SPLIT_TRAIN)
-			tr[ntr++] = i;
-		else if (d.rows[i].split == SUL_SPLIT_VAL)
-			va[nva++] = i;
-	}
-	if (!nva)
+	if (!t->nva)
 		fprintf(stderr, "train: warning: no validation slices: best.weights is the last epoch's, patience is "
 				"off\n");
-	if (class_metrics(ctx, &d, "train", SUL_SPLIT_TRAIN, err) || class_metrics(ctx, &d, "val", SUL_SPLIT_VAL, err))
-		goto out;
+	return class_metrics(t->ctx, d, "train", SUL_SPLIT_TRAIN, err)
+	       || class_metrics(t->ctx, d, "val", SUL_SPLIT_VAL, err) ? -1 : 0;
+}
 
-	/* The cfg actually used. */
-	header = sul_xasprintf("written by sulcus train (stage '%s') from %s:\n[net] batch, subdivisions, width, "
-			       "height, channels set by the stage; burn_in removed", ctx->id, cfg_in);
-	if (sul_model_write_cfg(cfg_in, cfg_out, batch, (int)sul_ctx_int(ctx, "size"), header, &classes, err))
-		goto out;
-	if (classes != d.classes) {
-		sul_err_set(err, SUL_ERR_INPUT, "%s: the network has %d outputs, but the data has %d classes (%s%s)", cfg_in,
-			    classes, d.classes, d.class_names[0], d.classes > 1 ? ", ..." : "");
-		goto out;
-	}
-	if (write_classes(ctx, &d, err))
-		goto out;
+/* Writes model.cfg (the cfg actually used) and classes.tsv, and finds the
+ * weights to start from. */
+static int write_model(struct trainer *t, struct sul_err *err)
+{
+	const struct sul_stage_ctx *ctx = t->ctx;
+	const char *from = sul_ctx_str(ctx, "pretrained_from");
+	char *header = sul_xasprintf("written by sulcus train (stage '%s') from %s:\n[net] batch, subdivisions, "
+				     "width, height, channels set by the stage; burn_in removed", ctx->id, t->cfg_in);
+	int r = sul_model_write_cfg(t->cfg_in, t->cfg_out, t->batch, (int)sul_ctx_int(ctx, "size"), header,
+				    &t->classes, err);
+
+	free(header);
+	if (r)
+		return -1;
+	if (t->classes != t->d.classes)
+		return sul_err_set(err, SUL_ERR_INPUT, "%s: the network has %d outputs, but the data has %d classes "
+				   "(%s%s)", t->cfg_in, t->classes, t->d.classes, t->d.class_names[0],
+				   t->d.classes > 1 ? ", ..." : "");
+	if (write_classes(ctx, &t->d, err))
+		return -1;
 	if (*from) {
 		const char *dir = sul_ctx_input(ctx, from);
-		pretrained = sul_xasprintf("%s/best.weights", dir ? dir : "");
+		t->pretrained = sul_xasprintf("%s/best.weights", dir ? dir : "");
 	} else if (*sul_ctx_str(ctx, "pretrained")) {
-		pretrained = sul_ctx_path(ctx, "pretrained");
+		t->pretrained = sul_ctx_path(ctx, "pretrained");
 	}
+	return 0;
+}
+
+/* Loads the Darknet library, builds the network from model.cfg (with the
+ * pretrained weights), records its size, and loads the slices at its input
+ * size. */
+static int open_network(struct trainer *t, struct sul_err *err)
+{
+	const struct sul_stage_ctx *ctx = t->ctx;
+	struct sul_model_device dev;
+	struct sul_dn_open o;
 
 	if (sul_model_device(ctx, &dev, err))
-		goto out;
-	api = sul_dn_load(dev.gpu >= 0, err);
-	if (!api)
-		goto out;
+		return -1;
+	t->api = sul_dn_load(dev.gpu >= 0, err);
+	if (!t->api)
+		return -1;
 	memset(&o, 0, sizeof(o));
-	o.cfg = cfg_out;
-	o.weights = pretrained;
+	o.cfg = t->cfg_out;
+	o.weights = t->pretrained;
 	o.load_layers = (int)sul_ctx_int(ctx, "load_layers");
-	o.batch = batch;
+	o.batch = t->batch;
 	o.seed = (unsigned long)sul_ctx_int(ctx, "seed");
 	o.threads = dev.threads;
 	o.gpu = dev.gpu;
 	o.backend = dev.backend;
 	o.bn_momentum = (float)sul_ctx_float(ctx, "bn_momentum");
-	if (api->open(&o, &net, err)) {
-		sul_err_prefix(err, "%s", cfg_in);
-		goto out;
-	}
-	api->info(net, &info);
-	fprintf(stderr, "train: %s: %dx%dx%d input, %d layers, %ld parameters, %s\n", cfg_in, info.w, info.h, info.c,
-		info.nlayers, info.params, pretrained ? "pretrained" : "from scratch");
-	if (sul_model_note_backend(ctx, &info, err))
-		goto out;
-	if (pretrained && o.load_layers)
-		fprintf(stderr, "train: loaded the first %d layers from %s\n", o.load_layers, pretrained);
-	else if (pretrained)
-		fprintf(stderr, "train: loaded all layers from %s\n", pretrained);
-	if (sul_ctx_metric(ctx, "parameters", -1, (double)info.params, err)
-	    || sul_ctx_metric(ctx, "gflop_per_image", -1, info.flops * 1e-9, err))
-		goto out;
-	if (sul_slicedata_load(&d, info.w, info.h, 1u << SUL_SPLIT_TRAIN | 1u << SUL_SPLIT_VAL, err))
-		goto out;
+	if (t->api->open(&o, &t->net, err))
+		return sul_err_prefix(err, "%s", t->cfg_in);
+	t->api->info(t->net, &t->info);
+	fprintf(stderr, "train: %s: %dx%dx%d input, %d layers, %ld parameters, %s\n", t->cfg_in, t->info.w, t->info.h,
+		t->info.c, t->info.nlayers, t->info.params, t->pretrained ? "pretrained" : "from scratch");
+	if (sul_model_note_backend(ctx, &t->info, err))
+		return -1;
+	if (t->pretrained && o.load_layers)
+		fprintf(stderr, "train: loaded the first %d layers from %s\n", o.load_layers, t->pretrained);
+	else if (t->pretrained)
+		fprintf(stderr, "train: loaded all layers from %s\n", t->pretrained);
+	if (sul_ctx_metric(ctx, "parameters", -1, (double)t->info.params, err)
+	    || sul_ctx_metric(ctx, "gflop_per_image", -1, t->info.flops * 1e-9, err))
+		return -1;
+	return sul_slicedata_load(&t->d, t->info.w, t->info.h, 1u << SUL_SPLIT_TRAIN | 1u << SUL_SPLIT_VAL, err);
+}
 
-	one = (size_t)3 * info.w * info.h;
-	x = sul_xmalloc(sizeof(float) * one * batch);
-	xa = sul_xmalloc(sizeof(float) * one);
-	probs = sul_xmalloc(sizeof(float) * classes * batch);
-	labels = sul_xmalloc(sizeof(int) * batch);
-	order = sul_xmalloc(sizeof(size_t) * (ntr * (size_t)classes + batch));
-	if (!strcmp(balance, "weight")) {
+/* The step buffers, and with balance = weight each class's loss weight. */
+static void alloc_step_buffers(struct trainer *t)
+{
+	const int batch = t->batch, classes = t->classes;
+	size_t i;
+
+	t->one = (size_t)3 * t->info.w * t->info.h;
+	t->x = sul_xmalloc(sizeof(float) * t->one * batch);
+	t->xa = sul_xmalloc(sizeof(float) * t->one);
+	t->probs = sul_xmalloc(sizeof(float) * classes * batch);
+	t->labels = sul_xmalloc(sizeof(int) * batch);
+	t->order = sul_xmalloc(sizeof(size_t) * (t->ntr * (size_t)classes + batch));
+	if (!strcmp(sul_ctx_str(t->ctx, "balance"), "weight")) {
 		size_t *per = sul_xcalloc((size_t)classes, sizeof(size_t));
-		cw = sul_xmalloc(sizeof(float) * classes);
-		wts = sul_xmalloc(sizeof(float) * batch);
-		for (i = 0; i < ntr; i++)
-			per[d.rows[tr[i]].label]++;
+		t->cw = sul_xmalloc(sizeof(float) * classes);
+		t->wts = sul_xmalloc(sizeof(float) * batch);
+		for (i = 0; i < t->ntr; i++)
+			per[t->d.rows[t->tr[i]].label]++;
 		for (i = 0; i < (size_t)classes; i++)
-			cw[i] = per[i] ? (float)((double)ntr / (classes * per[i])) : 0;
+			t->cw[i] = per[i] ? (float)((double)t->ntr / (classes * per[i])) : 0;
 		free(per);
 	}
-	sul_buf_adds(&hist, "epoch\tlr\ttrain_loss\ttrain_acc\tval_loss\tval_acc\n");
+}
 
-	for (epoch = 1; epoch <= epochs; epoch++) {
-		const double lr = lr_at(ctx, epoch, epochs), t0 = sul_now_s();
-		size_t n = epoch_order(&d, tr, ntr, !strcmp(balance, "oversample"), &rng, order), steps, s;
-		double loss_sum = 0, last_report = t0, val_loss = NAN, val_acc = NAN, secs, rate, step_s = 0, ts;
-		size_t correct = 0, seen = 0;
-		char eta[32];
-		int j;
+/* Step s's batch: rows of the epoch's order (wrapping around), augmented,
+ * with their labels and loss weights. */
+static void fill_batch(struct trainer *t, const struct epoch_stats *e, size_t s)
+{
+	int j;
 
-		steps = (n + batch - 1) / batch;
-		for (s = 0; s < steps; s++) {
-			for (j = 0; j < batch; j++) {
-				size_t row = order[(s * batch + j) % n];
-				double a = rot > 0 ? (2 * sul_rng_uniform(&rng) - 1) * rot : 0;
-				double sc = smin + (smax - smin) * sul_rng_uniform(&rng);
-				double tx = (2 * sul_rng_uniform(&rng) - 1) * tr_frac, ty = (2 * sul_rng_uniform(&rng) - 1) * tr_frac;
-				int fl = flip && sul_rng_uniform(&rng) < 0.5;
-				sul_slicedata_chw(&d, row, xa);
-				sul_augment_chw(xa, x + one * j, 3, info.h, info.w, a, sc, tx, ty, fl);
-				labels[j] = d.rows[row].label;
-				if (wts)
-					wts[j] = cw[labels[j]];
-			}
-			ts = sul_now_s();
-			/* Where a crash in Darknet would be (tests: t6002). */
-			sul_fault_crash("train-step");
-			if (api->train_step(net, x, labels, wts, (float)lr, probs, err)) {
-				sul_err_prefix(err, "epoch %d, step %zu", epoch, s + 1);
-				goto out;
-			}
-			step_s += sul_now_s() - ts;
-			for (j = 0; j < batch; j++) {
-				loss_sum += sul_xent(probs[classes * j + labels[j]]);
-				correct += sul_argmax(probs + classes * j, classes) == labels[j];
-			}
-			seen += (size_t)batch;
-			steps_done++;
-			if (sul_now_s() - last_report >= 10 && s + 1 < steps) {
-				double el = sul_now_s() - t_start, per_step = el / steps_done;
-				long left = (long)(epochs - epoch) * (long)steps + (long)(steps - s - 1);
-				last_report = sul_now_s();
-				sul_format_eta(per_step * left, eta);
-				fprintf(stderr, "progress: epoch %d/%d step %zu/%zu loss %.4f %.1f images/s ETA %s\n", epoch,
-					epochs, s + 1, steps, loss_sum / seen, seen / (sul_now_s() - t0), eta);
-			}
+	for (j = 0; j < t->batch; j++) {
+		size_t row = t->order[(s * t->batch + j) % e->n];
+		double a = t->rotate > 0 ? (2 * sul_rng_uniform(&t->rng) - 1) * t->rotate : 0;
+		double sc = t->scale_min + (t->scale_max - t->scale_min) * sul_rng_uniform(&t->rng);
+		double tx = (2 * sul_rng_uniform(&t->rng) - 1) * t->translate;
+		double ty = (2 * sul_rng_uniform(&t->rng) - 1) * t->translate;
+		int fl = t->flip && sul_rng_uniform(&t->rng) < 0.5;
+		sul_slicedata_chw(&t->d, row, t->xa);
+		sul_augment_chw(t->xa, t->x + t->one * j, 3, t->info.h, t->info.w, a, sc, tx, ty, fl);
+		t->labels[j] = t->d.rows[row].label;
+		if (t->wts)
+			t->wts[j] = t->cw[t->labels[j]];
+	}
+}
+
+/* The steps of one epoch over a fresh order of the training rows, with
+ * progress on stderr every 10 seconds; e gets the sums. */
+static int train_epoch(struct trainer *t, int epoch, struct epoch_stats *e, struct sul_err *err)
+{
+	const int classes = t->classes;
+	const double t0 = sul_now_s();
+	double last_report = t0, ts;
+	char eta[32];
+	size_t s;
+	int j;
+
+	memset(e, 0, sizeof(*e));
+	e->lr = lr_at(t->ctx, epoch, t->epochs);
+	e->n = epoch_order(&t->d, t->tr, t->ntr, !strcmp(sul_ctx_str(t->ctx, "balance"), "oversample"), &t->rng,
+			   t->order);
+	e->steps = (e->n + t->batch - 1) / t->batch;
+	for (s = 0; s < e->steps; s++) {
+		fill_batch(t, e, s);
+		ts = sul_now_s();
+		/* Where a crash in Darknet would be (tests: t6002). */
+		sul_fault_crash("train-step");
+		if (t->api->train_step(t->net, t->x, t->labels, t->wts, (float)e->lr, t->probs, err))
+			return sul_err_prefix(err, "epoch %d, step %zu", epoch, s + 1);
+		e->step_s += sul_now_s() - ts;
+		for (j = 0; j < t->batch; j++) {
+			e->loss_sum += sul_xent(t->probs[classes * j + t->labels[j]]);
+			e->correct += sul_argmax(t->probs + classes * j, classes) == t->labels[j];
 		}
-		secs = sul_now_s() - t0;
-		rate = seen / secs;
-		if (precise_bn(api, net, &d, order, n, batch, (int)sul_ctx_int(ctx, "bn_batches"), x, err)) {
-			sul_err_prefix(err, "epoch %d: batchnorm statistics", epoch);
-			goto out;
-		}
-		if (nva && validate(api, net, &d, va, nva, batch, classes, &val_loss, &val_acc, err)) {
-			sul_err_prefix(err, "epoch %d: validation", epoch);
-			goto out;
-		}
-		sul_format_eta((sul_now_s() - t_start) / epoch * (epochs - epoch), eta);
-		fprintf(stderr, "progress: epoch %d/%d lr %.3g loss %.4f acc %.3f val_loss %.4f val_acc %.3f %.1f images/s "
-				"ETA %s\n", epoch, epochs, lr, loss_sum / seen, (double)correct / seen, val_loss, val_acc,
-			rate, eta);
-		sul_buf_addf(&hist, "%d\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\n", epoch, lr, loss_sum / seen,
-			     (double)correct / seen, val_loss, val_acc);
-		if (sul_ctx_metric(ctx, "lr", epoch, lr, err) || sul_ctx_metric(ctx, "train_loss", epoch, loss_sum / seen, err)
-		    || sul_ctx_metric(ctx, "train_acc", epoch, (double)correct / seen, err)
-		    || sul_ctx_timing(ctx, "images_per_s", epoch, rate, err)
-		    || sul_ctx_timing(ctx, "step_images_per_s", epoch, seen / step_s, err)
-		    || (nva && (sul_ctx_metric(ctx, "val_loss", epoch, val_loss, err)
-				|| sul_ctx_metric(ctx, "val_acc", epoch, val_acc, err))))
-			goto out;
-		if (!nva || val_loss < best_loss) {
-			best_loss = nva ? val_loss : NAN;
-			best_acc = val_acc;
-			best_epoch = epoch;
-			bad_epochs = 0;
-			if (api->save(net, best_path, err))
-				goto out;
-		} else if (patience > 0 && ++bad_epochs >= patience) {
-			fprintf(stderr, "train: early stop after epoch %d: no lower val_loss for %d epochs (best %.4f at "
-					"epoch %d)\n", epoch, patience, best_loss, best_epoch);
-			epoch++;
-			break;
+		e->seen += (size_t)t->batch;
+		t->steps_done++;
+		if (sul_now_s() - last_report >= 10 && s + 1 < e->steps) {
+			double el = sul_now_s() - t->t_start, per_step = el / t->steps_done;
+			long left = (long)(t->epochs - epoch) * (long)e->steps + (long)(e->steps - s - 1);
+			last_report = sul_now_s();
+			sul_format_eta(per_step * left, eta);
+			fprintf(stderr, "progress: epoch %d/%d step %zu/%zu loss %.4f %.1f images/s ETA %s\n", epoch,
+				t->epochs, s + 1, e->steps, e->loss_sum / e->seen, e->seen / (sul_now_s() - t0), eta);
 		}
 	}
-	if (api->save(net, last_path, err))
+	e->secs = sul_now_s() - t0;
+	return 0;
+}
+
+/*
+ * After the steps of an epoch: batchnorm statistics, validation, the
+ * epoch's line of history.tsv and its metrics, and best.weights when the
+ * validation loss is the lowest yet.  *stop = 1 when patience runs out.
+ */
+static int finish_epoch(struct trainer *t, int epoch, const struct epoch_stats *e, int *stop, struct sul_err *err)
+{
+	const struct sul_stage_ctx *ctx = t->ctx;
+	const double rate = e->seen / e->secs, loss = e->loss_sum / e->seen, acc = (double)e->correct / e->seen;
+	double val_loss = NAN, val_acc = NAN;
+	char eta[32];
+
+	*stop = 0;
+	if (precise_bn(t->api, t->net, &t->d, t->order, e->n, t->batch, (int)sul_ctx_int(ctx, "bn_batches"), t->x, err))
+		return sul_err_prefix(err, "epoch %d: batchnorm statistics", epoch);
+	if (t->nva && validate(t->api, t->net, &t->d, t->va, t->nva, t->batch, t->classes, &val_loss, &val_acc, err))
+		return sul_err_prefix(err, "epoch %d: validation", epoch);
+	sul_format_eta((sul_now_s() - t->t_start) / epoch * (t->epochs - epoch), eta);
+	fprintf(stderr, "progress: epoch %d/%d lr %.3g loss %.4f acc %.3f val_loss %.4f val_acc %.3f %.1f images/s "
+			"ETA %s\n", epoch, t->epochs, e->lr, loss, acc, val_loss, val_acc, rate, eta);
+	sul_buf_addf(&t->hist, "%d\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\n", epoch, e->lr, loss, acc, val_loss, val_acc);
+	if (sul_ctx_metric(ctx, "lr", epoch, e->lr, err) || sul_ctx_metric(ctx, "train_loss", epoch, loss, err)
+	    || sul_ctx_metric(ctx, "train_acc", epoch, acc, err)
+	    || sul_ctx_timing(ctx, "images_per_s", epoch, rate, err)
+	    || sul_ctx_timing(ctx, "step_images_per_s", epoch, e->seen / e->step_s, err)
+	    || (t->nva && (sul_ctx_metric(ctx, "val_loss", epoch, val_loss, err)
+			   || sul_ctx_metric(ctx, "val_acc", epoch, val_acc, err))))
+		return -1;
+	if (!t->nva || val_loss < t->best_loss) {
+		char *best_path = sul_xasprintf("%s/best.weights", ctx->out);
+		int r;
+		t->best_loss = t->nva ? val_loss : NAN;
+		t->best_acc = val_acc;
+		t->best_epoch = epoch;
+		t->bad_epochs = 0;
+		r = t->api->save(t->net, best_path, err);
+		free(best_path);
+		return r;
+	}
+	if (t->patience > 0 && ++t->bad_epochs >= t->patience) {
+		fprintf(stderr, "train: early stop after epoch %d: no lower val_loss for %d epochs (best %.4f at "
+				"epoch %d)\n", epoch, t->patience, t->best_loss, t->best_epoch);
+		*stop = 1;
+	}
+	return 0;
+}
+
+/* After the last epoch: last.weights, history.tsv and the run's metrics. */
+static int finish_training(struct trainer *t, int epochs_run, struct sul_err *err)
+{
+	const struct sul_stage_ctx *ctx = t->ctx;
+	char *last_path = sul_xasprintf("%s/last.weights", ctx->out), *hpath = NULL, hex[65];
+	int ret = -1;
+
+	if (t->api->save(t->net, last_path, err))
 		goto out;
-	api->digest(net, hex);
+	t->api->digest(t->net, hex);
 	fprintf(stderr, "train: last weights sha256 %s\n", hex);
-	{
-		char *hpath = sul_xasprintf("%s/history.tsv", ctx->out);
-		int r = sul_write_file_atomic(hpath, hist.buf, hist.len, err);
-		free(hpath);
-		if (r)
-			goto out;
-	}
-	if (sul_ctx_metric(ctx, "epochs_run", -1, epoch - 1, err) || sul_ctx_metric(ctx, "best_epoch", -1, best_epoch, err)
-	    || (nva && (sul_ctx_metric(ctx, "best_val_loss", -1, best_loss, err)
-			|| sul_ctx_metric(ctx, "best_val_acc", -1, best_acc, err)))
-	    || sul_ctx_timing(ctx, "train_seconds", -1, sul_now_s() - t_start, err))
+	hpath = sul_xasprintf("%s/history.tsv", ctx->out);
+	if (sul_write_file_atomic(hpath, t->hist.buf, t->hist.len, err))
+		goto out;
+	if (sul_ctx_metric(ctx, "epochs_run", -1, epochs_run, err)
+	    || sul_ctx_metric(ctx, "best_epoch", -1, t->best_epoch, err)
+	    || (t->nva && (sul_ctx_metric(ctx, "best_val_loss", -1, t->best_loss, err)
+			   || sul_ctx_metric(ctx, "best_val_acc", -1, t->best_acc, err)))
+	    || sul_ctx_timing(ctx, "train_seconds", -1, sul_now_s() - t->t_start, err))
 		goto out;
 	ret = 0;
 out:
-	if (net)
-		api->close(net);
-	sul_slicedata_release(&d);
-	sul_buf_release(&hist);
-	free(cfg_in);
-	free(cfg_out);
-	free(header);
-	free(pretrained);
-	free(best_path);
 	free(last_path);
-	free(tr);
-	free(va);
-	free(order);
-	free(x);
-	free(xa);
-	free(probs);
-	free(labels);
-	free(wts);
-	free(cw);
+	free(hpath);
+	return ret;
+}
+
+static void trainer_release(struct trainer *t)
+{
+	if (t->net)
+		t->api->close(t->net);
+	sul_slicedata_release(&t->d);
+	sul_buf_release(&t->hist);
+	free(t->cfg_in);
+	free(t->cfg_out);
+	free(t->pretrained);
+	free(t->tr);
+	free(t->va);
+	free(t->order);
+	free(t->x);
+	free(t->xa);
+	free(t->probs);
+	free(t->labels);
+	free(t->wts);
+	free(t->cw);
+}
+
+static int train_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
+{
+	struct trainer t;
+	int epoch, stop = 0, ret = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.ctx = ctx;
+	t.epochs = (int)sul_ctx_int(ctx, "epochs");
+	t.batch = (int)sul_ctx_int(ctx, "batch");
+	t.patience = (int)sul_ctx_int(ctx, "patience");
+	t.rotate = sul_ctx_float(ctx, "rotate");
+	t.translate = sul_ctx_float(ctx, "translate");
+	t.scale_min = sul_ctx_float(ctx, "scale_min");
+	t.scale_max = sul_ctx_float(ctx, "scale_max");
+	t.flip = (int)sul_ctx_int(ctx, "flip");
+	t.cfg_in = sul_ctx_path(ctx, "network");
+	t.cfg_out = sul_xasprintf("%s/model.cfg", ctx->out);
+	t.best_loss = INFINITY;
+	t.best_acc = NAN;
+	t.t_start = sul_now_s();
+	sul_rng_seed(&t.rng, (uint64_t)sul_ctx_int(ctx, "seed"));
+	if (sul_slicedata_read(ctx, sul_ctx_str(ctx, "table"), &t.d, err) || split_rows(&t, err)
+	    || write_model(&t, err) || open_network(&t, err))
+		goto out;
+	alloc_step_buffers(&t);
+	sul_buf_adds(&t.hist, "epoch\tlr\ttrain_loss\ttrain_acc\tval_loss\tval_acc\n");
+	for (epoch = 1; epoch <= t.epochs && !stop; epoch++) {
+		struct epoch_stats e;
+		if (train_epoch(&t, epoch, &e, err) || finish_epoch(&t, epoch, &e, &stop, err))
+			goto out;
+	}
+	if (finish_training(&t, epoch - 1, err))
+		goto out;
+	ret = 0;
+out:
+	trainer_release(&t);
 	return ret;
 }
 

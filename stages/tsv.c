@@ -75,12 +75,13 @@ void sul_tsv_release(struct sul_tsv *t)
 	memset(t, 0, sizeof(*t));
 }
 
-size_t sul_split_list(char *buf, char **items, size_t max)
+size_t sul_split_list(char *buf, char **items, size_t max, int *malformed)
 {
 	size_t n = 0;
 	char *p = buf;
+	int bad = 0;
 
-	while (p && n < max) {
+	while (p) {
 		char *comma = strchr(p, ',');
 		char *end;
 		if (comma)
@@ -90,10 +91,14 @@ size_t sul_split_list(char *buf, char **items, size_t max)
 		end = p + strlen(p);
 		while (end > p && end[-1] == ' ')
 			*--end = '\0';
-		if (*p)
+		if (!*p || n == max)
+			bad = 1;
+		else
 			items[n++] = p;
 		p = comma ? comma + 1 : NULL;
 	}
+	if (malformed)
+		*malformed = bad;
 	return n;
 }
 

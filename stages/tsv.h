@@ -37,8 +37,14 @@ void sul_tsv_release(struct sul_tsv *t);
 int sul_tsv_carry(const struct sul_tsv *t, const char *const *skip, size_t nskip, const char *in_dir,
 		  const char *out_dir, struct sul_err *err);
 
-/* Splits a comma-separated parameter ("T1w, T2w") in place into at most max
- * trimmed, non-empty items; returns how many. */
-size_t sul_split_list(char *buf, char **items, size_t max);
+/*
+ * Splits a comma-separated parameter ("T1w, T2w") in place into items
+ * trimmed of spaces, the first max non-empty ones into items; returns how
+ * many it stored.  Empty items are skipped.  When malformed is not NULL,
+ * *malformed = 1 if an item was empty (a blank list is one empty item) or
+ * there were more than max, else 0: a caller that must refuse such a list
+ * checks it, the others take what there is.
+ */
+size_t sul_split_list(char *buf, char **items, size_t max, int *malformed);
 
 #endif

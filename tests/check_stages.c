@@ -399,12 +399,45 @@ START_TEST(row_level_split_leaks_and_says_so)
 }
 END_TEST
 
+/* The one list splitter: lenient callers take the non-empty items, strict
+ * ones (slices' channels and labels) refuse what malformed reports. */
+START_TEST(split_list_trims_and_reports_malformed)
+{
+	char buf[64], *items[3];
+	int malformed = -1;
+
+	snprintf(buf, sizeof(buf), " T1w, T2w ,FLAIR ");
+	ck_assert_uint_eq(sul_split_list(buf, items, 3, &malformed), 3);
+	ck_assert_int_eq(malformed, 0);
+	ck_assert_str_eq(items[0], "T1w");
+	ck_assert_str_eq(items[1], "T2w");
+	ck_assert_str_eq(items[2], "FLAIR");
+	snprintf(buf, sizeof(buf), "a,,b");
+	ck_assert_uint_eq(sul_split_list(buf, items, 3, &malformed), 2);
+	ck_assert_int_eq(malformed, 1);
+	ck_assert_str_eq(items[1], "b");
+	snprintf(buf, sizeof(buf), "a,b,c,d");
+	ck_assert_uint_eq(sul_split_list(buf, items, 3, &malformed), 3);
+	ck_assert_int_eq(malformed, 1);
+	ck_assert_str_eq(items[2], "c");
+	snprintf(buf, sizeof(buf), "a, ");
+	ck_assert_uint_eq(sul_split_list(buf, items, 3, &malformed), 1);
+	ck_assert_int_eq(malformed, 1);
+	snprintf(buf, sizeof(buf), " ");
+	ck_assert_uint_eq(sul_split_list(buf, items, 3, &malformed), 0);
+	ck_assert_int_eq(malformed, 1);
+	snprintf(buf, sizeof(buf), "x,y");
+	ck_assert_uint_eq(sul_split_list(buf, items, 3, NULL), 2);
+}
+END_TEST
+
 SUL_SUITE(stages)
 {
 	Suite *s = suite_create("stages");
 	TCase *vol = tcase_create("volume");
 	TCase *ing = tcase_create("ingest");
 	TCase *spl = tcase_create("split");
+	TCase *lst = tcase_create("list");
 
 	tcase_add_test(vol, volume_round_trip_keeps_geometry);
 	tcase_add_test(vol, volume_errors_name_the_file);
@@ -417,5 +450,7 @@ SUL_SUITE(stages)
 	tcase_add_test(spl, split_keeps_subjects_whole_and_stratified);
 	tcase_add_test(spl, row_level_split_leaks_and_says_so);
 	suite_add_tcase(s, spl);
+	tcase_add_test(lst, split_list_trims_and_reports_malformed);
+	suite_add_tcase(s, lst);
 	return s;
 }

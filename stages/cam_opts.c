@@ -1,0 +1,62 @@
+/*
+ * cam_opts.c - the `cam` kind's options: its parameters read and checked
+ * into the run (stages/cam_int.h).  The parameter schema itself is in
+ * cam.c, with the kind.
+ */
+#include "cam_int.h"
+#include "tsv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *const sul_cam_method_names[NMETHODS] = { "cam", "gradcam", "gradcampp" };
+const char *const sul_cam_lobe_names[NLOBES] = { "frontal", "temporal", "parietal", "occipital", "other" };
+
+int sul_cam_parse_methods(const char *text, int use[NMETHODS], struct sul_err *err)
+{
+	char *buf = sul_xstrdup(text), *items[8];
+	size_t n = sul_split_list(buf, items, 8, NULL), i;
+	int m, any = 0;
+
+	memset(use, 0, sizeof(int) * NMETHODS);
+	for (i = 0; i < n; i++) {
+		for (m = 0; m < NMETHODS && strcmp(items[i], sul_cam_method_names[m]); m++)
+			;
+		if (m == NMETHODS) {
+			sul_err_set(err, SUL_ERR_INPUT, "parameter 'methods': unknown method '%s' (expected cam, gradcam, "
+				    "gradcampp)", items[i]);
+			free(buf);
+			return -1;
+		}
+		use[m] = any = 1;
+	}
+	free(buf);
+	if (!any)
+		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'methods': no method given");
+	return 0;
+}
+
+int sul_cam_read_options(struct cam_run *run, struct sul_err *err)
+{
+	const struct sul_stage_ctx *ctx = run->ctx;
+	const char *target = sul_ctx_str(ctx, "target"), *overlay = sul_ctx_str(ctx, "overlay");
+
+	run->target_mode = !strcmp(target, "all") ? CAM_TARGET_ALL
+			   : !strcmp(target, "true") ? CAM_TARGET_TRUE
+						     : CAM_TARGET_PREDICTED;
+	run->batch = (int)sul_ctx_int(ctx, "batch");
+	run->score_mode = !strcmp(sul_ctx_str(ctx, "score"), "softmax") ? SUL_DN_PROB : SUL_DN_LOGIT;
+	run->steps = (int)sul_ctx_int(ctx, "curve_steps");
+	run->alpha = sul_ctx_float(ctx, "alpha");
+	run->tol = sul_ctx_float(ctx, "pointing_tolerance");
+	run->lobe_fallback = (int)sul_ctx_int(ctx, "lobe_fallback");
+	run->overlay = !strcmp(overlay, "t2") ? 1 : !strcmp(overlay, "flair") ? 2 : 0;
+	return sul_cam_parse_methods(sul_ctx_str(ctx, "methods"), run->use, err);
+}
+
+const char *sul_cam_target_name(const struct cam_run *run, int cls)
+{
+	if (run->target_mode == CAM_TARGET_ALL)
+		return run->model.class_names[cls];
+	return run->target_mode == CAM_TARGET_TRUE ? "true" : "predicted";
+}
