@@ -502,6 +502,11 @@ out_path:
 	return ret;
 }
 
+static int bias_check(const struct sul_stage_ctx *ctx, const char **about, struct sul_err *err)
+{
+	return sul_check_list(ctx, "modalities", MAX_MODS, about, err);
+}
+
 static int bias_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 {
 	struct n4_opts o = { (int)sul_ctx_int(ctx, "levels"), (int)sul_ctx_int(ctx, "iterations"),
@@ -509,15 +514,17 @@ static int bias_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			     (int)sul_ctx_int(ctx, "bins"), sul_ctx_float(ctx, "fwhm"), sul_ctx_float(ctx, "convergence") };
 	const char *in_dir = ctx->inputs[0].dir;
 	char *table = sul_xasprintf("%s/%s", in_dir, sul_ctx_str(ctx, "table"));
-	char *mods_buf = sul_xstrdup(sul_ctx_str(ctx, "modalities")), *mods[MAX_MODS];
+	char *mods_buf = NULL, *mods[MAX_MODS];
 	long mcol[MAX_MODS], mask_col, wm_col;
-	size_t nmods = sul_split_list(mods_buf, mods, MAX_MODS, NULL), row, c, m;
+	size_t nmods = 0, row, c, m;
 	struct sul_buf out = SUL_BUF_INIT, rel = SUL_BUF_INIT;
 	struct sul_tsv t;
 	char *path = NULL;
 	int ret = -1;
 
 	memset(&t, 0, sizeof(t));
+	if (sul_ctx_list(ctx, "modalities", MAX_MODS, &mods_buf, mods, &nmods, err))
+		goto out;
 	if (sul_tsv_read(table, &t, err))
 		goto out;
 	for (m = 0; m < nmods; m++) {
@@ -580,6 +587,7 @@ const struct sul_kind sul_kind_bias_correct = {
 	.version = 1,
 	.doc = "N4-style bias-field (non-uniformity) correction of every image in subjects.tsv",
 	.params = bias_params,
+	.check = bias_check,
 	.inputs = { 1, 1, "exactly one input (the images' stage)" },
 	.run = bias_run,
 };

@@ -47,6 +47,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The most subjects parameter `subjects` may name. */
+#define MAX_SUBJECTS 4096
+
 static const struct sul_param_spec cam_params[] = {
 	{ "methods", SUL_T_STRING, "cam, gradcam, gradcampp", 0, 0, NULL,
 	  "heatmap methods, comma-separated: cam, gradcam, gradcampp" },
@@ -84,6 +87,8 @@ static int cam_check(const struct sul_stage_ctx *ctx, const char **about, struct
 {
 	int use[NMETHODS];
 
+	if (sul_check_list(ctx, "subjects", MAX_SUBJECTS, about, err))
+		return -1;
 	*about = "methods";
 	return sul_cam_parse_methods(sul_ctx_str(ctx, "methods"), use, err);
 }
@@ -208,15 +213,16 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 {
 	const char *split_name = sul_ctx_str(ctx, "split");
 	const int split = sul_split_from_name(split_name);
-	char *subj_buf = sul_xstrdup(sul_ctx_str(ctx, "subjects")), *only[4096];
-	size_t nonly = sul_split_list(subj_buf, only, 4096, NULL), i, *rows = NULL, nsel = 0;
+	char *subj_buf = NULL, **only = sul_xcalloc(MAX_SUBJECTS, sizeof(*only));
+	size_t nonly = 0, i, *rows = NULL, nsel = 0;
 	struct cam_run run;
 	struct sul_dn_layer li;
 	int ret = -1;
 
 	memset(&run, 0, sizeof(run));
 	run.ctx = ctx;
-	if (sul_cam_read_options(&run, err) || open_model(&run, &li, err))
+	if (sul_ctx_list(ctx, "subjects", MAX_SUBJECTS, &subj_buf, only, &nonly, err)
+	    || sul_cam_read_options(&run, err) || open_model(&run, &li, err))
 		goto out;
 	if (run.use[M_CAM] && !run.cam_ok)
 		fprintf(stderr, "cam: the model has no GAP head: CAM is recorded as not applicable\n");
@@ -256,6 +262,7 @@ out:
 	sul_slicedata_release(&run.slices);
 	free(rows);
 	free(subj_buf);
+	free(only);
 	return ret;
 }
 

@@ -15,10 +15,16 @@ const char *const sul_cam_lobe_names[NLOBES] = { "frontal", "temporal", "parieta
 int sul_cam_parse_methods(const char *text, int use[NMETHODS], struct sul_err *err)
 {
 	char *buf = sul_xstrdup(text), *items[8];
-	size_t n = sul_split_list(buf, items, 8, NULL), i;
-	int m, any = 0;
+	int m, any = 0, malformed;
+	size_t n = sul_split_list(buf, items, 8, &malformed), i;
 
 	memset(use, 0, sizeof(int) * NMETHODS);
+	if (malformed) {
+		free(buf);
+		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'methods': expected cam, gradcam and/or gradcampp, "
+						       "comma-separated, none empty, got '%s'",
+				   text);
+	}
 	for (i = 0; i < n; i++) {
 		for (m = 0; m < NMETHODS && strcmp(items[i], sul_cam_method_names[m]); m++)
 			;

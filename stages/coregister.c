@@ -254,12 +254,17 @@ out:
 	return ret;
 }
 
+static int coregister_check(const struct sul_stage_ctx *ctx, const char **about, struct sul_err *err)
+{
+	return sul_check_list(ctx, "moving", MAX_MOVING, about, err);
+}
+
 static int coregister_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 {
 	const char *in_dir = ctx->inputs[0].dir, *ref_col = sul_ctx_str(ctx, "reference");
 	char *table = sul_xasprintf("%s/%s", in_dir, sul_ctx_str(ctx, "table"));
-	char *mods_buf = sul_xstrdup(sul_ctx_str(ctx, "moving")), *mods[MAX_MOVING], *path = NULL;
-	size_t nmods = sul_split_list(mods_buf, mods, MAX_MOVING, NULL), row, m, i;
+	char *mods_buf = NULL, *mods[MAX_MOVING], *path = NULL;
+	size_t nmods = 0, row, m, i;
 	struct sul_buf transforms = SUL_BUF_INIT, copy = SUL_BUF_INIT;
 	struct summary sum;
 	struct sul_tsv t;
@@ -268,6 +273,8 @@ static int coregister_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 
 	memset(&t, 0, sizeof(t));
 	memset(&sum, 0, sizeof(sum));
+	if (sul_ctx_list(ctx, "moving", MAX_MOVING, &mods_buf, mods, &nmods, err))
+		goto out;
 	if (sul_tsv_read(table, &t, err))
 		goto out;
 	scol = sul_tsv_col(&t, "subject");
@@ -372,6 +379,7 @@ const struct sul_kind sul_kind_coregister = {
 	.version = 2,
 	.doc = "rigid registration of T2w/FLAIR to T1w by Mattes mutual information, resampled onto the T1w grid",
 	.params = coregister_params,
+	.check = coregister_check,
 	.inputs = { 1, 2, "one input (the stage holding the images' table), and optionally a second with the true "
 		    "transforms (synth)" },
 	.run = coregister_run,

@@ -118,7 +118,9 @@ static int ingest_check(const struct sul_stage_ctx *ctx, const char **about, str
 {
 	int given = *sul_ctx_str(ctx, "bids") != '\0';
 
-	(void)about;
+	if (sul_check_list(ctx, "groups", MAX_ITEMS, about, err)
+	    || sul_check_list(ctx, "modalities", MAX_ITEMS, about, err))
+		return -1;
 	if (given == (ctx->ninputs == 1) || ctx->ninputs > 1)
 		return sul_err_set(err, SUL_ERR_INPUT,
 				   "expected either parameter 'bids' (a BIDS folder) or one input stage that writes one "
@@ -132,12 +134,10 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	char *bids = ctx->ninputs ? sul_xstrdup(ctx->inputs[0].dir) : sul_ctx_path(ctx, "bids");
 	const char *deriv = sul_ctx_str(ctx, "derivatives");
 	long long max_voxels = sul_ctx_int(ctx, "max_voxels");
-	char *groups_buf = sul_xstrdup(sul_ctx_str(ctx, "groups"));
-	char *mods_buf = sul_xstrdup(sul_ctx_str(ctx, "modalities"));
+	char *groups_buf = NULL, *mods_buf = NULL;
 	char *participants = sul_xasprintf("%s/participants.tsv", bids);
 	char *groups[MAX_ITEMS], *mods[MAX_ITEMS];
-	size_t ngroups = sul_split_list(groups_buf, groups, MAX_ITEMS, NULL);
-	size_t nmods = sul_split_list(mods_buf, mods, MAX_ITEMS, NULL);
+	size_t ngroups = 0, nmods = 0;
 	size_t counts[MAX_ITEMS] = { 0 }, row, g, m;
 	struct sul_buf table = SUL_BUF_INIT, rel = SUL_BUF_INIT;
 	struct sul_tsv t;
@@ -146,6 +146,9 @@ static int ingest_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	int ret = -1, truth[4] = { 0 };
 
 	memset(&t, 0, sizeof(t));
+	if (sul_ctx_list(ctx, "groups", MAX_ITEMS, &groups_buf, groups, &ngroups, err)
+	    || sul_ctx_list(ctx, "modalities", MAX_ITEMS, &mods_buf, mods, &nmods, err))
+		goto out;
 	if (ngroups < 2 || nmods < 1) {
 		sul_err_set(err, SUL_ERR_INPUT, "parameters 'groups' and 'modalities': expected at least two groups "
 			    "and one modality, comma-separated");

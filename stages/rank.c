@@ -93,9 +93,14 @@ out:
 	return ret;
 }
 
+static int rank_check(const struct sul_stage_ctx *ctx, const char **about, struct sul_err *err)
+{
+	return sul_check_list(ctx, "by", MAX_KEYS, about, err);
+}
+
 static int rank_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 {
-	char *by = sul_xstrdup(sul_ctx_str(ctx, "by")), *names[MAX_KEYS];
+	char *by = NULL, *names[MAX_KEYS];
 	const size_t top = (size_t)sul_ctx_int(ctx, "top");
 	struct entry *e = sul_xcalloc(ctx->ninputs ? ctx->ninputs : 1, sizeof(*e));
 	struct sul_buf rt = SUL_BUF_INIT, tt = SUL_BUF_INIT;
@@ -103,7 +108,9 @@ static int rank_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	size_t i, n = 0;
 	int j, ret = -1;
 
-	ord.nkeys = (int)sul_split_list(by, names, MAX_KEYS, NULL);
+	if (sul_ctx_list(ctx, "by", MAX_KEYS, &by, names, &i, err))
+		goto out;
+	ord.nkeys = (int)i;
 	if (!ord.nkeys) {
 		sul_err_set(err, SUL_ERR_INPUT, "parameter 'by': no metric names");
 		goto out;
@@ -214,6 +221,7 @@ const struct sul_kind sul_kind_rank = {
 	.version = 1,
 	.doc = "orders evaluated models by test metrics (default: loss, then accuracy) and hands the top k on",
 	.params = rank_params,
+	.check = rank_check,
 	.tables = rank_tables,
 	.run = rank_run,
 };

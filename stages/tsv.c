@@ -1,6 +1,7 @@
 /* tsv.c - reading tab-separated tables (see tsv.h). */
 #include "tsv.h"
 #include "../engine/fsutil.h"
+#include "../engine/kind.h"
 
 #include <sys/stat.h>
 
@@ -100,6 +101,38 @@ size_t sul_split_list(char *buf, char **items, size_t max, int *malformed)
 	if (malformed)
 		*malformed = bad;
 	return n;
+}
+
+int sul_ctx_list(const struct sul_stage_ctx *ctx, const char *name, size_t max, char **buf, char **items,
+		 size_t *n, struct sul_err *err)
+{
+	const char *text = sul_ctx_str(ctx, name);
+	int malformed = 0;
+
+	*buf = sul_xstrdup(text);
+	*n = 0;
+	if (!text[strspn(text, " ")])
+		return 0;
+	*n = sul_split_list(*buf, items, max, &malformed);
+	if (malformed)
+		return sul_err_set(err, SUL_ERR_INPUT, "parameter '%s': expected at most %zu comma-separated names, "
+						       "none empty, got '%s'",
+				   name, max, text);
+	return 0;
+}
+
+int sul_check_list(const struct sul_stage_ctx *ctx, const char *name, size_t max, const char **about,
+		   struct sul_err *err)
+{
+	char *buf, **items = sul_xcalloc(max ? max : 1, sizeof(*items));
+	size_t n;
+	int r = sul_ctx_list(ctx, name, max, &buf, items, &n, err);
+
+	free(buf);
+	free(items);
+	if (r)
+		*about = name;
+	return r;
 }
 
 int sul_tsv_carry(const struct sul_tsv *t, const char *const *skip, size_t nskip, const char *in_dir,

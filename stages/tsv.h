@@ -47,4 +47,20 @@ int sul_tsv_carry(const struct sul_tsv *t, const char *const *skip, size_t nskip
  */
 size_t sul_split_list(char *buf, char **items, size_t max, int *malformed);
 
+struct sul_stage_ctx;
+
+/*
+ * The list parameter name of ctx, split as above and refused (naming the
+ * parameter and the limit) when an item is empty or there are more than
+ * max; a blank value is an empty list.  *buf holds the items: the caller
+ * frees it, also on failure.  Every kind reads its list parameters through
+ * this, in check() (sul_check_list) and in run().
+ */
+int sul_ctx_list(const struct sul_stage_ctx *ctx, const char *name, size_t max, char **buf, char **items,
+		 size_t *n, struct sul_err *err);
+
+/* For check(): fails with *about = name when sul_ctx_list would. */
+int sul_check_list(const struct sul_stage_ctx *ctx, const char *name, size_t max, const char **about,
+		   struct sul_err *err);
+
 #endif

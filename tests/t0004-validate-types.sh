@@ -63,3 +63,19 @@ stages = (
 EOF
 run_fail_msg 2 "wf.cfg:3: stage id 'a b': expected letters, digits" "$SULCUS" run wf.cfg
 assert_no_workspace
+
+# A list parameter (comma-separated names) with an empty item, or more
+# items than the kind takes, is refused at its line, naming the limit.
+cat >wf.cfg <<'EOF2'
+name = "types";
+stages = (
+  { id = "syn"; kind = "synth"; },
+  { id = "in"; kind = "ingest"; inputs = ["syn"]; },
+  { id = "bc"; kind = "bias_correct"; inputs = ["in"];
+    params = { modalities = "T1w,,FLAIR"; }; }
+);
+EOF2
+run_fail_msg 2 "wf.cfg:6: stage 'bc': parameter 'modalities': expected at most 8 comma-separated names, none empty, got 'T1w,,FLAIR'" "$SULCUS" check wf.cfg
+sed -i 's/modalities = "T1w,,FLAIR"/modalities = "a,b,c,d,e,f,g,h,i"/' wf.cfg
+run_fail_msg 2 "parameter 'modalities': expected at most 8 comma-separated names, none empty, got 'a,b,c,d,e,f,g,h,i'" "$SULCUS" check wf.cfg
+assert_no_workspace
