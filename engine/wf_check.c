@@ -1,0 +1,135 @@
+/*
+ * wf_check.c - validating a stage against its kind: parameters typed,
+ * range-checked and defaulted (schema.h), the declared input count, and
+ * the kind's own check(), with each message located (see wf_private.h).
+ */
+#include "wf_private.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+int wf_fail_stage(struct sul_err *err, const struct sul_stage *st, const char *fmt, ...)
+{
+	char msg[SUL_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': %s", st->file, st->line, st->id, msg);
+}
+
+static const char *where(const struct sul_param *p, const struct sul_stage *st, char *buf, size_t len)
+{
+	if (p->file)
+		snprintf(buf, len, "%s:%d", p->file, p->line);
+	else
+		snprintf(buf, len, "%s:%d: --set", st->file, st->line);
+	return buf;
+}
+
+/*
+ * What the kind declares about its inputs, then its own check() on what
+ * run() will get.  Kinds see a sul_stage_ctx, never the workflow: the
+ * location in front of their messages is added here.
+ */
+int wf_kind_check(const struct sul_workflow *wf, const struct sul_stage *st, struct sul_err *err)
+{
+	const struct sul_input_spec *is = &st->kind->inputs;
+	const char *about = NULL, *file = st->file;
+	struct sul_stage_ctx ctx;
+	struct sul_input *ins;
+	int line = st->line, r;
+	size_t j;
+
+	if (is->what && (st->ninputs < is->min || st->ninputs > is->max))
+		return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': expected %s, got %zu", st->file, st->line,
+				   st->id, is->what, st->ninputs);
+	if (!st->kind->check)
+		return 0;
+	ins = sul_xcalloc(st->ninputs ? st->ninputs : 1, sizeof(*ins));
+	for (j = 0; j < st->ninputs; j++) {
+		ins[j].id = st->inputs[j];
+		ins[j].kind = wf->stages[st->input_idx[j]].kind->name;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.id = st->id;
+	ctx.workdir = st->dir;
+	ctx.params = st->params;
+	ctx.nparams = st->nparams;
+	ctx.keys = st->keys;
+	ctx.nkeys = st->nkeys;
+	ctx.inputs = ins;
+	ctx.ninputs = st->ninputs;
+	r = st->kind->check(&ctx, &about, err);
+	free(ins);
+	if (!r)
+		return 0;
+	if (about) {
+		long k = sul_params_find(st->params, st->nparams, about);
+		const struct sul_param *p = k >= 0 ? &st->params[k] : NULL;
+		if (!p && (k = sul_params_find(st->keys, st->nkeys, about)) >= 0)
+			p = &st->keys[k];
+		if (p && p->file) {
+			file = p->file;
+			line = p->line;
+		}
+	}
+	err->kind = SUL_ERR_INPUT;
+	return sul_err_prefix(err, "%s:%d: stage '%s'", file, line, st->id);
+}
+
+/* Types every parameter, rejects unknown ones, and fills in defaults. */
+int wf_check_params(struct sul_stage *st, struct sul_err *err)
+{
+	const struct sul_param_spec *sp;
+	size_t i;
+	char loc[512];
+
+	for (i = 0; i < st->nparams; i++) {
+		struct sul_param *p = &st->params[i];
+		struct sul_buf why = SUL_BUF_INIT;
+
+		sp = sul_schema_find(st->kind->params, p->name);
+		if (!sp) {
+			const char *cands[256];
+			size_t nc = 0;
+			const struct sul_param_spec *q;
+
+			if (st->kind->flags & SUL_KIND_FREE_PARAMS)
+				continue;
+			for (q = st->kind->params; q && q->name && nc < 256; q++)
+				cands[nc++] = q->name;
+			sul_buf_addf(&why, "%s: stage '%s': unknown parameter '%s' for kind '%s'",
+				     where(p, st, loc, sizeof(loc)), st->id, p->name, st->kind->name);
+			wf_add_suggestion(&why, p->name, cands, nc);
+			sul_err_set(err, SUL_ERR_INPUT, "%s", why.buf);
+			sul_buf_release(&why);
+			return -1;
+		}
+		if (sul_schema_check_value(sp, &p->v, &why)) {
+			sul_err_set(err, SUL_ERR_INPUT, "%s: stage '%s': parameter '%s': %s",
+				    where(p, st, loc, sizeof(loc)), st->id, p->name, why.buf);
+			sul_buf_release(&why);
+			return -1;
+		}
+	}
+	{
+		struct sul_buf why = SUL_BUF_INIT;
+		int r = sul_schema_defaults(st->kind, &st->params, &st->nparams, &why);
+		if (r)
+			wf_fail_stage(err, st, "%s", why.buf);
+		sul_buf_release(&why);
+		if (r)
+			return -1;
+	}
+	sul_params_sort(st->keys, st->nkeys);
+	return 0;
+}
