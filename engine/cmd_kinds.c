@@ -75,6 +75,8 @@ int cmd_kinds(int argc, char **argv, struct sul_err *err)
 			for (p = k->keys; p->name; p++)
 				print_spec(p);
 		}
+		if (k->inputs.what)
+			printf("  inputs: %s\n", k->inputs.what);
 		printf("  params:%s\n", k->flags & SUL_KIND_FREE_PARAMS ? " any names (substituted as {params.NAME})"
 			 : k->params && k->params->name ? "" : " none");
 		for (p = k->params; p && p->name; p++)

@@ -53,11 +53,14 @@ struct sul_input {
 	const char *kind;  /* the input stage's kind */
 };
 
-/* How many inputs a kind takes: the engine refuses other counts with
- * "expected WHAT, got N".  what NULL: any number. */
+/* How many inputs a kind takes, and of which kinds where that matters: the
+ * engine refuses other counts with "expected WHAT, got N" and an input of
+ * another kind with "input 'ID' is a KIND stage: expected WHAT".  what
+ * NULL: any number, of any kind. */
 struct sul_input_spec {
 	size_t min, max;
 	const char *what;     /* e.g. "exactly one input (the images' stage)" */
+	const char *kinds;    /* "evaluate" or "a|b": the kinds an input may be; NULL: any */
 };
 
 /*

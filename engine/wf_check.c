@@ -35,6 +35,22 @@ static const char *where(const struct sul_param *p, const struct sul_stage *st, 
 	return buf;
 }
 
+/* Whether word is one of the '|'-separated names of list. */
+static int one_of(const char *word, const char *list)
+{
+	size_t n = strlen(word);
+
+	for (;;) {
+		const char *bar = strchr(list, '|');
+		size_t len = bar ? (size_t)(bar - list) : strlen(list);
+		if (len == n && !strncmp(list, word, n))
+			return 1;
+		if (!bar)
+			return 0;
+		list = bar + 1;
+	}
+}
+
 /*
  * What the kind declares about its inputs, then its own check() on what
  * run() will get.  Kinds see a sul_stage_ctx, never the workflow: the
@@ -52,6 +68,12 @@ int wf_kind_check(const struct sul_workflow *wf, const struct sul_stage *st, str
 	if (is->what && (st->ninputs < is->min || st->ninputs > is->max))
 		return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': expected %s, got %zu", st->file, st->line,
 				   st->id, is->what, st->ninputs);
+	for (j = 0; is->kinds && j < st->ninputs; j++) {
+		const char *k = wf->stages[st->input_idx[j]].kind->name;
+		if (!one_of(k, is->kinds))
+			return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': input '%s' is a %s stage: expected %s",
+					   st->file, st->line, st->id, st->inputs[j], k, is->what);
+	}
 	if (!st->kind->check)
 		return 0;
 	ins = sul_xcalloc(st->ninputs ? st->ninputs : 1, sizeof(*ins));

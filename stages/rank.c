@@ -221,6 +221,7 @@ const struct sul_kind sul_kind_rank = {
 	.version = 1,
 	.doc = "orders evaluated models by test metrics (default: loss, then accuracy) and hands the top k on",
 	.params = rank_params,
+	.inputs = { 1, (size_t)-1, "one or more inputs (evaluate stages)", "evaluate" },
 	.check = rank_check,
 	.tables = rank_tables,
 	.run = rank_run,

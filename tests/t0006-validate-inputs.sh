@@ -85,3 +85,15 @@ stages = (
 EOF
 run_fail_msg 2 "wf.cfg:6: stage 'slices': parameter 'channels': expected three comma-separated column names" \
 	"$SULCUS" check wf.cfg
+
+# The kinds of its inputs, where a kind declares them: rank orders
+# evaluate stages, nothing else.
+cat >wf.cfg <<'EOF2'
+name = "inputs";
+stages = (
+  { id = "metrics"; kind = "command"; command = "true"; },
+  { id = "rank"; kind = "rank"; inputs = ["metrics"]; }
+);
+EOF2
+run_fail_msg 2 "wf.cfg:4: stage 'rank': input 'metrics' is a command stage: expected one or more inputs (evaluate stages)" \
+	"$SULCUS" check wf.cfg
