@@ -10,40 +10,82 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A section of three columns (row label, column label, value) after its
+ * optional panel column: the values as numbers, and the panel of each row. */
+struct panel_table {
+	struct sul_report_names panels;
+	size_t *panel_of;
+	double *vals;
+	int base;  /* the row label's column */
+};
+
+static int panel_table_read(const struct sul_report *rep, const struct section *s, const struct sul_query_rows *r,
+			    struct panel_table *t, struct sul_err *err)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->panel_of = sul_xcalloc(r->n + 1, sizeof(*t->panel_of));
+	t->vals = sul_xcalloc(r->n + 1, sizeof(*t->vals));
+	t->base = r->ncols - 3;
+	for (i = 0; i < r->n; i++)
+		if (sul_report_cell_number(rep, s, r, i, t->base + 2, &t->vals[i], err))
+			return -1;
+	sul_report_split_panels(r, 4, &t->panels, t->panel_of);
+	return 0;
+}
+
+static void panel_table_release(struct panel_table *t)
+{
+	sul_report_names_release(&t->panels);
+	free(t->panel_of);
+	free(t->vals);
+}
+
+/* Panel p as a grid of rows x cols (named in order of appearance), NaN
+ * where no row gives a cell; with finite_only, values that are not finite
+ * stay NaN.  Returns how many cells got a finite value; the caller frees
+ * *grid and releases the names. */
+static size_t panel_grid(const struct sul_query_rows *r, const struct panel_table *t, size_t p, int finite_only,
+			 struct sul_report_names *rows, struct sul_report_names *cols, double **grid)
+{
+	size_t i, filled = 0;
+
+	memset(rows, 0, sizeof(*rows));
+	memset(cols, 0, sizeof(*cols));
+	for (i = 0; i < r->n; i++)
+		if (t->panel_of[i] == p) {
+			sul_report_names_index(rows, sul_report_label(r, i, t->base));
+			sul_report_names_index(cols, sul_report_label(r, i, t->base + 1));
+		}
+	*grid = sul_xcalloc(rows->n * cols->n + 1, sizeof(**grid));
+	for (i = 0; i < rows->n * cols->n; i++)
+		(*grid)[i] = NAN;
+	for (i = 0; i < r->n; i++)
+		if (t->panel_of[i] == p && (!finite_only || isfinite(t->vals[i]))) {
+			(*grid)[sul_report_names_index(rows, sul_report_label(r, i, t->base)) * cols->n
+				+ sul_report_names_index(cols, sul_report_label(r, i, t->base + 1))] = t->vals[i];
+			filled += isfinite(t->vals[i]) != 0;
+		}
+	return filled;
+}
+
 int sul_report_render_bars(const struct sul_report *rep, const struct section *s, struct sul_report_ctx *ctx,
 			     const struct sul_query_rows *r, struct sul_buf *h, struct sul_err *err)
 {
-	struct sul_report_names panels = { 0 };
-	size_t *panel_of = sul_xcalloc(r->n + 1, sizeof(*panel_of)), p, i;
-	double *vals = sul_xcalloc(r->n + 1, sizeof(*vals));
+	struct panel_table t;
 	int base = r->ncols - 3, ret = -1, shown = 0;
+	size_t p;
 
 	(void)ctx;
-	for (i = 0; i < r->n; i++)
-		if (sul_report_cell_number(rep, s, r, i, base + 2, &vals[i], err))
-			goto out;
-	sul_report_split_panels(r, 4, &panels, panel_of);
+	if (panel_table_read(rep, s, r, &t, err))
+		goto out;
 	sul_buf_adds(h, "<div class=\"panels\">\n");
-	for (p = 0; p < panels.n; p++) {
-		struct sul_report_names cats = { 0 }, series = { 0 };
+	for (p = 0; p < t.panels.n; p++) {
+		struct sul_report_names cats, series;
 		struct sul_svg_bars chart;
 		double *grid;
-		int any = 0;
-		for (i = 0; i < r->n; i++)
-			if (panel_of[i] == p) {
-				sul_report_names_index(&cats, sul_report_label(r, i, base));
-				sul_report_names_index(&series, sul_report_label(r, i, base + 1));
-			}
-		grid = sul_xcalloc(cats.n * series.n + 1, sizeof(*grid));
-		for (i = 0; i < cats.n * series.n; i++)
-			grid[i] = NAN;
-		for (i = 0; i < r->n; i++)
-			if (panel_of[i] == p && isfinite(vals[i])) {
-				grid[sul_report_names_index(&cats, sul_report_label(r, i, base)) * series.n
-				     + sul_report_names_index(&series, sul_report_label(r, i, base + 1))] = vals[i];
-				any = 1;
-			}
-		if (any) {
+		if (panel_grid(r, &t, p, 1, &cats, &series, &grid)) {
 			chart.x_label = s->x_label ? s->x_label : r->names[base];
 			chart.y_label = s->y_label ? s->y_label : r->names[base + 2];
 			chart.cats = cats.v;
@@ -51,7 +93,7 @@ int sul_report_render_bars(const struct sul_report *rep, const struct section *s
 			chart.series = series.v;
 			chart.nseries = series.n;
 			chart.values = grid;
-			sul_report_panel_open(h, base, panels.v[p]);
+			sul_report_panel_open(h, base, t.panels.v[p]);
 			sul_svg_bars(h, &chart);
 			sul_buf_adds(h, "</figure>\n");
 			shown++;
@@ -65,9 +107,7 @@ int sul_report_render_bars(const struct sul_report *rep, const struct section *s
 		sul_report_add_nodata(h, s);
 	ret = 0;
 out:
-	sul_report_names_release(&panels);
-	free(panel_of);
-	free(vals);
+	panel_table_release(&t);
 	return ret;
 }
 
@@ -163,33 +203,19 @@ out:
 int sul_report_render_matrix(const struct sul_report *rep, const struct section *s, struct sul_report_ctx *ctx,
 			     const struct sul_query_rows *r, struct sul_buf *h, struct sul_err *err)
 {
-	struct sul_report_names panels = { 0 };
-	size_t *panel_of = sul_xcalloc(r->n + 1, sizeof(*panel_of)), p, i;
-	double *vals = sul_xcalloc(r->n + 1, sizeof(*vals));
+	struct panel_table t;
 	int base = r->ncols - 3, ret = -1;
+	size_t p;
 
 	(void)ctx;
-	for (i = 0; i < r->n; i++)
-		if (sul_report_cell_number(rep, s, r, i, base + 2, &vals[i], err))
-			goto out;
-	sul_report_split_panels(r, 4, &panels, panel_of);
+	if (panel_table_read(rep, s, r, &t, err))
+		goto out;
 	sul_buf_adds(h, "<div class=\"panels\">\n");
-	for (p = 0; p < panels.n; p++) {
-		struct sul_report_names rs = { 0 }, cs = { 0 };
+	for (p = 0; p < t.panels.n; p++) {
+		struct sul_report_names rs, cs;
 		struct sul_svg_matrix chart;
 		double *grid;
-		for (i = 0; i < r->n; i++)
-			if (panel_of[i] == p) {
-				sul_report_names_index(&rs, sul_report_label(r, i, base));
-				sul_report_names_index(&cs, sul_report_label(r, i, base + 1));
-			}
-		grid = sul_xcalloc(rs.n * cs.n + 1, sizeof(*grid));
-		for (i = 0; i < rs.n * cs.n; i++)
-			grid[i] = NAN;
-		for (i = 0; i < r->n; i++)
-			if (panel_of[i] == p)
-				grid[sul_report_names_index(&rs, sul_report_label(r, i, base)) * cs.n + sul_report_names_index(&cs, sul_report_label(r, i, base + 1))] =
-					vals[i];
+		panel_grid(r, &t, p, 0, &rs, &cs, &grid);
 		chart.row_label = s->row_label ? s->row_label : r->names[base];
 		chart.col_label = s->col_label ? s->col_label : r->names[base + 1];
 		chart.rows = rs.v;
@@ -197,7 +223,7 @@ int sul_report_render_matrix(const struct sul_report *rep, const struct section 
 		chart.cols = cs.v;
 		chart.ncols = cs.n;
 		chart.values = grid;
-		sul_report_panel_open(h, base, panels.v[p]);
+		sul_report_panel_open(h, base, t.panels.v[p]);
 		sul_svg_matrix(h, &chart);
 		sul_buf_adds(h, "</figure>\n");
 		free(grid);
@@ -205,12 +231,10 @@ int sul_report_render_matrix(const struct sul_report *rep, const struct section 
 		sul_report_names_release(&cs);
 	}
 	sul_buf_adds(h, "</div>\n");
-	if (!panels.n)
+	if (!t.panels.n)
 		sul_report_add_nodata(h, s);
 	ret = 0;
 out:
-	sul_report_names_release(&panels);
-	free(panel_of);
-	free(vals);
+	panel_table_release(&t);
 	return ret;
 }
