@@ -139,8 +139,8 @@ int sul_cache_publish(const char *staging, const char *cache_dir, const char *ke
 	manifest_text(&tree, &text);
 	sul_tree_release(&tree);
 	/* The staging folder is nobody's until the rename: the manifest needs no
-	 * rename of its own, and fsync_tree makes it durable with the rest. */
-	if (sul_write_file(manifest, text.buf, text.len, err) || sul_fsync_tree(staging, err))
+	 * rename of its own, and one syncfs makes it durable with the rest. */
+	if (sul_write_file(manifest, text.buf, text.len, err) || sul_syncfs_path(staging, err))
 		goto out;
 	sul_fault_crash("publish-before-rename");
 	if (sul_fault_fail("rename") || rename(staging, entry)) {

@@ -172,6 +172,22 @@ int sul_fsync_path(const char *path, struct sul_err *err)
 	return 0;
 }
 
+int sul_syncfs_path(const char *path, struct sul_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return sul_err_sys(err, "cannot open '%s'", path);
+	if (sul_fault_fail("fsync") || syncfs(fd)) {
+		sul_err_sys(err, "cannot flush the file system of '%s' to disk", path);
+		close(fd);
+		return -1;
+	}
+	if (close(fd))
+		return sul_err_sys(err, "cannot close '%s'", path);
+	return 0;
+}
+
 int sul_fsync_tree(const char *root, struct sul_err *err)
 {
 	struct dirent *de;

@@ -30,6 +30,11 @@ int sul_copy_file(const char *src, const char *dst, struct sul_err *err);
 int sul_fsync_path(const char *path, struct sul_err *err);
 /* fsyncs every file and folder under root (before publishing it). */
 int sul_fsync_tree(const char *root, struct sul_err *err);
+/* Makes everything written on the file system that holds path durable
+ * (syncfs(2), which reports write-back errors since Linux 5.8): one call
+ * where fsync_tree makes one per file and folder, and stages publishing at
+ * the same time share the flush. */
+int sul_syncfs_path(const char *path, struct sul_err *err);
 /* An absolute version of path, resolved against base when relative
  * (base may be NULL: the current directory).  Not canonicalized. */
 char *sul_path_resolve(const char *base, const char *path);
