@@ -107,7 +107,12 @@ cpu() {
 	shift
 	/usr/bin/time -f "$_label %e %U %S" "$@" 2>&1 >/dev/null | tail -n 1 | awk '{ printf "%s %s %.3f\n", $1, $2, $3 + $4 }'
 }
+# Each tool starts on a file system at rest: ext4 allocates inodes slower
+# for a few seconds after many were deleted (a previous run's files).
+settle() { sync; sleep 6; }
+settle
 SUL=$(cpu sulcus "$SULCUS" run -q -j 2 wf.cfg)
+settle
 NIN=$(cpu ninja ninja -j 2)
 "$SULCUS" plan wf.cfg | tail -n 1 | grep -q "^plan: 0 to run" || { echo "sulcus run: stages left to run" >&2; exit 1; }
 echo

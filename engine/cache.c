@@ -113,6 +113,9 @@ static void manifest_text(const struct sul_tree *t, struct sul_buf *b)
 	}
 }
 
+/* Up to this many files, publishing fsyncs each; past it, one syncfs. */
+#define SUL_FSYNC_FILES_MAX 64
+
 int sul_cache_publish(const char *staging, const char *cache_dir, const char *key, sul_hex digest,
 		      struct sul_err *err)
 {
@@ -121,6 +124,7 @@ int sul_cache_publish(const char *staging, const char *cache_dir, const char *ke
 	char *entry = sul_cache_entry_dir(cache_dir, key);
 	struct sul_buf text = SUL_BUF_INIT;
 	struct sul_tree tree;
+	size_t nfiles;
 	int ret = -1;
 
 	if (sul_tree_scan(out, 0, NULL, &tree, err))
@@ -136,11 +140,16 @@ int sul_cache_publish(const char *staging, const char *cache_dir, const char *ke
 			goto out;
 		}
 	memcpy(digest, tree.digest, sizeof(sul_hex));
+	nfiles = tree.n;
 	manifest_text(&tree, &text);
 	sul_tree_release(&tree);
 	/* The staging folder is nobody's until the rename: the manifest needs no
-	 * rename of its own, and one syncfs makes it durable with the rest. */
-	if (sul_write_file(manifest, text.buf, text.len, err) || sul_syncfs_path(staging, err))
+	 * rename of its own, and is made durable with the rest.  A few files
+	 * are fsynced one by one; past that, one syncfs costs less than their
+	 * fsyncs (a slices or cam stage writes a PNG per slice), at the price
+	 * of waiting for other programs' unwritten data too. */
+	if (sul_write_file(manifest, text.buf, text.len, err)
+	    || (nfiles <= SUL_FSYNC_FILES_MAX ? sul_fsync_tree(staging, err) : sul_syncfs_path(staging, err)))
 		goto out;
 	sul_fault_crash("publish-before-rename");
 	if (sul_fault_fail("rename") || rename(staging, entry)) {

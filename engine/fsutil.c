@@ -172,6 +172,37 @@ int sul_fsync_path(const char *path, struct sul_err *err)
 	return 0;
 }
 
+int sul_fsync_tree(const char *root, struct sul_err *err)
+{
+	struct dirent *de;
+	DIR *d = opendir(root);
+
+	if (!d)
+		return sul_err_sys(err, "cannot read folder '%s'", root);
+	while ((de = readdir(d))) {
+		char *child;
+		struct stat st;
+		int r = 0;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		child = sul_xasprintf("%s/%s", root, de->d_name);
+		if (lstat(child, &st))
+			r = sul_err_sys(err, "cannot stat '%s'", child);
+		else if (S_ISDIR(st.st_mode))
+			r = sul_fsync_tree(child, err);
+		else if (S_ISREG(st.st_mode))
+			r = sul_fsync_path(child, err);
+		free(child);
+		if (r) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return sul_fsync_path(root, err);
+}
+
 int sul_syncfs_path(const char *path, struct sul_err *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -181,6 +181,40 @@ START_TEST(publish_failure_leaves_no_entry)
 }
 END_TEST
 
+/* An output of many files (past the count fsynced one by one, flushed by
+ * one syncfs instead) publishes whole. */
+START_TEST(publish_many_files)
+{
+	char *root = tu_tmpdir();
+	char *cache = sul_xasprintf("%s/cache", root), *out = sul_xasprintf("%s/tmp/many/out", root);
+	char *staging = sul_xasprintf("%s/tmp/many", root);
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_tree tree;
+	sul_hex key, d;
+	int i;
+
+	memset(key, 'a', SUL_HEX_LEN);
+	key[SUL_HEX_LEN] = '\0';
+	ck_assert_int_eq(sul_mkdirs(cache, &err), 0);
+	ck_assert_int_eq(sul_mkdirs(out, &err), 0);
+	for (i = 0; i < 200; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "slice_%03d.png", i);
+		tu_write(out, name, name);
+	}
+	ck_assert_msg(sul_cache_publish(staging, cache, key, d, &err) == 0, "%s", err.msg);
+	ck_assert(!sul_path_exists(staging));
+	ck_assert_int_eq(sul_cache_read_manifest(cache, key, &tree, &err), 0);
+	ck_assert_uint_eq(tree.n, 200);
+	ck_assert_str_eq(tree.entries[199].path, "slice_199.png");
+	ck_assert_str_eq(tree.digest, d);
+	sul_tree_release(&tree);
+	free(cache);
+	free(out);
+	free(staging);
+}
+END_TEST
+
 START_TEST(output_digest_tracks_content_and_names)
 {
 	char *root = tu_tmpdir();
@@ -218,6 +252,7 @@ SUL_SUITE(cache)
 	tcase_add_test(tc, key_fields_do_not_run_together);
 	tcase_add_test(tc, publish_is_atomic_and_idempotent);
 	tcase_add_test(tc, publish_failure_leaves_no_entry);
+	tcase_add_test(tc, publish_many_files);
 	tcase_add_test(tc, output_digest_tracks_content_and_names);
 	suite_add_tcase(s, tc);
 	return s;
