@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,14 +108,17 @@ static int command_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		goto out;
 	}
 	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		sul_err_sys(err, "cannot start /bin/sh");
-		goto out;
-	}
-	if (pid == 0) {
-		execl("/bin/sh", "sh", "-c", cmd.buf, (char *)NULL);
-		_exit(127);
+	/* posix_spawn, not fork: the stage's process is a fork of the engine,
+	 * whose page tables a fork would copy again for a shell that execs. */
+	{
+		char sh[] = "sh", dash_c[] = "-c";
+		char *const argv[] = { sh, dash_c, cmd.buf, NULL };
+		int e = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ);
+		if (e) {
+			errno = e;
+			sul_err_sys(err, "cannot start /bin/sh");
+			goto out;
+		}
 	}
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
