@@ -18,13 +18,15 @@
 #
 # usage: sh bench/plan.sh [N [M]]   (N stages to plan, default 10000;
 #                                    M trivial stages to run, default 3000)
+# BENCH_OUT=DIR puts the graphs and workspaces there (default
+# bench/out/plan): on a tmpfs, the figures leave the disk out.
 set -eu
 
 N=${1:-10000}
 M=${2:-3000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SULCUS=${SULCUS:-$ROOT/sulcus}
-OUT=$ROOT/bench/out/plan
+OUT=${BENCH_OUT:-$ROOT/bench/out/plan}
 mkdir -p "$OUT"
 cd "$OUT"
 
