@@ -298,12 +298,15 @@ static const struct sul_table_spec cam_tables[] = {
 	  "  top_lobe        TEXT,               -- the lobe with the largest share\n"
 	  "  lobe_source     TEXT,               -- 'labels' (an atlas in subject space) or 'geometric' (the fallback)\n"
 	  "  pointing        INTEGER,            -- pointing game: 1 hit, 0 miss; NULL: no lesion in the slice\n"
-	  "  lesion_share    REAL,               -- share of the heat inside the lesion mask\n"
+	  "  pointing_chance REAL,               -- its chance: a brain pixel within the tolerance of the lesion\n"
+	  "  lesion_share    REAL,               -- share of the heat inside the lesion mask; NULL: no lesion\n"
+	  "  lesion_share_chance REAL,           -- its chance: the lesion's share of the brain's pixels\n"
 	  "  score           REAL,               -- probability of target on the slice ...\n"
 	  "  masked_score    REAL,               -- ... and on the slice times its heatmap (Average Drop)\n"
 	  "  deletion_auc    REAL,               -- area under the deletion curve (lower: more faithful)\n"
 	  "  insertion_auc   REAL,               -- area under the insertion curve (higher: more faithful)\n"
-	  "  sanity_rho      REAL                -- Spearman correlation with the randomized model's heatmap",
+	  "  sanity_rho      REAL                -- Spearman correlation with the randomized model's heatmap; NULL: "
+	  "not measured (sanity = false)",
 	  "method" },
 	{ "heatmap_lobes", "how often each lobe holds the peak, per method and group",
 	  "method     TEXT NOT NULL,\n"
@@ -317,7 +320,9 @@ static const struct sul_table_spec cam_tables[] = {
 	 * n heatmaps), consistency_within_subject / _within_group (mean
 	 * pairwise Pearson r; n pairs), agreement_with_<method>, average_drop,
 	 * increase_in_confidence (%), deletion_auc, insertion_auc,
-	 * pointing_game, lesion_share, sanity_rank_correlation,
+	 * pointing_game, lesion_share (over slices with a lesion) and their
+	 * _chance (what a map even over the brain scores), sanity_rank_correlation
+	 * (not measured: NULL),
 	 * not_applicable (CAM without a GAP head). */
 	{ "heatmap_tests", "per method: a test or summary statistic",
 	  "method    TEXT NOT NULL,\n"
@@ -332,7 +337,7 @@ static const struct sul_table_spec cam_tables[] = {
 
 const struct sul_kind sul_kind_cam = {
 	.name = "cam",
-	.version = 1,
+	.version = 2,
 	.doc = "CAM, Grad-CAM and Grad-CAM++ heatmaps with lobe statistics, group comparison, localization, "
 	       "faithfulness and sanity checks",
 	.params = cam_params,

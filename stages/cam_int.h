@@ -52,7 +52,10 @@ struct cam_heatmap {
 	int has_lobes, peak_lobe, top_lobe;
 	int lobe_source;      /* 1: label slices (an atlas), 2: the geometric fallback */
 	int pointing;         /* -1: no lesion in the slice */
-	double lesion_share;
+	double lesion_share;  /* NaN: no lesion in the slice */
+	/* What a map even over the brain would score (stats.h): NaN without a
+	 * lesion, or without a brain mask (no lobe labels, no fallback). */
+	double lesion_share_chance, pointing_chance;
 	double score, masked_score;  /* target score (probability) on the image, on image x heatmap */
 	double deletion, insertion;
 	double sanity;

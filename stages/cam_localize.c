@@ -71,11 +71,12 @@ int sul_cam_localize(const struct cam_run *run, size_t slice_row, const float *n
 	const struct sul_slice *s = &run->slices.rows[slice_row];
 	const size_t plane = (size_t)run->size * run->size;
 
+	uint8_t *lab = NULL;
+
 	h->pointing = -1;
-	h->lesion_share = NAN;
+	h->lesion_share = h->lesion_share_chance = h->pointing_chance = NAN;
 	h->peak_lobe = h->top_lobe = 0;
 	if (s->lobes || run->lobe_fallback) {
-		uint8_t *lab;
 		if (s->lobes) {
 			lab = read_labels(s->lobes, run->size, err);
 			if (!lab)
@@ -87,15 +88,26 @@ int sul_cam_localize(const struct cam_run *run, size_t slice_row, const float *n
 		sul_region_stats(norm, lab, plane, NLOBES, h->lobes, &h->peak_lobe, &h->top_lobe);
 		h->has_lobes = 1;
 		h->lobe_source = s->lobes ? 1 : 2;
-		free(lab);
 	}
 	if (s->lesions) {
 		uint8_t *les = read_labels(s->lesions, run->size, err);
-		if (!les)
+		if (!les) {
+			free(lab);
 			return -1;
+		}
 		h->pointing = sul_pointing_game(norm, les, run->size, run->size, run->tol * run->size);
-		h->lesion_share = sul_mask_share(norm, les, plane);
+		/* Only a slice with a lesion says anything about lesions: an empty
+		 * mask would add a share of 0 by construction. */
+		if (h->pointing >= 0) {
+			h->lesion_share = sul_mask_share(norm, les, plane);
+			if (lab) {
+				h->lesion_share_chance = sul_mask_share_chance(les, lab, plane);
+				h->pointing_chance = sul_pointing_chance(les, lab, run->size, run->size,
+									 run->tol * run->size);
+			}
+		}
 		free(les);
 	}
+	free(lab);
 	return 0;
 }

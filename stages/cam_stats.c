@@ -43,8 +43,8 @@ int sul_cam_heatmaps_table(const struct cam_run *run, struct sul_err *err)
 		sul_buf_addf(&b, "\tshare_%s", sul_cam_lobe_names[l]);
 	for (l = 0; l < NLOBES; l++)
 		sul_buf_addf(&b, "\tpeak_%s", sul_cam_lobe_names[l]);
-	sul_buf_adds(&b, "\tpeak_lobe\ttop_lobe\tlobe_source\tpointing\tlesion_share\tscore\tmasked_score\tdeletion_auc"
-			 "\tinsertion_auc\tsanity_rho\n");
+	sul_buf_adds(&b, "\tpeak_lobe\ttop_lobe\tlobe_source\tpointing\tpointing_chance\tlesion_share\tlesion_share_chance"
+			 "\tscore\tmasked_score\tdeletion_auc\tinsertion_auc\tsanity_rho\n");
 	for (i = 0; i < run->nheatmaps; i++) {
 		const struct cam_heatmap *h = &run->heatmaps[i];
 		const struct sul_slice *s = &run->slices.rows[h->slice_row];
@@ -53,7 +53,7 @@ int sul_cam_heatmaps_table(const struct cam_run *run, struct sul_err *err)
 			     run->model.class_names[h->predicted], h->prob, h->applicable);
 		if (!h->applicable) {
 			/* CAM on a non-GAP head: the row says so, every value is NULL. */
-			for (l = 0; l < 2 + 2 * NLOBES + 10; l++)
+			for (l = 0; l < 2 + 2 * NLOBES + 12; l++)
 				sul_buf_adds(&b, "\t");
 			sul_buf_addc(&b, '\n');
 			continue;
@@ -71,7 +71,9 @@ int sul_cam_heatmaps_table(const struct cam_run *run, struct sul_err *err)
 			sul_buf_adds(&b, "\t");
 		else
 			sul_buf_addf(&b, "\t%d", h->pointing);
+		add_num(&b, h->pointing_chance);
 		add_num(&b, h->lesion_share);
+		add_num(&b, h->lesion_share_chance);
 		add_num(&b, h->score);
 		add_num(&b, h->masked_score);
 		add_num(&b, h->deletion);
@@ -167,7 +169,9 @@ struct method_sums {
 	double nd, del, ins;  /* deletion and insertion AUC */
 	double nsan, san;     /* sanity rank correlation */
 	double npt, hits;     /* pointing game */
-	double nls, lshare;   /* share of heat in lesions */
+	double nptc, hitsc;   /* its chance level, over the slices that have one */
+	double nls, lshare;   /* share of heat in lesions, over slices with a lesion */
+	double nlsc, lsharec; /* its chance level */
 };
 
 static void sum_method(const struct cam_run *run, int m, const struct groups *groups, struct method_sums *s)
@@ -203,9 +207,17 @@ static void sum_method(const struct cam_run *run, int m, const struct groups *gr
 			s->hits += h->pointing;
 			s->npt++;
 		}
+		if (!isnan(h->pointing_chance)) {
+			s->hitsc += h->pointing_chance;
+			s->nptc++;
+		}
 		if (!isnan(h->lesion_share)) {
 			s->lshare += h->lesion_share;
 			s->nls++;
+		}
+		if (!isnan(h->lesion_share_chance)) {
+			s->lsharec += h->lesion_share_chance;
+			s->nlsc++;
 		}
 	}
 }
@@ -290,14 +302,18 @@ static int mean_tests(const struct cam_run *run, int m, const struct method_sums
 	test_row(tests, name, "deletion_auc", s->nd ? s->del / s->nd : NAN, NAN, NAN, s->nd);
 	test_row(tests, name, "insertion_auc", s->nd ? s->ins / s->nd : NAN, NAN, NAN, s->nd);
 	test_row(tests, name, "pointing_game", s->npt ? s->hits / s->npt : NAN, NAN, NAN, s->npt);
+	test_row(tests, name, "pointing_game_chance", s->nptc ? s->hitsc / s->nptc : NAN, NAN, NAN, s->nptc);
 	test_row(tests, name, "lesion_share", s->nls ? s->lshare / s->nls : NAN, NAN, NAN, s->nls);
+	test_row(tests, name, "lesion_share_chance", s->nlsc ? s->lsharec / s->nlsc : NAN, NAN, NAN, s->nlsc);
 	test_row(tests, name, "sanity_rank_correlation", s->nsan ? s->san / s->nsan : NAN, NAN, NAN, s->nsan);
 	if (metric(run->ctx, "average_drop", name, s->n_ad ? 100 * s->ad / s->n_ad : NAN, err)
 	    || metric(run->ctx, "increase_in_confidence", name, s->n_ad ? 100 * s->ic / s->n_ad : NAN, err)
 	    || metric(run->ctx, "deletion_auc", name, s->nd ? s->del / s->nd : NAN, err)
 	    || metric(run->ctx, "insertion_auc", name, s->nd ? s->ins / s->nd : NAN, err)
 	    || metric(run->ctx, "pointing_game", name, s->npt ? s->hits / s->npt : NAN, err)
+	    || metric(run->ctx, "pointing_game_chance", name, s->nptc ? s->hitsc / s->nptc : NAN, err)
 	    || metric(run->ctx, "lesion_share", name, s->nls ? s->lshare / s->nls : NAN, err)
+	    || metric(run->ctx, "lesion_share_chance", name, s->nlsc ? s->lsharec / s->nlsc : NAN, err)
 	    || metric(run->ctx, "sanity_rho", name, s->nsan ? s->san / s->nsan : NAN, err)
 	    || metric(run->ctx, "heatmaps_per_s", name, run->secs[m] > 0 ? run->counted[m] / run->secs[m] : NAN, err))
 		return -1;

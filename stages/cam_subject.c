@@ -127,6 +127,7 @@ static int describe_heatmap(struct cam_run *run, struct batch *b, int j, int m, 
 		return -1;
 	sul_cam_mask_image(b->x + one * j, b->norm, plane, b->masked + one * j);
 	h->deletion = h->insertion = NAN;
+	h->sanity = NAN;  /* measured later, when the sanity check runs */
 	if (run->steps > 0
 	    && sul_cam_curves(run, b->x + one * j, b->norm, b->target[j], &h->deletion, &h->insertion, err))
 		return -1;

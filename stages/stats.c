@@ -147,6 +147,46 @@ double sul_mask_share(const float *heat, const unsigned char *mask, size_t n)
 	return total != 0 ? in / total : NAN;
 }
 
+double sul_mask_share_chance(const unsigned char *mask, const unsigned char *region, size_t n)
+{
+	size_t p, in = 0, all = 0;
+
+	for (p = 0; p < n; p++)
+		if (region[p]) {
+			all++;
+			in += mask[p] != 0;
+		}
+	return all ? (double)in / (double)all : NAN;
+}
+
+double sul_pointing_chance(const unsigned char *mask, const unsigned char *region, int h, int w, double tol)
+{
+	size_t n = (size_t)h * (size_t)w, p, near = 0, all = 0;
+	unsigned char *hit = sul_xcalloc(n ? n : 1, 1);
+	long r = tol >= 0 ? (long)floor(tol) : -1, dy, dx;
+
+	assert(h > 0 && w > 0);
+	/* Every pixel within tol of a mask pixel: a disc stamped at each one
+	 * (lesions are small, so this is cheaper than a distance transform). */
+	for (p = 0; p < n && r >= 0; p++) {
+		long y = (long)(p / (size_t)w), x = (long)(p % (size_t)w);
+		if (!mask[p])
+			continue;
+		for (dy = -r; dy <= r; dy++)
+			for (dx = -r; dx <= r; dx++)
+				if (y + dy >= 0 && y + dy < h && x + dx >= 0 && x + dx < w
+				    && (double)(dy * dy + dx * dx) <= tol * tol)
+					hit[(size_t)(y + dy) * (size_t)w + (size_t)(x + dx)] = 1;
+	}
+	for (p = 0; p < n; p++)
+		if (region[p]) {
+			all++;
+			near += hit[p];
+		}
+	free(hit);
+	return all ? (double)near / (double)all : NAN;
+}
+
 /* --- agreement between maps ------------------------------------------------- */
 
 /* r from centred sums; rounding can push |r| a hair past 1. */

@@ -85,6 +85,15 @@ int sul_pointing_game(const float *heat, const unsigned char *mask, int h, int w
  * Graded where the pointing game is yes/no.  NaN when the total heat is 0. */
 double sul_mask_share(const float *heat, const unsigned char *mask, size_t n);
 
+/* Chance levels: what a map spread evenly over region (nonzero = inside,
+ * e.g. the brain) would score.  sul_mask_share of such a map is the share
+ * of region's pixels inside mask; the pointing game of a map whose peak
+ * falls on a uniformly random pixel of region hits with the probability
+ * that a pixel of region lies within tol of mask.  NaN when region is
+ * empty; both 0 when mask is. */
+double sul_mask_share_chance(const unsigned char *mask, const unsigned char *region, size_t n);
+double sul_pointing_chance(const unsigned char *mask, const unsigned char *region, int h, int w, double tol);
+
 /* --- agreement between maps ------------------------------------------------- */
 
 /* Pearson correlation of two maps of n pixels, accumulated in double.  NaN

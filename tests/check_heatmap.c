@@ -532,6 +532,33 @@ START_TEST(pointing_game_and_mask_share)
 }
 END_TEST
 
+/* Chance levels: a map even over the region.  A 5 x 5 brain (all but the
+ * first row), a one-pixel lesion at row 2, column 2. */
+START_TEST(chance_levels)
+{
+	unsigned char lesion[25] = { 0 }, brain[25], none[25] = { 0 };
+	size_t i;
+
+	for (i = 0; i < 25; i++)
+		brain[i] = i >= 5;
+	lesion[2 * 5 + 2] = 1;
+	/* One of the brain's 20 pixels is lesion. */
+	ck_assert_double_eq_tol(sul_mask_share_chance(lesion, brain, 25), 1.0 / 20, 1e-15);
+	/* Within 0 of the lesion: itself.  Within 1 (Euclidean): it and its 4
+	 * neighbours.  Within 1.5: the 3 x 3 block, all in the brain.  Within
+	 * 2: the 13-pixel disc, less the one of its pixels in row 0. */
+	ck_assert_double_eq_tol(sul_pointing_chance(lesion, brain, 5, 5, 0), 1.0 / 20, 1e-15);
+	ck_assert_double_eq_tol(sul_pointing_chance(lesion, brain, 5, 5, 1), 5.0 / 20, 1e-15);
+	ck_assert_double_eq_tol(sul_pointing_chance(lesion, brain, 5, 5, 1.5), 9.0 / 20, 1e-15);
+	ck_assert_double_eq_tol(sul_pointing_chance(lesion, brain, 5, 5, 2), 12.0 / 20, 1e-15);
+	/* No lesion: 0; no brain: not defined. */
+	ck_assert_double_eq(sul_pointing_chance(none, brain, 5, 5, 2), 0);
+	ck_assert_double_eq(sul_mask_share_chance(none, brain, 25), 0);
+	ck_assert_double_nan(sul_mask_share_chance(lesion, none, 25));
+	ck_assert_double_nan(sul_pointing_chance(lesion, none, 5, 5, 2));
+}
+END_TEST
+
 /* --- correlations --------------------------------------------------------------- */
 
 START_TEST(pearson_known_values)
@@ -733,6 +760,7 @@ SUL_SUITE(heatmap)
 	suite_add_tcase(s, m);
 	tcase_add_test(st, region_stats_by_hand);
 	tcase_add_test(st, pointing_game_and_mask_share);
+	tcase_add_test(st, chance_levels);
 	tcase_add_test(st, pearson_known_values);
 	tcase_add_test(st, spearman_average_ranks);
 	tcase_add_test(st, incomplete_gamma_closed_forms);

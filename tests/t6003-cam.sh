@@ -60,6 +60,18 @@ above 0.9 "$rho" || fail "Grad-CAM of the randomized model correlates $rho with 
 # often than a random point would (the blob covers about 5% of the image).
 hit=$(sql_value "SELECT value FROM metrics m JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_gap' AND m.name = 'pointing_game_gradcam'")
 above "$hit" 0.7 || fail "Grad-CAM pointing game $hit on blobs a tiny network learnt"
+# ... and each figure has its chance level beside it: what a map spread
+# evenly over the brain would score.  Lesion figures count only slices that
+# have a lesion.
+chance=$(sql_value "SELECT value FROM metrics m JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_gap' AND m.name = 'pointing_game_chance_gradcam'")
+above "$chance" 0 || fail "pointing game chance $chance"
+above "$hit" "$chance" || fail "Grad-CAM pointing game $hit is not above its chance level $chance"
+share=$(sql_value "SELECT value FROM metrics m JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_gap' AND m.name = 'lesion_share_gradcam'")
+schance=$(sql_value "SELECT value FROM metrics m JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_gap' AND m.name = 'lesion_share_chance_gradcam'")
+above "$schance" 0 || fail "lesion share chance $schance"
+above "$share" "$schance" || fail "Grad-CAM lesion share $share is not above its chance level $schance"
+assert_eq "$(q 'count(*)' cam_gap "applicable AND (pointing IS NULL) <> (lesion_share IS NULL)")" 0
+assert_eq "$(sql_value "SELECT t.n = (SELECT count(*) FROM heatmaps h WHERE h.cache_key = t.cache_key AND h.method = 'gradcam' AND h.pointing IS NOT NULL) FROM heatmap_tests t JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_gap' AND t.method = 'gradcam' AND t.name = 'lesion_share'")" 1
 
 # Without lobe labels, lobes come from the geometric fallback, and say so.
 assert_eq "$(q 'count(*)' cam_gap "lobe_source = 'geometric' AND abs(share_frontal + share_temporal + share_parietal + share_occipital + share_other - 1) < 1e-4")" 90
@@ -72,4 +84,12 @@ assert_eq "$n" 30
 run_ok "$SULCUS" run wf.cfg
 assert_cached cam_gap
 assert_cached cam_fc
+
+# Without the sanity check its figures are not measured: NULL, never 0
+# (lower is better there: 0 would read as a perfect score).
+run_ok "$SULCUS" run --set cam_gap.sanity=false --only cam_gap wf.cfg
+assert_ran cam_gap
+assert_eq "$(q 'count(*)' cam_gap "sanity_rho IS NOT NULL")" 0
+assert_eq "$(sql_value "SELECT count(*) FROM heatmap_tests t JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_gap' AND t.name = 'sanity_rank_correlation' AND t.value IS NOT NULL")" 0
+assert_eq "$(sql_value "SELECT count(*) FROM metrics m JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_gap' AND m.name LIKE 'sanity_rho_%'")" 0
 exit 0
