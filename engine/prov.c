@@ -306,7 +306,8 @@ char *sul_prov_log_of(struct sul_db *db, const char *key)
 	return log;
 }
 
-int sul_prov_prev_exec(struct sul_db *db, const char *stage, struct sul_prev_exec *p, struct sul_err *err)
+int sul_prov_prev_exec(struct sul_db *db, const char *workflow_name, const char *stage, struct sul_prev_exec *p,
+		       struct sul_err *err)
 {
 	sqlite3_stmt *q;
 	int r;
@@ -317,8 +318,9 @@ int sul_prov_prev_exec(struct sul_db *db, const char *stage, struct sul_prev_exe
 	q = sul_db_stmt(db, err,
 			"SELECT kind, kind_version, status, cache_key, params_json, keys_json, inputs_json, "
 			"files_json FROM executions WHERE stage = ?1 AND cache_key IS NOT NULL "
+			"AND run_id IN (SELECT id FROM runs WHERE workflow_name = ?2) "
 			"ORDER BY id DESC LIMIT 1",
-			"t", stage);
+			"tt", stage, workflow_name);
 	if (!q)
 		return -1;
 	r = sul_db_step(db, q, err);
@@ -373,8 +375,14 @@ int sul_prov_json_diff(struct sul_db *db, const char *old_json, const char *new_
 		if (n++)
 			sul_buf_adds(out, ", ");
 		sul_buf_adds(out, name);
-		if (names_only)
+		if (names_only) {
+			/* Which side lacks it tells more than "changed" would. */
+			if (!sqlite3_column_int(q, 1))
+				sul_buf_adds(out, " (added)");
+			else if (!sqlite3_column_int(q, 2))
+				sul_buf_adds(out, " (removed)");
 			continue;
+		}
 		if (!sqlite3_column_int(q, 1))
 			sul_buf_addf(out, " added (%s)", sul_db_text(q, 4));
 		else if (!sqlite3_column_int(q, 2))

@@ -70,19 +70,23 @@ int sul_prov_forget_output(struct sul_db *db, const char *key, struct sul_err *e
 /* The log of the execution that produced key, or NULL.  Caller frees. */
 char *sul_prov_log_of(struct sul_db *db, const char *key);
 
-/* The last execution of a stage id that computed a key (ran, cached or failed). */
+/* The last execution of a stage id that computed a key (ran, cached or
+ * failed), in a run of the workflow named workflow_name: a stage of
+ * another workflow that happens to share its id is not its past. */
 struct sul_prev_exec {
 	int found;
 	int kind_version;
 	char *kind, *status, *cache_key, *params_json, *keys_json, *inputs_json, *files_json;
 };
-int sul_prov_prev_exec(struct sul_db *db, const char *stage, struct sul_prev_exec *prev, struct sul_err *err);
+int sul_prov_prev_exec(struct sul_db *db, const char *workflow_name, const char *stage, struct sul_prev_exec *prev,
+		       struct sul_err *err);
 void sul_prov_prev_release(struct sul_prev_exec *prev);
 
 /*
  * Compares two JSON objects key by key and appends the differences as
  * "name old -> new" (or "name added" / "name removed"), comma-separated;
- * with names_only, just the names.  Returns the number of differences.
+ * with names_only, just the names, "(added)" or "(removed)" after those on
+ * one side only.  Returns the number of differences.
  */
 int sul_prov_json_diff(struct sul_db *db, const char *old_json, const char *new_json, int names_only,
 		       struct sul_buf *out, struct sul_err *err);

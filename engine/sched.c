@@ -322,7 +322,7 @@ static int explain(struct sched *s, size_t i, struct sul_buf *why, struct sul_er
 		sul_buf_adds(why, "forced");
 		return 0;
 	}
-	if (sul_prov_prev_exec(db, st->id, &prev, err))
+	if (sul_prov_prev_exec(db, s->wf->name, st->id, &prev, err))
 		return -1;
 	sul_stage_key_json(&nd->key, st);
 	if (!prev.found) {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # t1003-plan-reasons: `sulcus plan` says what would run and why: new
 # stage, params changed (old -> new), input will rerun, forced, file
-# changed, command changed; and it runs nothing.
+# changed, command changed, an input removed; it compares with the stage's
+# last run in the same workflow only; and it runs nothing.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -82,3 +83,19 @@ assert_file_contains "$OUT" "(2 stages)"
 assert_count count.a 1
 sql_ok "SELECT count(*) FROM runs"
 assert_eq 1 "$ROWS" "runs recorded"
+
+# A stage of another workflow that shares an id is not this stage's past:
+# after a run of workflow "other" with a = 7, this workflow's a still
+# compares with its own last run (x 1), not with the other's.
+sed 's/name = "plan";/name = "other";/; s/x = 3;/x = 7;/' wf.cfg >other.cfg
+run_ok "$SULCUS" run -q other.cfg
+run_ok "$SULCUS" plan wf.cfg
+assert_plan a run "params changed: x 1 -> 3"
+
+# An input that is no longer there is said to be removed, not changed.
+write_wf 1 cat
+sed -i 's/{ id = "s"; kind = "command"; command/{ id = "s"; kind = "command"; inputs = ["a", "f"]; command/' wf.cfg
+run_ok "$SULCUS" run -q wf.cfg
+sed -i 's/inputs = \["a", "f"\]; command = "echo s/inputs = ["a"]; command = "echo s/' wf.cfg
+run_ok "$SULCUS" plan wf.cfg
+assert_plan s run "input changed: f (removed)"
