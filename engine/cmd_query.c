@@ -24,7 +24,7 @@ int cmd_query(int argc, char **argv, struct sul_err *err)
 	size_t i;
 	int status = 2;
 
-	if (sul_dbargs_parse(argc, argv, "dwcjf", &a, err))
+	if (sul_dbargs_parse(argc, argv, "dwcjfp", &a, err))
 		return 2;
 	if (a.first_arg != argc - (a.sql_file ? 0 : 1)) {
 		sul_err_set(err, SUL_ERR_INPUT, "query: expected one SQL argument or -f FILE");
@@ -38,7 +38,8 @@ int cmd_query(int argc, char **argv, struct sul_err *err)
 		sul_buf_release(&text);
 		return sul_err_exit_code(err);
 	}
-	if (sul_query_prepare(sul_db_handle(db), a.sql_file ? text.buf : argv[a.first_arg], &batch, err)) {
+	if (sul_query_prepare(sul_db_handle(db), a.sql_file ? text.buf : argv[a.first_arg], &batch, err)
+	    || sul_query_bind(&batch, a.params, a.nparams, err)) {
 		sul_err_prefix(err, "query");
 		goto out;
 	}

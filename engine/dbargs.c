@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_DB = 256, OPT_WORKDIR, OPT_CSV, OPT_JSON, OPT_RUN, OPT_FILE };
+enum { OPT_DB = 256, OPT_WORKDIR, OPT_CSV, OPT_JSON, OPT_RUN, OPT_FILE, OPT_PARAM };
 
 int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbargs *a, struct sul_err *err)
 {
@@ -20,6 +20,7 @@ int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbar
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "run", required_argument, NULL, OPT_RUN },
 		{ "file", required_argument, NULL, OPT_FILE },
+		{ "param", required_argument, NULL, OPT_PARAM },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -28,9 +29,10 @@ int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbar
 	a->run = -1;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:p:", opts, NULL)) != -1) {
 		char letter = c == OPT_DB ? 'd' : c == OPT_WORKDIR ? 'w' : c == OPT_CSV ? 'c'
-			      : c == OPT_JSON ? 'j' : c == OPT_RUN ? 'r' : c == OPT_FILE || c == 'f' ? 'f' : '?';
+			      : c == OPT_JSON ? 'j' : c == OPT_RUN ? 'r' : c == OPT_FILE || c == 'f' ? 'f'
+			      : c == OPT_PARAM || c == 'p' ? 'p' : '?';
 		if (letter == '?' || !strchr(allowed, letter))
 			return sul_err_set(err, SUL_ERR_INPUT, "%s: unknown option '%s' (see `sulcus help`)",
 					   argv[0], argv[optind - 1]);
@@ -41,6 +43,14 @@ int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbar
 		case OPT_FILE:
 		case 'f': a->sql_file = optarg; break;
 		case OPT_JSON: a->fmt = SUL_QUERY_JSON; break;
+		case OPT_PARAM:
+		case 'p':
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				return sul_err_set(err, SUL_ERR_INPUT, "--param: expected NAME=VALUE, got '%s'", optarg);
+			if (a->nparams == sizeof(a->params) / sizeof(a->params[0]))
+				return sul_err_set(err, SUL_ERR_INPUT, "--param: at most %zu", a->nparams);
+			a->params[a->nparams++] = optarg;
+			break;
 		case OPT_RUN: {
 			char *end;
 			a->run = strtol(optarg, &end, 10);

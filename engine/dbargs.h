@@ -1,7 +1,7 @@
 /*
  * dbargs.h - what the subcommands that read the results database share:
  * their options (--db PATH, --workdir DIR, --csv, --json, --run ID,
- * -f/--file FILE) and opening the database read-only, from --db or from the
+ * -f/--file FILE, -p/--param NAME=VALUE) and opening the database read-only, from --db or from the
  * workspace.  Used by cmd_query.c and cmd_runs.c; `report` opens its
  * workspace itself (it needs the cache too).
  */
@@ -20,12 +20,15 @@ struct sul_dbargs {
 	enum sul_query_format fmt;
 	long run;               /* --run; -1 when not given */
 	int first_arg;          /* index of the first positional argument */
+	const char *params[32]; /* -p/--param NAME=VALUE, as given */
+	size_t nparams;
 };
 
 /*
  * Parses argv's options into a.  allowed holds one letter per option the
  * subcommand takes: d (--db), w (--workdir), c (--csv), j (--json), r
- * (--run), f (-f/--file); any other option is "ARGV0: unknown option".
+ * (--run), f (-f/--file), p (-p/--param); any other option is "ARGV0:
+ * unknown option".
  */
 int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbargs *a, struct sul_err *err);
 

@@ -54,8 +54,8 @@ static const struct command {
 	{ "check", cmd_check, "check FILE [--set ...] [-q]   validate a workflow; run nothing" },
 	{ "dag", cmd_dag, "dag FILE [--set ...]          print the stage graph as Graphviz dot" },
 	{ "kinds", cmd_kinds, "kinds [KIND]                  list stage kinds and their parameters" },
-	{ "query", cmd_query, "query [--csv|--json] [--db PATH] [--workdir DIR] (SQL | -f FILE)\n"
-			      "                      run read-only SQL on the results database" },
+	{ "query", cmd_query, "query [--csv|--json] [--db PATH] [--workdir DIR] [-p NAME=VALUE]... (SQL | -f FILE)\n"
+			      "                      run read-only SQL on the results database (:NAME from -p)" },
 	{ "runs", cmd_runs, "runs [--csv|--json] [--workdir DIR]   list runs" },
 	{ "show", cmd_show, "show STAGE [--run ID] [--workdir DIR]\n"
 			    "                      a stage's latest provenance: params, inputs, key, files, metrics, log" },

@@ -20,6 +20,75 @@ void sul_query_batch_release(struct sul_query_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* The index of parameter name in st under any of SQLite's prefixes, or 0. */
+static int param_index(sqlite3_stmt *st, const char *name, size_t len)
+{
+	static const char prefixes[] = ":@$";
+	char buf[128];
+	int k, idx;
+
+	if (len + 2 > sizeof(buf))
+		return 0;
+	for (k = 0; prefixes[k]; k++) {
+		buf[0] = prefixes[k];
+		memcpy(buf + 1, name, len);
+		buf[len + 1] = '\0';
+		if ((idx = sqlite3_bind_parameter_index(st, buf)))
+			return idx;
+	}
+	return 0;
+}
+
+int sul_query_bind(struct sul_query_batch *b, const char *const *pairs, size_t n, struct sul_err *err)
+{
+	size_t i, k;
+
+	for (k = 0; k < n; k++) {
+		const char *eq = strchr(pairs[k], '='), *value = eq + 1;
+		size_t len = (size_t)(eq - pairs[k]);
+		int used = 0;
+		char *end;
+		long long iv = strtoll(value, &end, 10);
+		int is_int = *value && !*end;
+		double dv = is_int ? 0 : strtod(value, &end);
+		int is_real = !is_int && *value && !*end;
+
+		for (i = 0; i < b->n; i++) {
+			int idx = param_index(b->st[i], pairs[k], len);
+			if (!idx)
+				continue;
+			used = 1;
+			if (is_int)
+				sqlite3_bind_int64(b->st[i], idx, iv);
+			else if (is_real)
+				sqlite3_bind_double(b->st[i], idx, dv);
+			else
+				sqlite3_bind_text(b->st[i], idx, value, -1, SQLITE_TRANSIENT);
+		}
+		if (!used)
+			return sul_err_set(err, SUL_ERR_INPUT, "parameter '%.*s' is not used by the SQL", (int)len,
+					   pairs[k]);
+	}
+	for (i = 0; i < b->n; i++) {
+		int np = sqlite3_bind_parameter_count(b->st[i]), idx;
+		for (idx = 1; idx <= np; idx++) {
+			const char *name = sqlite3_bind_parameter_name(b->st[i], idx);
+			int given = 0;
+			for (k = 0; k < n && name && !given; k++) {
+				size_t len = (size_t)(strchr(pairs[k], '=') - pairs[k]);
+				given = strlen(name + 1) == len && !strncmp(name + 1, pairs[k], len);
+			}
+			if (!name || name[0] == '?')
+				return sul_err_set(err, SUL_ERR_INPUT, "the SQL uses a '?' parameter, which --param "
+								       "cannot name: write :NAME instead");
+			if (!given)
+				return sul_err_set(err, SUL_ERR_INPUT, "the SQL uses %s: give it with --param %s=VALUE",
+						   name, name + 1);
+		}
+	}
+	return 0;
+}
+
 int sul_query_prepare(sqlite3 *db, const char *sql, struct sul_query_batch *b, struct sul_err *err)
 {
 	const char *tail;

@@ -11,8 +11,8 @@
  * (round(x, 4)), never this module's: nothing read here loses a digit.
  *
  * This module does not open the database (callers pass a handle, opened
- * read-only), binds no parameters (a parameter left unbound is NULL) and
- * prints nothing; query_print.h writes rows out.
+ * read-only) and prints nothing; query_print.h writes rows out.  It binds
+ * parameters only when asked (sul_query_bind); one left unbound is NULL.
  */
 #ifndef SUL_QUERY_H
 #define SUL_QUERY_H
@@ -41,6 +41,15 @@ struct sul_query_batch {
  */
 int sul_query_prepare(sqlite3 *db, const char *sql, struct sul_query_batch *b, struct sul_err *err);
 void sul_query_batch_release(struct sul_query_batch *b);
+
+/*
+ * Binds "NAME=VALUE" pairs to the parameters :NAME (or @NAME, $NAME) of b's
+ * statements: a value that reads whole as an integer or a real binds as a
+ * number, any other as text.  Each pair must name a parameter of some
+ * statement, and each parameter must be given ("the SQL uses :stage: give
+ * it with --param stage=VALUE"); errors are SUL_ERR_INPUT.
+ */
+int sul_query_bind(struct sul_query_batch *b, const char *const *pairs, size_t n, struct sul_err *err);
 
 /* Steps st: 1 a row, 0 done, -1 error (SUL_ERR_INPUT, SQLite's message). */
 int sul_query_step(sqlite3_stmt *st, struct sul_err *err);

@@ -81,3 +81,16 @@ latest
 run_fail_msg 2 "query: no such table: nope" "$SULCUS" query "SELECT * FROM nope"
 run_fail_msg 2 "query: expected one SQL argument" "$SULCUS" query
 run_fail_msg 2 "unknown option" "$SULCUS" query --xml "SELECT 1"
+
+# Parameters: -p NAME=VALUE binds :NAME (a number as a number, the rest as
+# text); a parameter the SQL uses must be given, and one given must be used.
+run_ok "$SULCUS" query --csv -p x=3 -p s=a:b --param half=0.5 "SELECT :x + 1 AS n, typeof(:x) AS t, :s AS s, :half * 2 AS h"
+assert_eq "n,t,s,h
+4,integer,a:b,1.0" "$(cat "$OUT")" "bound parameters"
+run_ok "$SULCUS" query --csv -p id=1 "SELECT count(*) AS n FROM runs WHERE id = :id"
+assert_eq "n
+1" "$(cat "$OUT")" "a parameter in a WHERE clause"
+run_fail_msg 2 "query: the SQL uses :stage: give it with --param stage=VALUE" "$SULCUS" query "SELECT :stage"
+run_fail_msg 2 "query: parameter 'y' is not used by the SQL" "$SULCUS" query -p y=1 "SELECT 1"
+run_fail_msg 2 "--param: expected NAME=VALUE, got 'y'" "$SULCUS" query -p y "SELECT 1"
+run_fail_msg 2 "query: the SQL uses a '?' parameter, which --param cannot name" "$SULCUS" query "SELECT ?"

@@ -76,6 +76,12 @@ assert_eq "$(cat ".sulcus/cache/$rank_dir/out/top/1/source")" "$best"
 ft_log=$(sql_value "SELECT log_path FROM latest_executions WHERE stage = 'ft'")
 assert_file_contains "$ft_log" "loaded the first 3 layers from"
 
+# The example queries: the models best first, a stage's parameter history.
+run_ok "$SULCUS" query --csv -f "$REPO/db/queries/models.sql"
+assert_eq "$(sed -n 2p "$OUT" | cut -d, -f1,2)" "$(sql_value "SELECT model || ',1' FROM rankings WHERE position = 1")" "best model"
+run_ok "$SULCUS" query --csv -f "$REPO/db/queries/param_history.sql" -p stage=train_gap
+assert_eq "$(wc -l <"$OUT")" 2 "param_history rows of train_gap (header and one run)"
+
 # Everything cached on a second run.
 run_ok "$SULCUS" run wf.cfg
 for s in data train_gap train_fc eval_gap eval_fc rank ft; do assert_cached "$s"; done
