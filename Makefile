@@ -164,9 +164,10 @@ deps:
 	done; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-	  echo "make deps: installing$$missing"; \
-	  $$sudo apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	  echo "make deps: installing$$missing (waiting up to 10 minutes if another apt holds its lock)"; \
+	  $$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	    --no-install-recommends $$missing; \
 	fi
 
 unit: $(BUILD)/check_sulcus $(BUILD)/sulcus $(BUILD)/sulcus-darknet.so
