@@ -1,7 +1,8 @@
 /*
  * cmd_runs.c - `sulcus runs` (the runs recorded, one line each) and `sulcus
  * show STAGE` (one stage's latest execution: its provenance, inputs, files,
- * artifacts and metrics).  They open the database read-only: nothing here
+ * artifacts, folder by folder when there are many, metrics, and its log's
+ * last lines, or all of it with --log).  They open the database read-only: nothing here
  * can change it.
  */
 #include "cmd.h"
@@ -10,6 +11,7 @@
 #include "fsutil.h"
 #include "query_print.h"
 #include "strbuf.h"
+#include "suggest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,73 @@ static int print_query(struct sul_db *db, const char *title, const char *sql, lo
 	return sul_query_print(st, SUL_QUERY_TABLE, stdout, err);
 }
 
+static long long artifacts(struct sul_db *db, long long exec_id)
+{
+	struct sul_err ignored = SUL_ERR_INIT;
+	sqlite3_stmt *q = sul_db_stmt(db, &ignored,
+				      "SELECT count(*) FROM executions e JOIN artifacts a ON a.cache_key = e.cache_key "
+				      "WHERE e.id = ?1",
+				      "i", exec_id);
+	long long n = q && sul_db_step(db, q, &ignored) > 0 ? sqlite3_column_int64(q, 0) : 0;
+
+	if (q)
+		sqlite3_reset(q);
+	return n;
+}
+
+/* "no recorded execution of stage 'X'", with the closest recorded stage id. */
+static void no_such_stage(struct sul_db *db, const char *stage, long run, struct sul_err *err)
+{
+	struct sul_err ignored = SUL_ERR_INIT;
+	sqlite3_stmt *q = sul_db_stmt(db, &ignored, "SELECT DISTINCT stage FROM executions", "");
+	const char **ids = NULL, *close = NULL;
+	size_t n = 0, alloc = 0, i;
+
+	while (q && sul_db_step(db, q, &ignored) > 0) {
+		SUL_ALLOC_GROW(ids, n + 1, alloc);
+		ids[n++] = sul_xstrdup(sul_db_text(q, 0));
+	}
+	if (q)
+		sqlite3_reset(q);
+	if (n)
+		close = sul_suggest(stage, ids, n);
+	sul_err_set(err, SUL_ERR_INPUT, "show: no recorded execution of stage '%s'%s%s%s%s", stage,
+		    run > 0 ? " in that run" : "", close ? " (did you mean '" : "", close ? close : "",
+		    close ? "'?)" : n ? "" : ": no stage has run in this workspace yet");
+	for (i = 0; i < n; i++)
+		free((char *)ids[i]);
+	free(ids);
+}
+
+/* The log: its last 10 lines (all with whole), or why there is none. */
+static void print_log(const char *path, int whole)
+{
+	struct sul_buf b = SUL_BUF_INIT;
+	struct sul_err err = SUL_ERR_INIT;
+	const char *start = NULL, *p;
+	size_t lines = 0, skip;
+
+	if (!path || !*path)
+		return;
+	if (sul_read_file(path, &b, &err)) {
+		printf("\nlog: %s\n", err.msg);
+		return;
+	}
+	if (!b.len) {
+		printf("\nlog: empty\n");
+		sul_buf_release(&b);
+		return;
+	}
+	for (p = b.buf; *p; p++)
+		lines += *p == '\n' || !p[1];  /* a last line without its newline counts too */
+	skip = whole || lines <= 10 ? 0 : lines - 10;
+	for (start = b.buf; skip; start++)
+		skip -= *start == '\n';
+	printf("\nlog%s:\n%s%s", start == b.buf ? "" : " (last 10 lines; --log for all)", start,
+	       b.buf[b.len - 1] != '\n' ? "\n" : "");
+	sul_buf_release(&b);
+}
+
 int cmd_show(int argc, char **argv, struct sul_err *err)
 {
 	struct sul_dbargs a;
@@ -66,9 +135,10 @@ int cmd_show(int argc, char **argv, struct sul_err *err)
 	sqlite3_stmt *st;
 	long long exec_id;
 	const char *stage;
+	char *log = NULL;
 	int status = 3, r;
 
-	if (sul_dbargs_parse(argc, argv, "dwr", &a, err))
+	if (sul_dbargs_parse(argc, argv, "dwrl", &a, err))
 		return 2;
 	if (a.first_arg != argc - 1) {
 		sul_err_set(err, SUL_ERR_INPUT, "show: expected one stage id");
@@ -88,9 +158,10 @@ int cmd_show(int argc, char **argv, struct sul_err *err)
 		goto out;
 	r = sul_db_step(db, st, err);
 	if (r <= 0) {
-		if (!r)
-			sul_err_set(err, SUL_ERR_INPUT, "show: no recorded execution of stage '%s'%s", stage,
-				    a.run > 0 ? " in that run" : "");
+		if (!r) {
+			sqlite3_reset(st);
+			no_such_stage(db, stage, a.run, err);
+		}
 		status = r ? 3 : 2;
 		goto out;
 	}
@@ -116,6 +187,7 @@ int cmd_show(int argc, char **argv, struct sul_err *err)
 	printf("params:     %s\n", sul_db_text(st, 14));
 	if (strcmp(sul_db_text(st, 15), "{}"))
 		printf("settings:   %s\n", sul_db_text(st, 15));
+	log = sul_xstrdup(sul_db_text(st, 13));
 	sqlite3_reset(st);
 	if (print_query(db, "inputs",
 			"SELECT j.key AS input, j.value AS digest FROM executions e, json_each(e.inputs_json) j "
@@ -125,10 +197,18 @@ int cmd_show(int argc, char **argv, struct sul_err *err)
 			   "SELECT j.key AS path, j.value AS digest FROM executions e, json_each(e.files_json) j "
 			   "WHERE e.id = ?1",
 			   exec_id, err)
-	    || print_query(db, "artifacts",
-			   "SELECT a.path, a.bytes, a.sha256 FROM executions e JOIN artifacts a "
-			   "ON a.cache_key = e.cache_key WHERE e.id = ?1 ORDER BY a.path",
-			   exec_id, err)
+	    || (artifacts(db, exec_id) <= 20
+		? print_query(db, "artifacts",
+			      "SELECT a.path, a.bytes, a.sha256 FROM executions e JOIN artifacts a "
+			      "ON a.cache_key = e.cache_key WHERE e.id = ?1 ORDER BY a.path",
+			      exec_id, err)
+		/* Folder by folder: a cam stage writes an overlay per heatmap. */
+		: print_query(db, "artifacts, by folder (table artifacts lists each file)",
+			      "SELECT CASE f WHEN '' THEN './' ELSE f END AS folder, count(*) AS files, "
+			      "  sum(bytes) AS bytes FROM (SELECT rtrim(a.path, replace(a.path, '/', '')) AS f, "
+			      "  a.bytes FROM executions e JOIN artifacts a ON a.cache_key = e.cache_key "
+			      "  WHERE e.id = ?1) GROUP BY f ORDER BY f",
+			      exec_id, err))
 	    || print_query(db, "metrics",
 			   "SELECT m.name, count(*) AS n, min(m.step) AS first_step, max(m.step) AS last_step, "
 			   "  (SELECT value FROM metrics x WHERE x.cache_key = m.cache_key AND x.name = m.name "
@@ -137,8 +217,10 @@ int cmd_show(int argc, char **argv, struct sul_err *err)
 			   "GROUP BY m.name ORDER BY m.name",
 			   exec_id, err))
 		goto out;
+	print_log(log, a.whole_log);
 	status = 0;
 out:
+	free(log);
 	sul_dbargs_close(&ws, db);
 	return status;
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_DB = 256, OPT_WORKDIR, OPT_CSV, OPT_JSON, OPT_RUN, OPT_FILE, OPT_PARAM };
+enum { OPT_DB = 256, OPT_WORKDIR, OPT_CSV, OPT_JSON, OPT_RUN, OPT_FILE, OPT_PARAM, OPT_LOG };
 
 int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbargs *a, struct sul_err *err)
 {
@@ -21,6 +21,7 @@ int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbar
 		{ "run", required_argument, NULL, OPT_RUN },
 		{ "file", required_argument, NULL, OPT_FILE },
 		{ "param", required_argument, NULL, OPT_PARAM },
+		{ "log", no_argument, NULL, OPT_LOG },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -32,7 +33,7 @@ int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbar
 	while ((c = getopt_long(argc, argv, "f:p:", opts, NULL)) != -1) {
 		char letter = c == OPT_DB ? 'd' : c == OPT_WORKDIR ? 'w' : c == OPT_CSV ? 'c'
 			      : c == OPT_JSON ? 'j' : c == OPT_RUN ? 'r' : c == OPT_FILE || c == 'f' ? 'f'
-			      : c == OPT_PARAM || c == 'p' ? 'p' : '?';
+			      : c == OPT_PARAM || c == 'p' ? 'p' : c == OPT_LOG ? 'l' : '?';
 		if (letter == '?' || !strchr(allowed, letter))
 			return sul_err_set(err, SUL_ERR_INPUT, "%s: unknown option '%s' (see `sulcus help`)",
 					   argv[0], argv[optind - 1]);
@@ -43,6 +44,7 @@ int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbar
 		case OPT_FILE:
 		case 'f': a->sql_file = optarg; break;
 		case OPT_JSON: a->fmt = SUL_QUERY_JSON; break;
+		case OPT_LOG: a->whole_log = 1; break;
 		case OPT_PARAM:
 		case 'p':
 			if (!strchr(optarg, '=') || optarg[0] == '=')

@@ -22,13 +22,14 @@ struct sul_dbargs {
 	int first_arg;          /* index of the first positional argument */
 	const char *params[32]; /* -p/--param NAME=VALUE, as given */
 	size_t nparams;
+	int whole_log;          /* --log */
 };
 
 /*
  * Parses argv's options into a.  allowed holds one letter per option the
  * subcommand takes: d (--db), w (--workdir), c (--csv), j (--json), r
- * (--run), f (-f/--file), p (-p/--param); any other option is "ARGV0:
- * unknown option".
+ * (--run), f (-f/--file), p (-p/--param), l (--log); any other option is
+ * "ARGV0: unknown option".
  */
 int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbargs *a, struct sul_err *err);
 

@@ -57,7 +57,7 @@ static const struct command {
 	{ "query", cmd_query, "query [--csv|--json] [--db PATH] [--workdir DIR] [-p NAME=VALUE]... (SQL | -f FILE)\n"
 			      "                      run read-only SQL on the results database (:NAME from -p)" },
 	{ "runs", cmd_runs, "runs [--csv|--json] [--workdir DIR]   list runs" },
-	{ "show", cmd_show, "show STAGE [--run ID] [--workdir DIR]\n"
+	{ "show", cmd_show, "show STAGE [--run ID] [--log] [--workdir DIR]\n"
 			    "                      a stage's latest provenance: params, inputs, key, files, metrics, log" },
 	{ "report", cmd_report, "report [WORKFLOW] [--out DIR] [--spec FILE] [--run ID] [--workdir DIR]\n"
 				"                      a static HTML report of the results (DIR/index.html, default report/),\n"

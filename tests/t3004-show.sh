@@ -1,6 +1,8 @@
 #!/bin/sh
 # t3004-show: `sulcus show STAGE` prints a stage's latest provenance:
-# params, cache key, output folder, artifacts and metrics.
+# params, cache key, output folder, artifacts (by folder when there are
+# many), metrics and its log's last lines (--log: all); a name close to a
+# recorded stage gets "did you mean".
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -48,3 +50,27 @@ run_ok "$SULCUS" show --run 1 train
 assert_file_contains "$OUT" "run:        1 (wf.cfg)"
 
 run_fail_msg 2 "show: no recorded execution of stage 'nope'" "$SULCUS" show nope
+
+# A name close to a recorded stage: did you mean.
+run_fail_msg 2 "show: no recorded execution of stage 'trian' (did you mean 'train'?)" "$SULCUS" show trian
+
+# The log's last lines (all with --log), and many artifacts by folder.
+cat >many.cfg <<'EOF2'
+name = "show";
+stages = (
+  { id = "many"; kind = "command";
+    command = "mkdir -p {out}/png; for i in $(seq 1 30); do echo $i > {out}/png/s$i.png; echo line $i; done; echo top > {out}/top.txt"; }
+);
+EOF2
+run_ok "$SULCUS" run -q many.cfg
+run_ok "$SULCUS" show many
+assert_file_contains "$OUT" "log (last 10 lines; --log for all):"
+assert_file_contains "$OUT" "line 30"
+assert_file_lacks "$OUT" "line 20"
+assert_file_contains "$OUT" "artifacts, by folder"
+assert_eq "png/ 30 $(sql_value "SELECT sum(bytes) FROM artifacts a JOIN latest_executions e USING (cache_key) WHERE e.stage = 'many' AND a.path LIKE 'png/%'")" \
+	"$(awk '$1 == "png/"' "$OUT" | tr -s ' ')" "folder line of png/"
+assert_eq "./ 1 4" "$(awk '$1 == "./"' "$OUT" | tr -s ' ')" "folder line of the top level"
+run_ok "$SULCUS" show --log many
+assert_file_contains "$OUT" "line 1"
+assert_file_contains "$OUT" "line 20"
