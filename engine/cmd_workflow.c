@@ -238,6 +238,10 @@ int cmd_check(int argc, char **argv, struct sul_err *err)
 		goto out;
 	if (sul_workflow_load(a.file, a.sets, a.nsets, &wf, err))
 		goto out;
+	if (sul_workflow_check_paths(&wf, err)) {
+		sul_workflow_release(&wf);
+		goto out;
+	}
 	if (!a.quiet)
 		printf("%s: workflow '%s' is valid: %zu stages\n", a.file, wf.name, wf.nstages);
 	sul_workflow_release(&wf);

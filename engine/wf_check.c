@@ -155,3 +155,38 @@ int wf_check_params(struct sul_stage *st, struct sul_err *err)
 	sul_params_sort(st->keys, st->nkeys);
 	return 0;
 }
+
+int sul_workflow_check_paths(const struct sul_workflow *wf, struct sul_err *err)
+{
+	size_t i, j;
+
+	for (i = 0; i < wf->nstages; i++) {
+		const struct sul_stage *st = &wf->stages[i];
+		for (j = 0; j < st->nfiles; j++) {
+			char *path = sul_path_resolve(st->dir, st->files[j]);
+			int there = sul_path_exists(path);
+			free(path);
+			if (!there)
+				return sul_err_set(err, SUL_ERR_INPUT, "%s:%d: stage '%s': files: no file or folder '%s'%s%s",
+						   st->file, st->line, st->id, st->files[j],
+						   st->files[j][0] == '/' ? "" : " in ", st->files[j][0] == '/' ? "" : st->dir);
+		}
+		for (j = 0; j < st->nparams; j++) {
+			const struct sul_param *p = &st->params[j];
+			const struct sul_param_spec *sp = sul_schema_find(st->kind->params, p->name);
+			char *path;
+			int there;
+			if (!sp || sp->type != SUL_T_PATH || !p->v.s || !*p->v.s)
+				continue;
+			path = sul_path_resolve(st->dir, p->v.s);
+			there = sul_path_exists(path);
+			free(path);
+			if (!there)
+				return sul_err_set(err, SUL_ERR_INPUT,
+						   "%s:%d: stage '%s': parameter '%s': no file or folder '%s'%s%s",
+						   p->file ? p->file : st->file, p->file ? p->line : st->line, st->id, p->name,
+						   p->v.s, p->v.s[0] == '/' ? "" : " in ", p->v.s[0] == '/' ? "" : st->dir);
+		}
+	}
+	return 0;
+}

@@ -77,6 +77,15 @@ int sul_workflow_load(const char *path, const char *const *sets, size_t nsets,
 		      struct sul_workflow *wf, struct sul_err *err);
 void sul_workflow_release(struct sul_workflow *wf);
 
+/*
+ * What `sulcus check` adds to loading: every stage's `files` and every path
+ * parameter that is not empty name something that exists (relative ones
+ * against the workflow's folder).  Loading leaves this to the run, where a
+ * missing file fails its stage alone.  The error names the first missing
+ * one, at the parameter's line or the stage's.
+ */
+int sul_workflow_check_paths(const struct sul_workflow *wf, struct sul_err *err);
+
 /* Index of stage id, or -1. */
 long sul_workflow_find(const struct sul_workflow *wf, const char *id);
 

@@ -26,3 +26,21 @@ run_ok "$SULCUS" plan wf.cfg
 run_ok "$SULCUS" dag wf.cfg
 assert_no_workspace
 [ ! -e a ] || fail "check/plan ran a command"
+
+# check also looks for what the run will read: a stage's files and its
+# path parameters (the run itself fails only that stage, t1007).
+cat >paths.cfg <<'EOF2'
+name = "paths";
+stages = (
+  { id = "f"; kind = "command"; files = ["data.txt"]; command = "cat data.txt > {out}/v"; },
+  { id = "in"; kind = "ingest";
+    params = { bids = "no_bids"; }; }
+);
+EOF2
+run_fail_msg 2 "paths.cfg:3: stage 'f': files: no file or folder 'data.txt' in $TEST_DIR" "$SULCUS" check paths.cfg
+echo 1 >data.txt
+run_fail_msg 2 "paths.cfg:5: stage 'in': parameter 'bids': no file or folder 'no_bids' in $TEST_DIR" \
+	"$SULCUS" check paths.cfg
+mkdir no_bids
+run_ok "$SULCUS" check paths.cfg
+assert_no_workspace
