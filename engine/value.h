@@ -34,6 +34,10 @@ struct sul_param {
 	struct sul_value v;
 	const char *file;  /* borrowed from the workflow's file-name pool */
 	int line;
+	/* The workflow parameter whose value it took ("{params.NAME}"), so that
+	 * an error about the value can point there too; NULL: none.  Borrowed
+	 * from the workflow's globals. */
+	const struct sul_param *via;
 };
 
 const char *sul_type_name(enum sul_type t);

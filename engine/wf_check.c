@@ -137,6 +137,12 @@ int wf_check_params(struct sul_stage *st, struct sul_err *err)
 			return -1;
 		}
 		if (sul_schema_check_value(sp, &p->v, &why)) {
+			/* A value from a workflow parameter is wrong where that was written. */
+			if (p->via && p->via->file)
+				sul_buf_addf(&why, " (the value of workflow parameter '%s', %s:%d)", p->via->name,
+					     p->via->file, p->via->line);
+			else if (p->via)
+				sul_buf_addf(&why, " (the value of workflow parameter '%s', from --set)", p->via->name);
 			sul_err_set(err, SUL_ERR_INPUT, "%s: stage '%s': parameter '%s': %s",
 				    where(p, st, loc, sizeof(loc)), st->id, p->name, why.buf);
 			sul_buf_release(&why);

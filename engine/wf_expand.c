@@ -69,6 +69,7 @@ char *wf_subst_str(struct subst *s, const char *str)
 int wf_subst_value(struct subst *s, const config_setting_t *set, const char *what,
 		       struct sul_value *v)
 {
+	s->via = NULL;
 	char *whole, *text;
 	size_t i;
 
@@ -86,8 +87,10 @@ int wf_subst_value(struct subst *s, const config_setting_t *set, const char *wha
 			}
 		}
 		if (s->globals && !strncmp(whole, "params.", 7) && find_global(s->ld->wf, whole + 7)) {
+			const struct sul_workflow *wf = s->ld->wf;
 			sul_value_clear(v);
-			sul_value_copy(v, find_global(s->ld->wf, whole + 7));
+			sul_value_copy(v, find_global(wf, whole + 7));
+			s->via = &wf->globals[sul_params_find(wf->globals, wf->nglobals, whole + 7)];
 			free(whole);
 			return 0;
 		}

@@ -59,6 +59,7 @@ struct subst {
 	size_t nvars;
 	const config_setting_t *where;
 	int globals;   /* also expand {params.NAME} from workflow params */
+	const struct sul_param *via;  /* set by wf_subst_value: the workflow param a value was, or NULL */
 };
 
 /* A stage group's engine keys (stage_keys, in that order), found in one

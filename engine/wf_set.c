@@ -67,6 +67,7 @@ static int set_param(struct sul_param **arr, size_t *n, const char *name, const 
 		(*arr)[i].v = v;
 		(*arr)[i].file = NULL;
 		(*arr)[i].line = 0;
+		(*arr)[i].via = NULL;  /* --set gave it, not a workflow parameter */
 	} else {
 		wf_add_param(arr, n, name, &v, l);
 	}

@@ -80,6 +80,7 @@ void wf_add_param(struct sul_param **arr, size_t *n, const char *name, struct su
 	p->v = *v;
 	p->file = l.file;
 	p->line = l.line;
+	p->via = NULL;
 	memset(v, 0, sizeof(*v));
 }
 
@@ -102,6 +103,7 @@ static int read_params(struct loader *ld, struct subst *sb, const config_setting
 		if (wf_subst_value(sb, m, what, &v))
 			return -1;
 		wf_add_param(&st->params, &st->nparams, config_setting_name(m), &v, wf_loc_of(ld, m));
+		st->params[st->nparams - 1].via = sb->via;
 	}
 	return 0;
 }
@@ -271,7 +273,7 @@ int wf_build_stage(struct loader *ld, const config_setting_t *g, const struct st
 		       const struct sul_kind *kind, const char *id_tmpl, const struct binding *vars, size_t nvars)
 {
 	struct sul_workflow *wf = ld->wf;
-	struct subst sb = { ld, id_tmpl, vars, nvars, g, 1 };
+	struct subst sb = { ld, id_tmpl, vars, nvars, g, 1, NULL };
 	const config_setting_t *m;
 	struct sul_stage st;
 	struct loc l = wf_loc_of(ld, g);

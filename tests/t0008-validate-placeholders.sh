@@ -61,3 +61,22 @@ stages = (
 EOF
 run_ok "$SULCUS" run wf.cfg
 assert_eq "{literal}" "$(cat .sulcus/cache/*/out/v)" "output of a command with {{"
+
+# A workflow parameter of the wrong type for the stage that takes it: the
+# error is at the stage's parameter and names where the value was written
+# (or that --set gave it).
+rm -rf .sulcus
+cat >wf.cfg <<'EOF2'
+name = "ph";
+params = {
+  top = "two";
+};
+stages = (
+  { id = "r"; kind = "rank"; inputs = ["e"]; params = { top = "{params.top}"; }; },
+  { id = "e"; kind = "evaluate"; }
+);
+EOF2
+run_fail_msg 2 "wf.cfg:6: stage 'r': parameter 'top': expected an integer, got 'two' (the value of workflow parameter 'top', wf.cfg:3)" \
+	"$SULCUS" check wf.cfg
+run_fail_msg 2 "stage 'r': parameter 'top': expected an integer, got 'lots' (the value of workflow parameter 'top', from --set)" \
+	"$SULCUS" check --set params.top=lots wf.cfg
