@@ -16,6 +16,7 @@ int cmd_kinds(int argc, char **argv, struct sul_err *err);
 int cmd_query(int argc, char **argv, struct sul_err *err);
 int cmd_runs(int argc, char **argv, struct sul_err *err);
 int cmd_show(int argc, char **argv, struct sul_err *err);
+int cmd_diff(int argc, char **argv, struct sul_err *err);
 int cmd_gc(int argc, char **argv, struct sul_err *err);
 int cmd_report(int argc, char **argv, struct sul_err *err);
 int cmd_stage_exec(int argc, char **argv, struct sul_err *err);

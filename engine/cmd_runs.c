@@ -9,6 +9,7 @@
 #include "db.h"
 #include "dbargs.h"
 #include "fsutil.h"
+#include "query.h"
 #include "query_print.h"
 #include "strbuf.h"
 #include "suggest.h"
@@ -17,34 +18,77 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The runs as SQL: one row each, plus a column per --metric STAGE:NAME (the
+ * final value of that metric of that stage in the run: an experiments
+ * table), ordered by --sort (a column's name; "-NAME" descending).
+ */
+static int runs_sql(const struct sul_dbargs *a, struct sul_buf *sql, struct sul_err *err)
+{
+	size_t i;
+	const char *sort = a->sort;
+	int desc = sort && sort[0] == '-', found = !sort || !strcmp(sort + desc, "run");
+
+	sul_buf_adds(sql, "SELECT r.id AS run, r.started_at AS started, "
+			  "  printf('%.1f', (julianday(coalesce(r.finished_at, r.started_at)) - "
+			  "julianday(r.started_at)) * 86400) AS seconds, "
+			  "  r.status, r.workflow_name AS workflow, "
+			  "  sum(e.status = 'ran') AS ran, sum(e.status = 'cached') AS cached, "
+			  "  sum(e.status = 'failed') AS failed, sum(e.status = 'skipped') AS skipped, "
+			  "  CASE r.overrides WHEN '[]' THEN '' ELSE r.overrides END AS overrides");
+	for (i = 0; i < a->nmetrics; i++) {
+		const char *colon = strchr(a->metrics[i], ':');
+		char *q = sqlite3_mprintf(", (SELECT m.value FROM executions x JOIN metrics m ON m.cache_key = x.cache_key "
+					  "WHERE x.run_id = r.id AND x.stage = %.*Q AND m.name = %Q "
+					  "ORDER BY m.step IS NOT NULL, m.step DESC LIMIT 1) AS \"%w\"",
+					  (int)(colon - a->metrics[i]), a->metrics[i], colon + 1, a->metrics[i]);
+		sul_buf_adds(sql, q);
+		sqlite3_free(q);
+		found |= sort && !strcmp(sort + desc, a->metrics[i]);
+	}
+	if (!found)
+		return sul_err_set(err, SUL_ERR_INPUT, "runs: --sort '%s': expected run or one of the --metric columns",
+				   sort + desc);
+	sul_buf_adds(sql, " FROM runs r LEFT JOIN executions e ON e.run_id = r.id GROUP BY r.id");
+	if (sort && strcmp(sort + desc, "run")) {
+		char *q = sqlite3_mprintf(" ORDER BY \"%w\" IS NULL, \"%w\" %s, r.id", sort + desc, sort + desc,
+					  desc ? "DESC" : "ASC");
+		sul_buf_adds(sql, q);
+		sqlite3_free(q);
+	} else {
+		sul_buf_addf(sql, " ORDER BY r.id %s", desc ? "DESC" : "ASC");
+	}
+	return 0;
+}
+
 int cmd_runs(int argc, char **argv, struct sul_err *err)
 {
-	static const char sql[] =
-		"SELECT r.id AS run, r.started_at AS started, "
-		"  printf('%.1f', (julianday(coalesce(r.finished_at, r.started_at)) - julianday(r.started_at)) * 86400) AS seconds, "
-		"  r.status, r.workflow_name AS workflow, "
-		"  sum(e.status = 'ran') AS ran, sum(e.status = 'cached') AS cached, "
-		"  sum(e.status = 'failed') AS failed, sum(e.status = 'skipped') AS skipped, "
-		"  CASE r.overrides WHEN '[]' THEN '' ELSE r.overrides END AS overrides "
-		"FROM runs r LEFT JOIN executions e ON e.run_id = r.id "
-		"GROUP BY r.id ORDER BY r.id";
 	struct sul_dbargs a;
 	struct sul_workspace ws;
 	struct sul_db *db = NULL;
-	sqlite3_stmt *st;
+	struct sul_buf sql = SUL_BUF_INIT;
+	struct sul_query_batch batch = SUL_QUERY_BATCH_INIT;
 	int status = 3;
 
-	if (sul_dbargs_parse(argc, argv, "dwcj", &a, err))
+	if (sul_dbargs_parse(argc, argv, "dwcjmo", &a, err))
 		return 2;
 	if (a.first_arg != argc) {
 		sul_err_set(err, SUL_ERR_INPUT, "runs: unexpected argument '%s'", argv[a.first_arg]);
 		return 2;
 	}
-	if (sul_dbargs_open(&a, &ws, &db, err))
+	if (runs_sql(&a, &sql, err)) {
+		sul_buf_release(&sql);
+		return 2;
+	}
+	if (sul_dbargs_open(&a, &ws, &db, err)) {
+		sul_buf_release(&sql);
 		return sul_err_exit_code(err);
-	st = sul_db_stmt(db, err, sql, "");
-	if (st && sul_query_print(st, a.fmt, stdout, err) == 0)
+	}
+	if (!sul_query_prepare(sul_db_handle(db), sql.buf, &batch, err)
+	    && !sul_query_print(batch.st[0], a.fmt, stdout, err))
 		status = 0;
+	sul_query_batch_release(&batch);
+	sul_buf_release(&sql);
 	sul_dbargs_close(&ws, db);
 	return status;
 }

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_DB = 256, OPT_WORKDIR, OPT_CSV, OPT_JSON, OPT_RUN, OPT_FILE, OPT_PARAM, OPT_LOG };
+enum { OPT_DB = 256, OPT_WORKDIR, OPT_CSV, OPT_JSON, OPT_RUN, OPT_FILE, OPT_PARAM, OPT_LOG, OPT_STAGE, OPT_METRIC,
+       OPT_SORT };
 
 int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbargs *a, struct sul_err *err)
 {
@@ -22,6 +23,9 @@ int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbar
 		{ "file", required_argument, NULL, OPT_FILE },
 		{ "param", required_argument, NULL, OPT_PARAM },
 		{ "log", no_argument, NULL, OPT_LOG },
+		{ "stage", required_argument, NULL, OPT_STAGE },
+		{ "metric", required_argument, NULL, OPT_METRIC },
+		{ "sort", required_argument, NULL, OPT_SORT },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -30,10 +34,11 @@ int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbar
 	a->run = -1;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "f:p:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:p:m:", opts, NULL)) != -1) {
 		char letter = c == OPT_DB ? 'd' : c == OPT_WORKDIR ? 'w' : c == OPT_CSV ? 'c'
 			      : c == OPT_JSON ? 'j' : c == OPT_RUN ? 'r' : c == OPT_FILE || c == 'f' ? 'f'
-			      : c == OPT_PARAM || c == 'p' ? 'p' : c == OPT_LOG ? 'l' : '?';
+			      : c == OPT_PARAM || c == 'p' ? 'p' : c == OPT_LOG ? 'l' : c == OPT_STAGE ? 's'
+			      : c == OPT_METRIC || c == 'm' ? 'm' : c == OPT_SORT ? 'o' : '?';
 		if (letter == '?' || !strchr(allowed, letter))
 			return sul_err_set(err, SUL_ERR_INPUT, "%s: unknown option '%s' (see `sulcus help`)",
 					   argv[0], argv[optind - 1]);
@@ -45,6 +50,16 @@ int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbar
 		case 'f': a->sql_file = optarg; break;
 		case OPT_JSON: a->fmt = SUL_QUERY_JSON; break;
 		case OPT_LOG: a->whole_log = 1; break;
+		case OPT_STAGE: a->stage_glob = optarg; break;
+		case OPT_SORT: a->sort = optarg; break;
+		case OPT_METRIC:
+		case 'm':
+			if (!strchr(optarg, ':') || optarg[0] == ':' || !strchr(optarg, ':')[1])
+				return sul_err_set(err, SUL_ERR_INPUT, "--metric: expected STAGE:NAME, got '%s'", optarg);
+			if (a->nmetrics == sizeof(a->metrics) / sizeof(a->metrics[0]))
+				return sul_err_set(err, SUL_ERR_INPUT, "--metric: at most %zu", a->nmetrics);
+			a->metrics[a->nmetrics++] = optarg;
+			break;
 		case OPT_PARAM:
 		case 'p':
 			if (!strchr(optarg, '=') || optarg[0] == '=')

@@ -23,13 +23,17 @@ struct sul_dbargs {
 	const char *params[32]; /* -p/--param NAME=VALUE, as given */
 	size_t nparams;
 	int whole_log;          /* --log */
+	const char *stage_glob; /* --stage GLOB */
+	const char *metrics[16];/* -m/--metric STAGE:NAME, as given */
+	size_t nmetrics;
+	const char *sort;       /* --sort COLUMN (-COLUMN: descending) */
 };
 
 /*
  * Parses argv's options into a.  allowed holds one letter per option the
  * subcommand takes: d (--db), w (--workdir), c (--csv), j (--json), r
- * (--run), f (-f/--file), p (-p/--param), l (--log); any other option is
- * "ARGV0: unknown option".
+ * (--run), f (-f/--file), p (-p/--param), l (--log), s (--stage), m
+ * (-m/--metric), o (--sort); any other option is "ARGV0: unknown option".
  */
 int sul_dbargs_parse(int argc, char **argv, const char *allowed, struct sul_dbargs *a, struct sul_err *err);
 

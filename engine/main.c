@@ -56,7 +56,11 @@ static const struct command {
 	{ "kinds", cmd_kinds, "kinds [KIND]                  list stage kinds and their parameters" },
 	{ "query", cmd_query, "query [--csv|--json] [--db PATH] [--workdir DIR] [-p NAME=VALUE]... (SQL | -f FILE)\n"
 			      "                      run read-only SQL on the results database (:NAME from -p)" },
-	{ "runs", cmd_runs, "runs [--csv|--json] [--workdir DIR]   list runs" },
+	{ "runs", cmd_runs, "runs [-m STAGE:METRIC]... [--sort COLUMN] [--csv|--json] [--workdir DIR]\n"
+			    "                      list runs; with -m, a column per metric (an experiments table)" },
+	{ "diff", cmd_diff, "diff [RUN_A [RUN_B]] [--stage GLOB] [--csv|--json] [--workdir DIR]\n"
+			    "                      per stage, what differs between two runs (default: the last two):\n"
+			    "                      parameters, inputs, final metrics side by side" },
 	{ "show", cmd_show, "show STAGE [--run ID] [--log] [--workdir DIR]\n"
 			    "                      a stage's latest provenance: params, inputs, key, files, metrics, log" },
 	{ "report", cmd_report, "report [WORKFLOW] [--out DIR] [--spec FILE] [--run ID] [--workdir DIR]\n"
