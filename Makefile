@@ -65,7 +65,7 @@ TEST_SRC   := $(wildcard tests/check_*.c)
 TEST_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 MIGRATIONS := db/schema.sql $(sort $(wildcard db/migrate-*.sql))
 
-.PHONY: all deps test unit integration asan demo bench clean fuzz
+.PHONY: all deps test unit integration asan demo bench clean fuzz readme-kinds
 .DELETE_ON_ERROR:
 
 all: sulcus sulcus-darknet.so $(if $(filter 1,$(GPU)),sulcus-darknet-gpu.so $(BUILD)/sulcus-darknet-gpu.so)
@@ -229,6 +229,10 @@ demo: deps
 
 bench: all
 	sh bench/plan.sh
+
+# README.md's reference of the kinds, from the binary (t3007 compares them).
+readme-kinds: $(BUILD)/sulcus
+	sh tools/readme-kinds.sh $(abspath $(BUILD)/sulcus)
 
 clean:
 	rm -rf build sulcus sulcus-darknet.so sulcus-darknet-gpu.so

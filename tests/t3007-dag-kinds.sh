@@ -34,3 +34,11 @@ assert_contains "$(cat "$OUT")" "command (version 1)"
 assert_contains "$(cat "$OUT")" "command (string, required)"
 run_ok "$SULCUS" kinds command
 assert_contains "$(cat "$OUT")" "command (version 1)"
+
+# README.md's reference of the kinds is what `sulcus kinds` prints (make
+# readme-kinds writes it).
+REPO=$(cd "$TESTS_DIR/.." && pwd)
+run_ok "$SULCUS" kinds
+awk '/<!-- sulcus kinds: begin -->/ { on = 1; next } /<!-- sulcus kinds: end -->/ { on = 0 } on' "$REPO/README.md" |
+	sed '1d;$d' >readme-kinds.txt
+diff readme-kinds.txt "$OUT" >kinds.diff || fail "README.md's kinds reference differs from \`sulcus kinds\` (make readme-kinds): $(head -20 kinds.diff)"
