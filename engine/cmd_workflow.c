@@ -6,6 +6,7 @@
 #include "cmd.h"
 #include "sched.h"
 #include "stage_exec.h"
+#include "svg.h"
 #include "strbuf.h"
 #include "workflow.h"
 #include "workspace.h"
@@ -26,10 +27,10 @@ struct wf_args {
 	size_t nforce;
 	const char **only;
 	size_t nonly;
-	int jobs, keep_going, quiet, verbose;
+	int jobs, keep_going, quiet, verbose, svg;
 };
 
-enum { OPT_SET = 256, OPT_FORCE, OPT_ONLY, OPT_KEEP_GOING, OPT_WORKDIR, OPT_EXECUTOR };
+enum { OPT_SET = 256, OPT_FORCE, OPT_ONLY, OPT_KEEP_GOING, OPT_WORKDIR, OPT_EXECUTOR, OPT_SVG };
 
 static void push(const char ***arr, size_t *n, const char *v)
 {
@@ -44,7 +45,7 @@ static void args_release(struct wf_args *a)
 	free(a->only);
 }
 
-/* allowed: the options this subcommand takes, as letters of "sfokjqvwe". */
+/* allowed: the options this subcommand takes, as letters of "sfokjqvweg" (g: --svg). */
 static int parse_args(int argc, char **argv, const char *allowed, struct wf_args *a, struct sul_err *err)
 {
 	static const struct option opts[] = {
@@ -57,6 +58,7 @@ static int parse_args(int argc, char **argv, const char *allowed, struct wf_args
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "svg", no_argument, NULL, OPT_SVG },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -70,7 +72,7 @@ static int parse_args(int argc, char **argv, const char *allowed, struct wf_args
 	while ((c = getopt_long(argc, argv, "j:qvk", opts, NULL)) != -1) {
 		char letter = c == OPT_SET ? 's' : c == OPT_FORCE ? 'f' : c == OPT_ONLY ? 'o'
 			      : c == OPT_KEEP_GOING || c == 'k' ? 'k' : c == OPT_WORKDIR ? 'w' : c == OPT_EXECUTOR ? 'e'
-			      : c == 'j' ? 'j' : c == 'q' ? 'q' : c == 'v' ? 'v' : '?';
+			      : c == 'j' ? 'j' : c == 'q' ? 'q' : c == 'v' ? 'v' : c == OPT_SVG ? 'g' : '?';
 		if (letter == '?' || !strchr(allowed, letter))
 			return sul_err_set(err, SUL_ERR_INPUT, "%s: unknown option '%s' (see `sulcus help`)",
 					   argv[0], argv[optind - 1]);
@@ -88,6 +90,7 @@ static int parse_args(int argc, char **argv, const char *allowed, struct wf_args
 			a->executor = optarg;
 			break;
 		case 'q': a->quiet = 1; break;
+		case OPT_SVG: a->svg = 1; break;
 		case 'v': a->verbose = 1; break;
 		case 'j': {
 			char *end;
@@ -262,6 +265,39 @@ static void dot_id(const char *s)
 	putchar('"');
 }
 
+/* The graph drawn by sulcus itself (svg.h): no Graphviz needed. */
+static void print_svg(const struct sul_workflow *wf)
+{
+	const char **names = sul_xcalloc(wf->nstages + 1, sizeof(*names)), **notes = sul_xcalloc(wf->nstages + 1, sizeof(*notes));
+	const size_t **inputs = sul_xcalloc(wf->nstages + 1, sizeof(*inputs));
+	size_t *ninputs = sul_xcalloc(wf->nstages + 1, sizeof(*ninputs)), *order = sul_xcalloc(wf->nstages + 1, sizeof(*order));
+	struct sul_buf b = SUL_BUF_INIT;
+	struct sul_svg_graph g;
+	size_t i;
+
+	for (i = 0; i < wf->nstages; i++) {
+		names[i] = wf->stages[i].id;
+		notes[i] = wf->stages[i].kind->name;
+		inputs[i] = wf->stages[i].input_idx;
+		ninputs[i] = wf->stages[i].ninputs;
+	}
+	sul_dag_topo_order(wf->dag, wf->nstages, order);
+	g.n = wf->nstages;
+	g.names = names;
+	g.notes = notes;
+	g.inputs = inputs;
+	g.ninputs = ninputs;
+	g.order = order;
+	sul_svg_graph(&b, &g);
+	fputs(b.buf, stdout);
+	sul_buf_release(&b);
+	free(names);
+	free(notes);
+	free((void *)inputs);
+	free(ninputs);
+	free(order);
+}
+
 int cmd_dag(int argc, char **argv, struct sul_err *err)
 {
 	struct wf_args a;
@@ -269,10 +305,16 @@ int cmd_dag(int argc, char **argv, struct sul_err *err)
 	size_t i, j;
 	int status = 2;
 
-	if (parse_args(argc, argv, "s", &a, err))
+	if (parse_args(argc, argv, "sg", &a, err))
 		goto out;
 	if (sul_workflow_load(a.file, a.sets, a.nsets, &wf, err))
 		goto out;
+	if (a.svg) {
+		print_svg(&wf);
+		sul_workflow_release(&wf);
+		status = 0;
+		goto out;
+	}
 	printf("digraph ");
 	dot_id(wf.name);
 	printf(" {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");

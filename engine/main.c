@@ -52,7 +52,7 @@ static const struct command {
 	{ "plan", cmd_plan, "plan FILE [--set ...] [--force ID] [--only ID] [--workdir DIR]\n"
 			    "                      show what would run, and why" },
 	{ "check", cmd_check, "check FILE [--set ...] [-q]   validate a workflow; run nothing" },
-	{ "dag", cmd_dag, "dag FILE [--set ...]          print the stage graph as Graphviz dot" },
+	{ "dag", cmd_dag, "dag FILE [--set ...] [--svg]  print the stage graph as Graphviz dot, or drawn as SVG" },
 	{ "kinds", cmd_kinds, "kinds [KIND]                  list stage kinds and their parameters" },
 	{ "query", cmd_query, "query [--csv|--json] [--db PATH] [--workdir DIR] [-p NAME=VALUE]... (SQL | -f FILE)\n"
 			      "                      run read-only SQL on the results database (:NAME from -p)" },

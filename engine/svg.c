@@ -500,3 +500,60 @@ void sul_svg_matrix(struct sul_buf *b, const struct sul_svg_matrix *c)
 	}
 	sul_buf_adds(b, "</svg>");
 }
+
+/* --- graph ----------------------------------------------------------------- */
+
+void sul_svg_graph(struct sul_buf *b, const struct sul_svg_graph *g)
+{
+	const double bh = 34, gapx = 48, gapy = 14, pad = 8;
+	size_t *col = sul_xcalloc(g->n + 1, sizeof(*col)), *row = sul_xcalloc(g->n + 1, sizeof(*row));
+	size_t *height = sul_xcalloc(g->n + 1, sizeof(*height)), ncols = 0, maxrows = 0, i, j, k;
+	double bw = 60, w, h;
+
+	/* Columns by longest path, in topological order; rows by given order. */
+	for (k = 0; k < g->n; k++) {
+		i = g->order[k];
+		for (j = 0; j < g->ninputs[i]; j++)
+			if (col[g->inputs[i][j]] + 1 > col[i])
+				col[i] = col[g->inputs[i][j]] + 1;
+		if (col[i] + 1 > ncols)
+			ncols = col[i] + 1;
+	}
+	for (i = 0; i < g->n; i++) {
+		row[i] = height[col[i]]++;
+		if (height[col[i]] > maxrows)
+			maxrows = height[col[i]];
+		bw = fmax(bw, fmax(text_w(g->names[i]), text_w(g->notes[i])) + 16);
+	}
+	w = 2 * pad + (double)ncols * bw + (double)(ncols ? ncols - 1 : 0) * gapx;
+	h = 2 * pad + (double)maxrows * bh + (double)(maxrows ? maxrows - 1 : 0) * gapy;
+	svg_open(b, w, h, "stage graph");
+	sul_buf_adds(b, "<defs><marker id=\"arrow\" viewBox=\"0 0 8 8\" refX=\"8\" refY=\"4\" markerWidth=\"7\" "
+			"markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L8,4 L0,8 z\" fill=\"#666\"/></marker></defs>"
+			"<g class=\"edges\" stroke=\"#666\" fill=\"none\">");
+	for (i = 0; i < g->n; i++)
+		for (j = 0; j < g->ninputs[i]; j++) {
+			size_t s = g->inputs[i][j];
+			sul_buf_addf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" marker-end=\"url(#arrow)\"/>",
+				     pad + (double)col[s] * (bw + gapx) + bw, pad + (double)row[s] * (bh + gapy) + bh / 2,
+				     pad + (double)col[i] * (bw + gapx), pad + (double)row[i] * (bh + gapy) + bh / 2);
+		}
+	sul_buf_adds(b, "</g><g class=\"nodes\">");
+	for (i = 0; i < g->n; i++) {
+		double x = pad + (double)col[i] * (bw + gapx), y = pad + (double)row[i] * (bh + gapy);
+		sul_buf_addf(b, "<g><title>");
+		sul_svg_escape(b, g->names[i]);
+		sul_buf_addf(b, "</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"4\" "
+			     "fill=\"#f4f6fa\" stroke=\"#345\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
+			     x, y, bw, bh, x + bw / 2, y + 14);
+		add_label(b, g->names[i]);
+		sul_buf_addf(b, "</text><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#667\">", x + bw / 2,
+			     y + 28);
+		add_label(b, g->notes[i]);
+		sul_buf_adds(b, "</text></g>");
+	}
+	sul_buf_adds(b, "</g></svg>\n");
+	free(col);
+	free(row);
+	free(height);
+}

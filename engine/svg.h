@@ -67,4 +67,17 @@ struct sul_svg_matrix {
 };
 void sul_svg_matrix(struct sul_buf *b, const struct sul_svg_matrix *c);
 
+/* A directed acyclic graph drawn left to right: each node in the column of
+ * its longest path from a node without inputs, in the given order within
+ * its column, as a box with two lines (name, note); an arrow per input.
+ * order lists the nodes inputs first (dag.h's topological order). */
+struct sul_svg_graph {
+	size_t n;
+	const char *const *names, *const *notes;
+	const size_t *const *inputs;   /* inputs[i][0..ninputs[i]): node indexes */
+	const size_t *ninputs;
+	const size_t *order;
+};
+void sul_svg_graph(struct sul_buf *b, const struct sul_svg_graph *g);
+
 #endif

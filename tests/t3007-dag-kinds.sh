@@ -1,6 +1,7 @@
 #!/bin/sh
 # t3007-dag-kinds: `sulcus dag` prints valid Graphviz dot with a node per
-# stage and an edge per input; `sulcus kinds` lists the command kind.
+# stage and an edge per input, or draws the graph as SVG itself (--svg);
+# `sulcus kinds` lists the command kind, and README.md carries its output.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -28,6 +29,23 @@ if command -v dot >/dev/null 2>&1; then
 	dot -Tcanon "$OUT" >/dev/null 2>"$ERR" || fail "dot rejects the output: $(cat "$ERR")"
 fi
 assert_no_workspace
+
+# --svg draws it without Graphviz: a box per stage (its id as title), an
+# arrow per input; c, two steps from a, sits in the third column.
+run_ok "$SULCUS" dag --svg wf.cfg
+assert_eq "<svg" "$(head -c 4 "$OUT")" "start of the svg"
+assert_eq "</svg>" "$(tail -n 1 "$OUT" | tail -c 7)" "end of the svg"
+assert_eq 3 "$(grep -o '<line ' "$OUT" | wc -l)" "arrows"
+for id in a b c lonely; do
+	assert_file_contains "$OUT" "<title>$id</title>"
+done
+xs=$(grep -o '<title>[a-z]*</title><rect x="[0-9.]*"' "$OUT" | sed 's/<title>\([a-z]*\)<\/title><rect x="\([0-9.]*\)"/\1=\2/' | sort | tr '\n' ' ')
+ax=$(echo "$xs" | sed 's/.*a=\([0-9.]*\).*/\1/'); bx=$(echo "$xs" | sed 's/.*b=\([0-9.]*\).*/\1/')
+cx=$(echo "$xs" | sed 's/.*c=\([0-9.]*\).*/\1/')
+awk -v a="$ax" -v b="$bx" -v c="$cx" 'BEGIN { exit !(a < b && b < c) }' || fail "columns of a, b, c: $xs"
+if command -v xmllint >/dev/null 2>&1; then
+	xmllint --noout "$OUT" 2>"$ERR" || fail "the svg is not well-formed: $(cat "$ERR")"
+fi
 
 run_ok "$SULCUS" kinds
 assert_contains "$(cat "$OUT")" "command (version 1)"
