@@ -238,3 +238,78 @@ out:
 	panel_table_release(&t);
 	return ret;
 }
+
+/* --- graph ----------------------------------------------------------------- */
+
+/* Rows (node, note, input): a node per distinct first column, an edge from
+ * each non-NULL input that names a node.  Drawn inputs first; a cycle (not
+ * from a workflow) leaves its nodes in row order. */
+int sul_report_render_graph(const struct sul_report *rep, const struct section *s, struct sul_report_ctx *ctx,
+			    const struct sul_query_rows *r, struct sul_buf *h, struct sul_err *err)
+{
+	struct sul_report_names nodes = { 0 };
+	size_t n, i, k, done = 0, *ninputs, *order, *pending, **inputs;
+	const char **notes;
+	struct sul_svg_graph g;
+
+	(void)rep;
+	(void)ctx;
+	(void)err;
+	for (i = 0; i < r->n; i++)
+		sul_report_names_index(&nodes, sul_report_label(r, i, 0));
+	n = nodes.n;
+	notes = sul_xcalloc(n + 1, sizeof(*notes));
+	ninputs = sul_xcalloc(n + 1, sizeof(*ninputs));
+	inputs = sul_xcalloc(n + 1, sizeof(*inputs));
+	order = sul_xcalloc(n + 1, sizeof(*order));
+	pending = sul_xcalloc(n + 1, sizeof(*pending));
+	for (i = 0; i < r->n; i++) {
+		size_t to = sul_report_names_index(&nodes, sul_report_label(r, i, 0));
+		const struct sul_query_cell *in = sul_query_cell(r, i, 2);
+		if (!notes[to])
+			notes[to] = sul_report_label(r, i, 1);
+		for (k = 0; in->text && k < n && strcmp(nodes.v[k], in->text); k++)
+			;
+		if (in->text && k < n) {
+			inputs[to] = sul_xrealloc(inputs[to], (ninputs[to] + 1) * sizeof(**inputs));
+			inputs[to][ninputs[to]++] = k;
+		}
+	}
+	/* Inputs first: repeatedly take the nodes whose inputs are all taken. */
+	for (;;) {
+		size_t before = done;
+		for (i = 0; i < n; i++) {
+			int ready = !pending[i];
+			for (k = 0; ready && k < ninputs[i]; k++)
+				ready = pending[inputs[i][k]];
+			if (ready) {
+				pending[i] = 1;
+				order[done++] = i;
+			}
+		}
+		if (done == before)
+			break;
+	}
+	for (i = 0; i < n && done < n; i++)
+		if (!pending[i])
+			order[done++] = i;
+	g.n = n;
+	g.names = nodes.v;
+	g.notes = notes;
+	g.inputs = (const size_t *const *)inputs;
+	g.ninputs = ninputs;
+	g.order = order;
+	sul_buf_adds(h, "<figure class=\"graph\">");
+	sul_svg_graph(h, &g);
+	sul_buf_adds(h, "</figure>\n");
+	(void)s;
+	for (i = 0; i < n; i++)
+		free(inputs[i]);
+	free(inputs);
+	free(ninputs);
+	free(order);
+	free(pending);
+	free(notes);
+	sul_report_names_release(&nodes);
+	return 0;
+}

@@ -16,7 +16,7 @@
 #include "report.h"
 #include "svg.h"
 
-enum kind { K_TABLE, K_BARS, K_LINES, K_MATRIX, K_MONTAGE, K_LINKS, K_TEXT, NKINDS };
+enum kind { K_TABLE, K_BARS, K_LINES, K_MATRIX, K_MONTAGE, K_LINKS, K_GRAPH, K_TEXT, NKINDS };
 
 /* "table", "bars", ...: the spec's word for each kind. */
 extern const char *const sul_report_kind_names[NKINDS];
@@ -45,7 +45,7 @@ struct sul_report {
 typedef int report_render_fn(const struct sul_report *rep, const struct section *s, struct sul_report_ctx *ctx,
 			     const struct sul_query_rows *r, struct sul_buf *h, struct sul_err *err);
 report_render_fn sul_report_render_bars, sul_report_render_lines, sul_report_render_matrix;
-report_render_fn sul_report_render_montage, sul_report_render_links;
+report_render_fn sul_report_render_montage, sul_report_render_links, sul_report_render_graph;
 
 /* Appends section s, from its <section> to </section> (report_render.c). */
 int sul_report_render_section(const struct sul_report *rep, const struct section *s, struct sul_report_ctx *ctx,

@@ -26,6 +26,7 @@ static const char *const kind_columns[NKINDS] = {
 	"the columns [panel,] row, col, value",
 	"the columns [panel,] row, col, image",
 	"the columns label, path [, note...]",
+	"the columns node, note, input (NULL: none)",
 	"no query",
 };
 
@@ -232,6 +233,7 @@ static const struct {
 	[K_MATRIX] = { sul_report_render_matrix, 3, 4 },
 	[K_MONTAGE] = { sul_report_render_montage, 3, 4 },
 	[K_LINKS] = { sul_report_render_links, 2, INT_MAX },
+	[K_GRAPH] = { sul_report_render_graph, 3, 3 },
 	[K_TEXT] = { NULL, 0, 0 },
 };
 

@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const sul_report_kind_names[NKINDS] = { "table", "bars", "lines", "matrix", "montage", "links", "text" };
+const char *const sul_report_kind_names[NKINDS] = { "table", "bars", "lines", "matrix", "montage", "links", "graph",
+						     "text" };
 #define kind_names sul_report_kind_names
 
 #define KB(k) (1u << (k))

@@ -546,7 +546,7 @@ static void assert_renders_empty(const char *text, const char *name, const char 
  * repository's root). */
 START_TEST(study_spec_renders_on_empty_database)
 {
-	static const char *const ids[] = { "about", "run", "stages", "models", "curves", "confusion",
+	static const char *const ids[] = { "about", "run", "graph", "stages", "models", "curves", "confusion",
 					   "heatmaps", "lobes", "heatmap-tests", "volumes" };
 	struct sul_buf text = SUL_BUF_INIT;
 	struct sul_err err = SUL_ERR_INIT;
@@ -559,7 +559,7 @@ END_TEST
 
 START_TEST(generic_spec_renders_on_empty_database)
 {
-	static const char *const ids[] = { "about", "run", "stages", "failures", "metrics", "curves", "outputs" };
+	static const char *const ids[] = { "about", "run", "graph", "stages", "failures", "metrics", "curves", "outputs" };
 
 	assert_renders_empty(sul_report_generic_spec, SUL_REPORT_GENERIC_SPEC_NAME, ids, sizeof(ids) / sizeof(ids[0]));
 }

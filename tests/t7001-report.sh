@@ -48,7 +48,7 @@ run_ok "$SULCUS" run wf.cfg
 assert_ran cam_gap
 assert_ran rank
 
-IDS="about run stages models curves confusion heatmaps lobes heatmap-tests volumes"
+IDS="about run graph stages models curves confusion heatmaps lobes heatmap-tests volumes"
 
 # section ID [FILE]: the markup of section ID of the report.
 section() {
@@ -89,10 +89,15 @@ check_report() {
 # No spec beside wf.cfg (the workflow the run recorded): the generic report,
 # which says where it looked, with data from the engine's tables.
 run_ok "$SULCUS" report --out gen
-assert_contains "$(cat "$OUT")" "report: gen/index.html: 7 sections, 0 images, run 1 (the generic spec: no 'wf.report.cfg' or 'report.cfg' beside the workflow)"
-for id in run stages metrics curves outputs; do
+assert_contains "$(cat "$OUT")" "report: gen/index.html: 8 sections, 0 images, run 1 (the generic spec: no 'wf.report.cfg' or 'report.cfg' beside the workflow)"
+for id in run graph stages metrics curves outputs; do
 	assert_not_contains "$(section "$id" gen/index.html)" 'class="nodata"' "generic section '$id'"
 done
+# The stage graph: a box per stage (its id as title), an arrow per input.
+assert_eq "$(sql_value "SELECT count(*) FROM executions WHERE run_id = 1")" \
+	"$(section graph gen/index.html | grep -o '<title>' | wc -l | tr -d ' ')" "boxes of the stage graph"
+assert_eq "$(sql_value "SELECT count(*) FROM executions e, json_each(e.inputs_json) WHERE e.run_id = 1")" \
+	"$(section graph gen/index.html | grep -o '<line ' | wc -l | tr -d ' ')" "arrows of the stage graph"
 assert_contains "$(section failures gen/index.html)" 'class="nodata"'
 assert_contains "$(section stages gen/index.html)" "<td>cam_gap</td><td>cam</td><td>ran</td>"
 assert_eq 2 "$(section curves gen/index.html | grep -o '<svg' | wc -l | tr -d ' ')" "generic curve charts (train_gap, train_fc)"
@@ -101,7 +106,7 @@ run_fail_msg 2 "report: no workflow file 'nope.cfg'" "$SULCUS" report nope.cfg -
 # The study's spec beside the workflow.
 cp "$REPO/workflows/report.cfg" report.cfg
 run_ok "$SULCUS" report --out rep
-assert_contains "$(cat "$OUT")" "report: rep/index.html: 10 sections, 60 images, run 1 (spec report.cfg)"
+assert_contains "$(cat "$OUT")" "report: rep/index.html: 11 sections, 60 images, run 1 (spec report.cfg)"
 check_report rep
 # Montages: per model and method (CAM is not applicable to the FC head:
 # 3 + 2 panels), 4 images for each of the 3 groups.
@@ -183,8 +188,8 @@ for id in $IDS; do
 	assert_file_contains dom.html "<section id=\"$id\""
 done
 assert_eq 60 "$(grep -o '<img ' dom.html | wc -l | tr -d ' ')" "<img> elements in the DOM"
-# 2 training curve charts, 2 confusion matrices, 5 lobe charts.
-assert_eq 9 "$(grep -o '<svg ' dom.html | wc -l | tr -d ' ')" "<svg> elements in the DOM"
+# The stage graph, 2 training curve charts, 2 confusion matrices, 5 lobe charts.
+assert_eq 10 "$(grep -o '<svg ' dom.html | wc -l | tr -d ' ')" "<svg> elements in the DOM"
 browse --screenshot="$PWD/shot.png" --window-size=1280,4000 >"$OUT" 2>"$ERR" || { cat "$ERR" >&2; fail "chromium --screenshot failed"; }
 [ -f shot.png ] || fail "chromium wrote no screenshot"
 [ "$(head -c 4 shot.png | od -An -c | tr -d ' ')" = "211PNG" ] || fail "the screenshot is not a PNG"
