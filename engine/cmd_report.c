@@ -180,6 +180,8 @@ int cmd_report(int argc, char **argv, struct sul_err *err)
 		goto out;
 	}
 	printf("report: %s/index.html: %zu sections, %zu images", out_dir, sul_report_nsections(rep), ctx.nimages);
+	if (ctx.nfiles)
+		printf(", %zu linked files", ctx.nfiles);
 	if (ctx.run_id > 0)
 		printf(", run %lld", ctx.run_id);
 	else

@@ -83,9 +83,10 @@ struct sul_report_ctx {
 	long long run_id;        /* bound to :run; 0 binds NULL */
 	const char *cache_dir;   /* the workspace's cache folder, for `file` columns; NULL: none */
 	const char *out_dir;     /* the report's folder (exists); links are relative to it */
-	const char *img_dir;     /* where images are copied (exists); the page names them img/NAME */
+	const char *img_dir;     /* where images and linked files are copied (exists); the page names them img/NAME */
 	const char *generator;   /* "sulcus 0.1.0", shown in the page header */
 	size_t nimages;          /* out: images copied */
+	size_t nfiles;           /* out: linked files copied (volumes, logs) */
 };
 
 /*

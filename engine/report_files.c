@@ -61,6 +61,16 @@ static char *image_name(const char *section, size_t n, const char *src)
 	return sul_buf_detach(&b);
 }
 
+/* The copy's name of a linked file: as image_name, marked as a file so
+ * that it never meets an image's name. */
+static char *file_name(const char *section, size_t n, const char *src)
+{
+	char *tag = sul_xasprintf("%s-file", section), *name = image_name(tag, n, src);
+
+	free(tag);
+	return name;
+}
+
 int sul_report_render_montage(const struct sul_report *rep, const struct section *s, struct sul_report_ctx *ctx,
 			     const struct sul_query_rows *r, struct sul_buf *h, struct sul_err *err)
 {
@@ -230,7 +240,28 @@ int sul_report_render_links(const struct sul_report *rep, const struct section *
 				sul_buf_adds(h, "</span> (missing: ");
 				esc(h, path);
 				sul_buf_adds(h, ")");
+			} else if (is_file(real)) {
+				/* A copy in the report's folder: the page survives being
+				 * moved, zipped or the cache's gc. */
+				char *name = file_name(s->id, ++ctx->nfiles, real);
+				char *dst = sul_xasprintf("%s/%s", ctx->img_dir, name);
+				int r2 = sul_copy_file(real, dst, err);
+				free(dst);
+				if (r2) {
+					sul_err_prefix(err, "section '%s'", s->id);
+					free(name);
+					free(real);
+					free(path);
+					goto out;
+				}
+				sul_buf_adds(h, "<a href=\"img/");
+				add_url_path(h, name);
+				sul_buf_adds(h, "\">");
+				esc(h, sul_report_label(r, i, 0));
+				sul_buf_adds(h, "</a>");
+				free(name);
 			} else {
+				/* A folder is linked where it is. */
 				rel = relative_path(outreal, real);
 				sul_buf_adds(h, "<a href=\"");
 				add_url_path(h, rel);

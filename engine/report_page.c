@@ -151,6 +151,7 @@ int sul_report_write(const struct sul_report *rep, struct sul_report_ctx *ctx, c
 	ctx->out_dir = out_dir;
 	ctx->img_dir = staging;
 	ctx->nimages = 0;
+	ctx->nfiles = 0;
 	if (sul_report_render(rep, ctx, &html, err)) {
 		sul_rmtree(staging, &ignored);
 		goto out;

@@ -495,12 +495,19 @@ START_TEST(montage_copies_images_and_links_resolve)
 	ck_assert_uint_eq(count(sec, "<img "), 1);
 	ck_assert_ptr_nonnull(strstr(sec, "<p class=\"note\">1 of 2 images</p>"));
 	free(sec);
-	/* Links are relative to the report's folder and URL-encoded. */
+	/* A linked file is copied into img/ (the report can be moved), its
+	 * link URL-encoded. */
 	sec = section_of(html.buf, "v");
-	ck_assert_ptr_nonnull(strstr(sec, "<li><a href=\"cache/k1/out/volumes/s1%20%231.nii.gz\">volumes/s1 #1.nii.gz</a>"
-				      " <span class=\"note\">5 bytes</span></li>"));
+	ck_assert_msg(strstr(sec, "<li><a href=\"img/v-file-0001-s1__1.nii.gz\">volumes/s1 #1.nii.gz</a>"
+				  " <span class=\"note\">5 bytes</span></li>") != NULL, "%s", sec);
 	ck_assert_ptr_nonnull(strstr(sec, "<span class=\"missing\">volumes/lost.nii.gz</span> (missing: "));
 	free(sec);
+	ck_assert_uint_eq(f.ctx.nfiles, 1);
+	path = sul_xasprintf("%s/v-file-0001-s1__1.nii.gz", f.img);
+	sul_buf_reset(&got);
+	ck_assert_int_eq(sul_read_file(path, &got, &err), 0);
+	ck_assert_uint_eq(got.len, 5);
+	free(path);
 	sul_buf_release(&got);
 	sul_buf_release(&html);
 	fx_close(&f);

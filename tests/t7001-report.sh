@@ -106,14 +106,21 @@ run_fail_msg 2 "report: no workflow file 'nope.cfg'" "$SULCUS" report nope.cfg -
 # The study's spec beside the workflow.
 cp "$REPO/workflows/report.cfg" report.cfg
 run_ok "$SULCUS" report --out rep
-assert_contains "$(cat "$OUT")" "report: rep/index.html: 11 sections, 60 images, run 1 (spec report.cfg)"
+assert_contains "$(cat "$OUT")" "report: rep/index.html: 11 sections, 60 images, 30 linked files, run 1 (spec report.cfg)"
 check_report rep
 # Montages: per model and method (CAM is not applicable to the FC head:
 # 3 + 2 panels), 4 images for each of the 3 groups.
 assert_eq 60 "$NIMG" "images in the report"
-assert_eq 60 "$(find rep/img -type f | wc -l | tr -d ' ')" "files in rep/img"
-# Volumes: 3 test subjects x 5 methods, normalized and raw.
+# Volumes: 3 test subjects x 5 methods, normalized and raw, copied into
+# the report's folder (it can be moved or zipped, and outlives gc).
 assert_eq 30 "$NLINK" "links to heatmap volumes"
+assert_eq 90 "$(find rep/img -type f | wc -l | tr -d ' ')" "files in rep/img (60 images, 30 volumes)"
+assert_eq 30 "$(section volumes rep/index.html | grep -o '<a href="img/' | wc -l | tr -d ' ')" "volume links into img/"
+mv rep moved
+for href in $(section volumes moved/index.html | grep -o '<a href="[^"]*"' | sed 's/^<a href="//; s/"$//'); do
+	[ -f "moved/$href" ] || fail "link '$href' of the moved report leads nowhere"
+done
+mv moved rep
 # The models, best first, with their rank; one training curve and one
 # confusion matrix per model, one lobe chart per model and method.
 models=$(section models)
@@ -135,7 +142,7 @@ run_ok "$SULCUS" report --out rep
 assert_contains "$(cat "$OUT")" "run 2"
 check_report rep
 assert_contains "$(section stages)" "<td>cam_gap</td><td>cam</td><td>cached</td>"
-assert_eq 60 "$(find rep/img -type f | wc -l | tr -d ' ')" "files in rep/img after a second report"
+assert_eq 90 "$(find rep/img -type f | wc -l | tr -d ' ')" "files in rep/img after a second report (images and volumes)"
 run_ok "$SULCUS" report --out rep1 --run 1
 assert_file_contains rep1/index.html "<p>run 1 "
 assert_contains "$(section stages rep1/index.html)" "<td>cam_gap</td><td>cam</td><td>ran</td>"
