@@ -110,6 +110,17 @@ static double nice_step(double range, int n)
 	return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
 }
 
+/* The axis over [lo, hi] with the given step. */
+static void axis_fit_step(struct axis *a, double lo, double hi, double step)
+{
+	a->step = step;
+	a->lo = floor(lo / step + 1e-9) * step;
+	a->hi = ceil(hi / step - 1e-9) * step;
+	if (a->hi <= a->lo)
+		a->hi = a->lo + step;
+	a->decimals = step >= 1 ? 0 : (int)-floor(log10(step) + 1e-9);
+}
+
 /* An axis over [lo, hi] (not finite: [0, 1]) rounded out to whole steps. */
 static void axis_fit(struct axis *a, double lo, double hi, int n)
 {
@@ -122,12 +133,7 @@ static void axis_fit(struct axis *a, double lo, double hi, int n)
 		lo -= lo == 0 ? 0 : d;
 		hi += d;
 	}
-	a->step = nice_step(hi - lo, n);
-	a->lo = floor(lo / a->step + 1e-9) * a->step;
-	a->hi = ceil(hi / a->step - 1e-9) * a->step;
-	if (a->hi <= a->lo)
-		a->hi = a->lo + a->step;
-	a->decimals = a->step >= 1 ? 0 : (int)-floor(log10(a->step) + 1e-9);
+	axis_fit_step(a, lo, hi, nice_step(hi - lo, n));
 }
 
 /* Maps v on the axis to a pixel between p0 (lo) and p1 (hi). */
@@ -344,6 +350,7 @@ void sul_svg_lines(struct sul_buf *b, const struct sul_svg_lines *c)
 	const char **names = sul_xcalloc(c->nlines + 1, sizeof(*names));
 	struct axis ax, ay;
 	size_t i, k;
+	int whole_x = 1;
 
 	for (i = 0; i < c->nlines; i++) {
 		const struct sul_svg_line *l = &c->lines[i];
@@ -351,6 +358,7 @@ void sul_svg_lines(struct sul_buf *b, const struct sul_svg_lines *c)
 		for (k = 0; k < l->n; k++) {
 			if (!isfinite(l->x[k]) || !isfinite(l->y[k]))
 				continue;
+			whole_x &= l->x[k] == floor(l->x[k]);
 			xmin = fmin(xmin, l->x[k]);
 			xmax = fmax(xmax, l->x[k]);
 			ymin = fmin(ymin, l->y[k]);
@@ -358,6 +366,9 @@ void sul_svg_lines(struct sul_buf *b, const struct sul_svg_lines *c)
 		}
 	}
 	axis_fit(&ax, xmin, xmax, 6);
+	/* Steps (epochs) are whole: no tick between them. */
+	if (whole_x && isfinite(xmin) && ax.step < 1)
+		axis_fit_step(&ax, xmin, xmax, 1);
 	axis_fit(&ay, ymin, ymax, 5);
 	ml = 10 + ticks_w(&ay) + 8 + (c->y_label ? 22 : 0);
 	mr = legend_w(names, c->nlines) + 20;

@@ -146,6 +146,9 @@ START_TEST(lines_and_matrix)
 	/* Three points, then the one finite point of the second line. */
 	ck_assert_uint_eq(count(b.buf, "<circle"), 4);
 	ck_assert_ptr_nonnull(strstr(b.buf, ">epoch</text>"));
+	/* Whole steps (epochs): whole ticks, none at 1.5. */
+	ck_assert_ptr_nonnull(strstr(b.buf, ">2</text>"));
+	ck_assert_ptr_null(strstr(b.buf, ">1.5</text>"));
 	sul_buf_reset(&b);
 
 	sul_svg_matrix(&b, &mc);
