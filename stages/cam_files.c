@@ -23,6 +23,9 @@ static void colormap(double v, double rgb[3])
 	rgb[2] = b < 0 ? 0 : b > 1 ? 1 : b;
 }
 
+/* A pixel of a slice brighter than this in some channel is on the head. */
+#define OVERLAY_HEAD_MIN 4
+
 int sul_cam_write_overlay(const struct cam_run *run, size_t row, int method, const char *target, const float *heat,
 			  struct sul_err *err)
 {
@@ -37,10 +40,13 @@ int sul_cam_write_overlay(const struct cam_run *run, size_t row, int method, con
 
 	for (i = 0; i < plane; i++) {
 		double c[3], g = px[i * 3 + run->overlay];
-		int ch;
+		/* Heat is shown on the head only: the slices are black outside it,
+		 * where a tint (jet's dark blue) would only hide the outline. */
+		int ch, head = px[i * 3] > OVERLAY_HEAD_MIN || px[i * 3 + 1] > OVERLAY_HEAD_MIN
+			       || px[i * 3 + 2] > OVERLAY_HEAD_MIN;
 		colormap(heat[i], c);
 		for (ch = 0; ch < 3; ch++)
-			rgb[i * 3 + ch] = (uint8_t)lrint((1 - run->alpha) * g + run->alpha * 255 * c[ch]);
+			rgb[i * 3 + ch] = head ? (uint8_t)lrint((1 - run->alpha) * g + run->alpha * 255 * c[ch]) : (uint8_t)g;
 	}
 	r = sul_mkdirs(dir, err) || sul_png_write_rgb(path, rgb, (uint32_t)run->size, (uint32_t)run->size, err);
 	free(rgb);

@@ -12,7 +12,10 @@
 #include "check_util.h"
 #include "../engine/fsutil.h"
 #include "../engine/strbuf.h"
+#include "../engine/kind.h"
+#include "../stages/cam_int.h"
 #include "../stages/heatmap.h"
+#include "../stages/pngio.h"
 #include "../stages/stats.h"
 
 #include <limits.h>
@@ -532,6 +535,45 @@ START_TEST(pointing_game_and_mask_share)
 }
 END_TEST
 
+/* An overlay tints the head only: a black background pixel stays black,
+ * whatever the heat there; a head pixel takes the colour map. */
+START_TEST(overlay_tints_the_head_only)
+{
+	char *dir = tu_tmpdir(), *path;
+	struct sul_stage_ctx ctx;
+	struct cam_run run;
+	struct sul_slice row;
+	uint8_t pixels[2 * 2 * 3] = { 0 }, *rgb = NULL;
+	float heat[4] = { 1, 1, 1, 1 };
+	uint32_t w, h;
+	struct sul_err err = SUL_ERR_INIT;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&run, 0, sizeof(run));
+	memset(&row, 0, sizeof(row));
+	ctx.out = dir;
+	row.subject = (char *)"s1";
+	row.group = (char *)"HC";
+	row.slice = 7;
+	pixels[3 * 3 + 0] = pixels[3 * 3 + 1] = pixels[3 * 3 + 2] = 100;  /* pixel 3 is head */
+	run.ctx = &ctx;
+	run.size = 2;
+	run.alpha = 0.5;
+	run.slices.rows = &row;
+	run.slices.n = 1;
+	run.slices.pixels = pixels;
+	ck_assert_int_eq(sul_cam_write_overlay(&run, 0, 1, "predicted", heat, &err), 0);
+	path = sul_xasprintf("%s/overlays/gradcam/HC/s1_z007_predicted.png", dir);
+	ck_assert_msg(sul_png_read_rgb(path, &rgb, &w, &h, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(w, 2);
+	ck_assert(rgb[0] == 0 && rgb[1] == 0 && rgb[2] == 0);           /* background: untinted */
+	ck_assert(rgb[9] != rgb[11]);                                    /* head: coloured (heat 1 is red) */
+	free(rgb);
+	free(path);
+	tu_cleanup();
+}
+END_TEST
+
 /* Chance levels: a map even over the region.  A 5 x 5 brain (all but the
  * first row), a one-pixel lesion at row 2, column 2. */
 START_TEST(chance_levels)
@@ -761,6 +803,7 @@ SUL_SUITE(heatmap)
 	tcase_add_test(st, region_stats_by_hand);
 	tcase_add_test(st, pointing_game_and_mask_share);
 	tcase_add_test(st, chance_levels);
+	tcase_add_test(st, overlay_tints_the_head_only);
 	tcase_add_test(st, pearson_known_values);
 	tcase_add_test(st, spearman_average_ranks);
 	tcase_add_test(st, incomplete_gamma_closed_forms);
