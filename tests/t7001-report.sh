@@ -132,6 +132,10 @@ assert_eq 2 "$(section confusion | grep -o '<svg' | wc -l | tr -d ' ')" "confusi
 assert_eq 18 "$(section confusion | grep -o 'class="cell"' | wc -l | tr -d ' ')" "confusion matrix cells"
 assert_eq 5 "$(section lobes | grep -o '<svg' | wc -l | tr -d ' ')" "lobe charts"
 assert_contains "$(section heatmap-tests)" "<td>cam_gap</td><td>gradcam</td>"
+# Each heatmap's caption: subject and slice, true class, the model's class
+# and its probability.
+assert_eq 60 "$(section heatmaps | grep -o '<figcaption>[^<]* z[0-9]*: [A-C] as [A-C] (p [01]\.[0-9][0-9])</figcaption>' | wc -l | tr -d ' ')" \
+	"heatmap captions with classes and probability"
 assert_contains "$(section stages)" "<td>cam_gap</td><td>cam</td><td>ran</td>"
 
 # A rerun comes from the cache: its report (the latest run) still shows
