@@ -126,7 +126,8 @@ mv moved rep
 models=$(section models)
 best=$(sql_value "SELECT model FROM rankings r JOIN latest_executions e USING (cache_key) WHERE e.stage = 'rank' AND position = 1")
 assert_contains "$models" "<tr><td>$best</td><td class=\"num\">1</td>"
-assert_eq 2 "$(section curves | grep -o '<svg' | wc -l | tr -d ' ')" "training curve charts"
+# One chart per measure (train_loss, val_loss, val_acc), a line per model.
+assert_eq 3 "$(section curves | grep -o '<svg' | wc -l | tr -d ' ')" "training curve charts"
 assert_eq 6 "$(section curves | grep -o '<polyline' | wc -l | tr -d ' ')" "training curves"
 assert_eq 2 "$(section confusion | grep -o '<svg' | wc -l | tr -d ' ')" "confusion matrices"
 assert_eq 18 "$(section confusion | grep -o 'class="cell"' | wc -l | tr -d ' ')" "confusion matrix cells"
@@ -199,8 +200,8 @@ for id in $IDS; do
 	assert_file_contains dom.html "<section id=\"$id\""
 done
 assert_eq 60 "$(grep -o '<img ' dom.html | wc -l | tr -d ' ')" "<img> elements in the DOM"
-# The stage graph, 2 training curve charts, 2 confusion matrices, 5 lobe charts.
-assert_eq 10 "$(grep -o '<svg ' dom.html | wc -l | tr -d ' ')" "<svg> elements in the DOM"
+# The stage graph, 3 training curve charts, 2 confusion matrices, 5 lobe charts.
+assert_eq 11 "$(grep -o '<svg ' dom.html | wc -l | tr -d ' ')" "<svg> elements in the DOM"
 browse --screenshot="$PWD/shot.png" --window-size=1280,4000 >"$OUT" 2>"$ERR" || { cat "$ERR" >&2; fail "chromium --screenshot failed"; }
 [ -f shot.png ] || fail "chromium wrote no screenshot"
 [ "$(head -c 4 shot.png | od -An -c | tr -d ' ')" = "211PNG" ] || fail "the screenshot is not a PNG"
