@@ -71,6 +71,30 @@ static char *file_name(const char *section, size_t n, const char *src)
 	return name;
 }
 
+/* The montage's colour scale: a gradient through the spec's stops, from
+ * 0 (low) to 1 (high), each map being scaled to its own range. */
+static void add_colorbar(struct sul_buf *h, const struct section *s)
+{
+	const char *v = s->colorbar;
+
+	sul_buf_addf(h, "<div class=\"colorbar\"><span>0, low</span><svg xmlns=\"http://www.w3.org/2000/svg\" "
+			"width=\"240\" height=\"14\" role=\"img\" aria-label=\"colour scale\"><defs>"
+			"<linearGradient id=\"cb-%s\">", s->id);
+	while (*v) {
+		unsigned rgb;
+		double off;
+		int used = 0;
+		if (sscanf(v, " #%6x %lf%n", &rgb, &off, &used) != 2)
+			break;
+		sul_buf_addf(h, "<stop offset=\"%.4g\" stop-color=\"#%06x\"/>", off, rgb);
+		v += used;
+		while (*v == ' ' || *v == ',')
+			v++;
+	}
+	sul_buf_addf(h, "</linearGradient></defs><rect width=\"240\" height=\"14\" fill=\"url(#cb-%s)\"/></svg>"
+			"<span>1, high (each map scaled to its own range)</span></div>\n", s->id);
+}
+
 int sul_report_render_montage(const struct sul_report *rep, const struct section *s, struct sul_report_ctx *ctx,
 			     const struct sul_query_rows *r, struct sul_buf *h, struct sul_err *err)
 {
@@ -81,6 +105,8 @@ int sul_report_render_montage(const struct sul_report *rep, const struct section
 	const char *col = r->names[base + 2];
 
 	sul_report_split_panels(r, 4, &panels, panel_of);
+	if (s->colorbar)
+		add_colorbar(h, s);
 	sul_buf_adds(h, "<div class=\"panels\">\n");
 	for (p = 0; p < panels.n; p++) {
 		struct sul_report_names rowlabels = { 0 };

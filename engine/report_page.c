@@ -34,6 +34,7 @@ static const char css[] =
 	"section h2{font-size:18px;margin:4px 0 10px;color:#1f3a5f}\n"
 	"h3{font-size:14px;margin:14px 0 6px}\n"
 	".scroll{overflow-x:auto}\n"
+	".colorbar{display:flex;align-items:center;gap:8px;font-size:12px;color:#555;margin:6px 0}\n"
 	"table.data{border-collapse:collapse;font-size:13px}\n"
 	"table.data th,table.data td{padding:4px 10px;border-bottom:1px solid #eceef1;text-align:left;white-space:nowrap}\n"
 	"table.data th{background:#f1f3f6;font-weight:600}\n"

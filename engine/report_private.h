@@ -24,6 +24,7 @@ extern const char *const sul_report_kind_names[NKINDS];
 struct section {
 	char *id, *title, *text, *query, *empty;
 	char *x_label, *y_label, *row_label, *col_label;
+	char *colorbar;   /* montage: "#RRGGBB OFFSET, ..." low to high, or NULL */
 	long long per_panel;
 	enum kind kind;
 	int line;   /* in the spec, for messages */

@@ -39,6 +39,7 @@ static const struct key {
 	{ "row_label", KB(K_MATRIX) },
 	{ "col_label", KB(K_MATRIX) },
 	{ "per_panel", KB(K_MONTAGE) },
+	{ "colorbar", KB(K_MONTAGE) },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -68,6 +69,32 @@ static void section_release(struct section *s)
 	free(s->y_label);
 	free(s->row_label);
 	free(s->col_label);
+	free(s->colorbar);
+}
+
+/* "#RRGGBB OFFSET, ...": colours with offsets from 0 to 1, ascending. */
+static int valid_colorbar(const char *v)
+{
+	double last = -1;
+	int n = 0;
+
+	while (*v) {
+		unsigned rgb;
+		double off;
+		int used = 0;
+		if (sscanf(v, " #%6x %lf%n", &rgb, &off, &used) != 2 || off < last || off > 1 || off < 0)
+			return 0;
+		last = off;
+		n++;
+		v += used;
+		while (*v == ' ')
+			v++;
+		if (*v == ',')
+			v++;
+		else if (*v)
+			return 0;
+	}
+	return n >= 2;
 }
 
 void sul_report_free(struct sul_report *rep)
@@ -200,6 +227,13 @@ static int parse_section(struct sul_report *rep, const config_setting_t *g, size
 		else if (!strcmp(key, "y_label")) slot = &s->y_label;
 		else if (!strcmp(key, "row_label")) slot = &s->row_label;
 		else if (!strcmp(key, "col_label")) slot = &s->col_label;
+		else if (!strcmp(key, "colorbar")) {
+			if (!valid_colorbar(v))
+				return fail_at(name, m, err, "section '%s': 'colorbar': expected \"#RRGGBB OFFSET, ...\" "
+							     "with offsets from 0 to 1 ascending, got '%s'",
+					       id, v);
+			slot = &s->colorbar;
+		}
 		if (slot)
 			*slot = sul_xstrdup(v);
 	}

@@ -517,6 +517,32 @@ START_TEST(montage_copies_images_and_links_resolve)
 }
 END_TEST
 
+/* A montage's colour scale: the spec's stops in a gradient, or a clear
+ * refusal of a malformed list. */
+START_TEST(montage_colorbar)
+{
+	struct fixture f;
+	struct sul_buf html = SUL_BUF_INIT;
+	struct sul_err err = SUL_ERR_INIT;
+
+	fx_open(&f);
+	ck_assert_msg(fx_render(&f,
+				"sections = ( { id = \"m\"; kind = \"montage\"; colorbar = \"#000080 0, #ff0000 1\";\n"
+				"  query = \"SELECT 'r', 'c', 'k1/none.png' AS file\"; } );",
+				&html, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_ptr_nonnull(strstr(html.buf, "<stop offset=\"0\" stop-color=\"#000080\"/>"
+					       "<stop offset=\"1\" stop-color=\"#ff0000\"/>"));
+	ck_assert_ptr_nonnull(strstr(html.buf, "fill=\"url(#cb-m)\""));
+	sul_buf_release(&html);
+	fx_close(&f);
+	assert_render_fails("sections = ( { id = \"m\"; kind = \"montage\"; colorbar = \"#000080 0.5, #ff0000 0.2\";\n"
+			    "  query = \"SELECT 'r', 'c', 'x'\"; } );",
+			    "t.cfg:1: section 'm': 'colorbar': expected \"#RRGGBB OFFSET, ...\" with offsets from 0 to 1 "
+			    "ascending, got '#000080 0.5, #ff0000 0.2'");
+}
+END_TEST
+
 START_TEST(bad_file_column)
 {
 	assert_render_fails("sections = ( { id = \"v\"; kind = \"links\"; query = \"SELECT 'x', 'nokey' AS file\"; } );",
@@ -651,6 +677,7 @@ SUL_SUITE(report)
 	tcase_add_test(rep, charts_split_into_panels);
 	tcase_add_test(rep, montage_copies_images_and_links_resolve);
 	tcase_add_test(rep, bad_file_column);
+	tcase_add_test(rep, montage_colorbar);
 	tcase_add_test(rep, study_spec_renders_on_empty_database);
 	tcase_add_test(rep, generic_spec_renders_on_empty_database);
 	tcase_add_test(rep, spec_found_beside_the_workflow);

@@ -133,8 +133,9 @@ assert_eq 2 "$(section confusion | grep -o '<svg' | wc -l | tr -d ' ')" "confusi
 assert_eq 18 "$(section confusion | grep -o 'class="cell"' | wc -l | tr -d ' ')" "confusion matrix cells"
 assert_eq 5 "$(section lobes | grep -o '<svg' | wc -l | tr -d ' ')" "lobe charts"
 assert_contains "$(section heatmap-tests)" "<td>cam_gap</td><td>gradcam</td>"
-# Each heatmap's caption: subject and slice, true class, the model's class
-# and its probability.
+# The heatmaps' colour scale, and each heatmap's caption: subject and
+# slice, true class, the model's class and its probability.
+assert_eq 6 "$(section heatmaps | grep -o '<stop ' | wc -l | tr -d ' ')" "stops of the heatmaps' colour scale"
 assert_eq 60 "$(section heatmaps | grep -o '<figcaption>[^<]* z[0-9]*: [A-C] as [A-C] (p [01]\.[0-9][0-9])</figcaption>' | wc -l | tr -d ' ')" \
 	"heatmap captions with classes and probability"
 assert_contains "$(section stages)" "<td>cam_gap</td><td>cam</td><td>ran</td>"
@@ -200,8 +201,9 @@ for id in $IDS; do
 	assert_file_contains dom.html "<section id=\"$id\""
 done
 assert_eq 60 "$(grep -o '<img ' dom.html | wc -l | tr -d ' ')" "<img> elements in the DOM"
-# The stage graph, 3 training curve charts, 2 confusion matrices, 5 lobe charts.
-assert_eq 11 "$(grep -o '<svg ' dom.html | wc -l | tr -d ' ')" "<svg> elements in the DOM"
+# The stage graph, 3 training curve charts, 2 confusion matrices, the
+# heatmaps' colour scale, 5 lobe charts.
+assert_eq 12 "$(grep -o '<svg ' dom.html | wc -l | tr -d ' ')" "<svg> elements in the DOM"
 browse --screenshot="$PWD/shot.png" --window-size=1280,4000 >"$OUT" 2>"$ERR" || { cat "$ERR" >&2; fail "chromium --screenshot failed"; }
 [ -f shot.png ] || fail "chromium wrote no screenshot"
 [ "$(head -c 4 shot.png | od -An -c | tr -d ' ')" = "211PNG" ] || fail "the screenshot is not a PNG"
