@@ -25,7 +25,7 @@
 #define STR(x) STR2(x)
 #define STR2(x) #x
 
-enum { OPT_OUT = 256, OPT_SPEC, OPT_RUN, OPT_WORKDIR };
+enum { OPT_OUT = 256, OPT_SPEC, OPT_RUN, OPT_WORKDIR, OPT_COMPARE };
 
 /* The run to report on: run (checked to exist), or the latest; *id is 0
  * when the database has no run yet.  *workflow is the workflow file the
@@ -106,6 +106,7 @@ int cmd_report(int argc, char **argv, struct sul_err *err)
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "spec", required_argument, NULL, OPT_SPEC },
 		{ "run", required_argument, NULL, OPT_RUN },
+		{ "compare", required_argument, NULL, OPT_COMPARE },
 		{ "workdir", required_argument, NULL, OPT_WORKDIR },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,7 +116,7 @@ int cmd_report(int argc, char **argv, struct sul_err *err)
 	struct sul_report *rep = NULL;
 	struct sul_workspace ws;
 	struct sul_buf what = SUL_BUF_INIT;
-	long run = -1;
+	long run = -1, compare = -1;
 	int c, status = 2;
 
 	memset(&ws, 0, sizeof(ws));
@@ -126,13 +127,16 @@ int cmd_report(int argc, char **argv, struct sul_err *err)
 		case OPT_OUT: out_dir = optarg; break;
 		case OPT_SPEC: spec_file = optarg; break;
 		case OPT_WORKDIR: workdir = optarg; break;
-		case OPT_RUN: {
+		case OPT_RUN:
+		case OPT_COMPARE: {
 			char *end;
-			run = strtol(optarg, &end, 10);
-			if (!*optarg || *end || run < 1) {
-				sul_err_set(err, SUL_ERR_INPUT, "--run: expected a run id, got '%s'", optarg);
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || v < 1) {
+				sul_err_set(err, SUL_ERR_INPUT, "--%s: expected a run id, got '%s'",
+					    c == OPT_RUN ? "run" : "compare", optarg);
 				return 2;
 			}
+			*(c == OPT_RUN ? &run : &compare) = v;
 			break;
 		}
 		default:
@@ -173,6 +177,16 @@ int cmd_report(int argc, char **argv, struct sul_err *err)
 		status = sul_err_exit_code(err);
 		goto out;
 	}
+	if (compare > 0) {
+		char *ignored_wf = NULL;
+		int r = pick_run(ws.db, compare, &ctx.other_run_id, &ignored_wf, err);
+		free(ignored_wf);
+		if (r) {
+			sul_err_prefix(err, "--compare");
+			status = sul_err_exit_code(err);
+			goto out;
+		}
+	}
 	if (!rep && choose_spec(workflow, recorded_wf, &rep, &what, err))
 		goto out;
 	if (sul_report_write(rep, &ctx, out_dir, err)) {
@@ -186,6 +200,8 @@ int cmd_report(int argc, char **argv, struct sul_err *err)
 		printf(", run %lld", ctx.run_id);
 	else
 		printf(", no run recorded yet");
+	if (ctx.other_run_id > 0)
+		printf(" compared with run %lld", ctx.other_run_id);
 	printf(" (%s)\n", what.buf);
 	status = 0;
 out:

@@ -63,7 +63,7 @@ static const struct command {
 			    "                      parameters, inputs, final metrics side by side" },
 	{ "show", cmd_show, "show STAGE [--run ID] [--log] [--workdir DIR]\n"
 			    "                      a stage's latest provenance: params, inputs, key, files, metrics, log" },
-	{ "report", cmd_report, "report [WORKFLOW] [--out DIR] [--spec FILE] [--run ID] [--workdir DIR]\n"
+	{ "report", cmd_report, "report [WORKFLOW] [--out DIR] [--spec FILE] [--run ID] [--compare ID] [--workdir DIR]\n"
 				"                      a static HTML report of the results (DIR/index.html, default report/),\n"
 				"                      drawn by the spec beside the workflow (NAME.report.cfg or report.cfg)" },
 	{ "gc", cmd_gc, "gc [--keep N] [--dry-run] [--workdir DIR]\n"

@@ -81,6 +81,7 @@ size_t sul_report_nsections(const struct sul_report *rep);
 struct sul_report_ctx {
 	sqlite3 *db;             /* the results database, opened read-only */
 	long long run_id;        /* bound to :run; 0 binds NULL */
+	long long other_run_id;  /* bound to :other (--compare); 0 binds NULL */
 	const char *cache_dir;   /* the workspace's cache folder, for `file` columns; NULL: none */
 	const char *out_dir;     /* the report's folder (exists); links are relative to it */
 	const char *img_dir;     /* where images and linked files are copied (exists); the page names them img/NAME */

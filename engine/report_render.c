@@ -133,8 +133,8 @@ static void add_paragraphs(struct sul_buf *h, const char *text)
 	}
 }
 
-/* Runs the section's query, one read-only statement, with :run bound (the
- * only parameter a spec may use), and reads every row into out. */
+/* Runs the section's query, one read-only statement, with :run and :other
+ * bound (the only parameters a spec may use), and reads every row into out. */
 static int run_query(const struct sul_report *rep, const struct section *s, const struct sul_report_ctx *ctx,
 		     struct sul_query_rows *out, struct sul_err *err)
 {
@@ -154,12 +154,15 @@ static int run_query(const struct sul_report *rep, const struct section *s, cons
 	st = b.st[0];
 	for (i = 1; i <= sqlite3_bind_parameter_count(st); i++) {
 		const char *p = sqlite3_bind_parameter_name(st, i);
-		if (!p || strcmp(p, ":run")) {
-			sul_report_fail(rep, s, err, "unknown query parameter '%s' (only :run is bound)", p ? p : "?");
+		long long id;
+		if (!p || (strcmp(p, ":run") && strcmp(p, ":other"))) {
+			sul_report_fail(rep, s, err, "unknown query parameter '%s' (only :run and :other are bound)",
+					p ? p : "?");
 			goto out;
 		}
-		if (ctx->run_id > 0)
-			sqlite3_bind_int64(st, i, ctx->run_id);
+		id = !strcmp(p, ":run") ? ctx->run_id : ctx->other_run_id;
+		if (id > 0)
+			sqlite3_bind_int64(st, i, id);
 		else
 			sqlite3_bind_null(st, i);
 	}

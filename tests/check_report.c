@@ -351,7 +351,7 @@ START_TEST(bad_sql_names_the_section)
 	assert_render_fails("sections = ( { id = \"two\"; kind = \"table\"; query = \"SELECT 1; SELECT 2\"; } );",
 			    "t.cfg:1: section 'two': the query holds more than one statement");
 	assert_render_fails("sections = ( { id = \"p\"; kind = \"table\"; query = \"SELECT :stage\"; } );",
-			    "t.cfg:1: section 'p': unknown query parameter ':stage' (only :run is bound)");
+			    "t.cfg:1: section 'p': unknown query parameter ':stage' (only :run and :other are bound)");
 	assert_render_fails("sections = ( { id = \"b\"; kind = \"bars\"; query = \"SELECT 'a', 1\"; } );",
 			    "t.cfg:1: section 'b': kind 'bars' reads the columns [panel,] category, series, value; "
 			    "the query returns 2 columns");
@@ -582,7 +582,8 @@ static void assert_renders_empty(const char *text, const char *name, const char 
  * repository's root). */
 START_TEST(study_spec_renders_on_empty_database)
 {
-	static const char *const ids[] = { "about", "run", "graph", "stages", "models", "curves", "confusion",
+	static const char *const ids[] = { "about", "run", "graph", "stages", "models", "curves", "compare-models",
+					   "compare-curves", "confusion",
 					   "heatmaps", "lobes", "heatmap-tests", "volumes" };
 	struct sul_buf text = SUL_BUF_INIT;
 	struct sul_err err = SUL_ERR_INIT;

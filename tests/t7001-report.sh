@@ -106,7 +106,7 @@ run_fail_msg 2 "report: no workflow file 'nope.cfg'" "$SULCUS" report nope.cfg -
 # The study's spec beside the workflow.
 cp "$REPO/workflows/report.cfg" report.cfg
 run_ok "$SULCUS" report --out rep
-assert_contains "$(cat "$OUT")" "report: rep/index.html: 11 sections, 60 images, 30 linked files, run 1 (spec report.cfg)"
+assert_contains "$(cat "$OUT")" "report: rep/index.html: 13 sections, 60 images, 30 linked files, run 1 (spec report.cfg)"
 check_report rep
 # Montages: per model and method (CAM is not applicable to the FC head:
 # 3 + 2 panels), 4 images for each of the 3 groups.
@@ -149,6 +149,19 @@ assert_contains "$(cat "$OUT")" "run 2"
 check_report rep
 assert_contains "$(section stages)" "<td>cam_gap</td><td>cam</td><td>cached</td>"
 assert_eq 90 "$(find rep/img -type f | wc -l | tr -d ' ')" "files in rep/img after a second report (images and volumes)"
+# Without --compare the comparison sections say how to get them.
+assert_contains "$(section compare-models)" 'class="nodata"'
+# --compare 1: run 2's models beside run 1's (the same, from the cache),
+# and both runs' training curves in one chart per measure.
+run_ok "$SULCUS" report --out cmp --compare 1
+assert_contains "$(cat "$OUT")" "run 2 compared with run 1"
+cm=$(section compare-models cmp/index.html)
+assert_not_contains "$cm" 'class="nodata"' "compare-models"
+assert_contains "$cm" "<td>eval_gap</td>"
+assert_eq 4 "$(printf '%s\n' "$cm" | grep -o '<td class="num">0.0</td>' | wc -l | tr -d ' ')" "no change in accuracy and loss of 2 models"
+assert_eq 12 "$(section compare-curves cmp/index.html | grep -o '<polyline' | wc -l | tr -d ' ')" \
+	"curves of 2 models in 2 runs, 3 measures"
+run_fail_msg 2 "--compare: report: no run 9 in the database" "$SULCUS" report --out cmp --compare 9
 run_ok "$SULCUS" report --out rep1 --run 1
 assert_file_contains rep1/index.html "<p>run 1 "
 assert_contains "$(section stages rep1/index.html)" "<td>cam_gap</td><td>cam</td><td>ran</td>"
