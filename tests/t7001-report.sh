@@ -214,6 +214,10 @@ for id in $IDS; do
 	assert_file_contains dom.html "<section id=\"$id\""
 done
 assert_eq 60 "$(grep -o '<img ' dom.html | wc -l | tr -d ' ')" "<img> elements in the DOM"
+# The heatmaps' colour scale and captions, as the browser built them.
+assert_eq 1 "$(grep -o 'class="colorbar"' dom.html | wc -l | tr -d ' ')" "colour scale in the DOM"
+assert_eq 60 "$(grep -o '<figcaption>[^<]* as [A-C] (p [01]\.[0-9][0-9])</figcaption>' dom.html | wc -l | tr -d ' ')" \
+	"heatmap captions in the DOM"
 # The stage graph, 3 training curve charts, 2 confusion matrices, the
 # heatmaps' colour scale, 5 lobe charts.
 assert_eq 12 "$(grep -o '<svg ' dom.html | wc -l | tr -d ' ')" "<svg> elements in the DOM"
