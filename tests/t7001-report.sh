@@ -133,6 +133,8 @@ assert_eq 2 "$(section confusion | grep -o '<svg' | wc -l | tr -d ' ')" "confusi
 assert_eq 18 "$(section confusion | grep -o 'class="cell"' | wc -l | tr -d ' ')" "confusion matrix cells"
 assert_eq 5 "$(section lobes | grep -o '<svg' | wc -l | tr -d ' ')" "lobe charts"
 assert_contains "$(section heatmap-tests)" "<td>cam_gap</td><td>gradcam</td>"
+# Each panel names the model the cam stage explains (its train input).
+assert_contains "$(section heatmaps)" "cam_gap · train_gap · gradcam"
 # The heatmaps' colour scale, and each heatmap's caption: subject and
 # slice, true class, the model's class and its probability.
 assert_eq 6 "$(section heatmaps | grep -o '<stop ' | wc -l | tr -d ' ')" "stops of the heatmaps' colour scale"
