@@ -13,6 +13,7 @@
 #include "query_print.h"
 #include "strbuf.h"
 #include "suggest.h"
+#include "workflow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,9 +119,42 @@ static long long artifacts(struct sul_db *db, long long exec_id)
 	return n;
 }
 
-/* "no recorded execution of stage 'X'", with the closest recorded stage id. */
+/* The workflow file the last run read, when it still loads and has stage:
+ * its path (caller frees), else NULL. */
+static char *workflow_with(struct sul_db *db, const char *stage)
+{
+	struct sul_err ignored = SUL_ERR_INIT;
+	sqlite3_stmt *q = sul_db_stmt(db, &ignored, "SELECT workflow FROM runs ORDER BY id DESC LIMIT 1", "");
+	struct sul_workflow wf;
+	char *path = NULL;
+
+	if (q && sul_db_step(db, q, &ignored) > 0)
+		path = sul_xstrdup(sul_db_text(q, 0));
+	if (q)
+		sqlite3_reset(q);
+	if (!path || sul_workflow_load(path, NULL, 0, &wf, &ignored)) {
+		free(path);
+		return NULL;
+	}
+	if (sul_workflow_find(&wf, stage) < 0) {
+		free(path);
+		path = NULL;
+	}
+	sul_workflow_release(&wf);
+	return path;
+}
+
+/* "no recorded execution of stage 'X'": it is in the workflow but never
+ * ran, or the closest recorded stage id. */
 static void no_such_stage(struct sul_db *db, const char *stage, long run, struct sul_err *err)
 {
+	char *wf = run > 0 ? NULL : workflow_with(db, stage);
+
+	if (wf) {
+		sul_err_set(err, SUL_ERR_INPUT, "show: stage '%s' is in %s but has not run yet", stage, wf);
+		free(wf);
+		return;
+	}
 	struct sul_err ignored = SUL_ERR_INIT;
 	sqlite3_stmt *q = sul_db_stmt(db, &ignored, "SELECT DISTINCT stage FROM executions", "");
 	const char **ids = NULL, *close = NULL;

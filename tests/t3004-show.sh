@@ -74,3 +74,7 @@ assert_eq "./ 1 4" "$(awk '$1 == "./"' "$OUT" | tr -s ' ')" "folder line of the 
 run_ok "$SULCUS" show --log many
 assert_file_contains "$OUT" "line 1"
 assert_file_contains "$OUT" "line 20"
+
+# A stage of the workflow that never ran says so.
+sed -i 's/^);$/  , { id = "later"; kind = "command"; command = "true"; }\n);/' many.cfg
+run_fail_msg 2 "show: stage 'later' is in many.cfg but has not run yet" "$SULCUS" show later
