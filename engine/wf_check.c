@@ -5,14 +5,10 @@
  */
 #include "wf_private.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 
 int wf_fail_stage(struct sul_err *err, const struct sul_stage *st, const char *fmt, ...)

@@ -5,14 +5,9 @@
  */
 #include "wf_private.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <fnmatch.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 const char **wf_stage_ids(const struct sul_workflow *wf)
 {

@@ -6,13 +6,9 @@
 #include "wf_private.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <fnmatch.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Parses "ID.NAME=VALUE". */
 static int parse_set(const char *arg, char **target, char **name, char **value, struct sul_err *err)

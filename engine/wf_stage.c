@@ -6,14 +6,9 @@
  */
 #include "wf_private.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <fnmatch.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 
 static const char *const stage_keys[] = { "id", "kind", "inputs", "params", "foreach", "files", "resources" };
