@@ -1,13 +1,22 @@
 #!/bin/sh
-# bench/preprocess.sh - bias_correct and coregister on a 1 mm volume, with
-# Debian's elastix (its parameters_Rigid.txt) on the same pairs for reference.
+# bench/preprocess.sh - bias_correct beside ITK's N4 and coregister beside
+# elastix, on the same 1 mm volumes, from one run.
 #
 # sulcus's synth stage makes three subjects (one per group: ingest wants
-# every class) on the full 181x217x181 1 mm grid
-# with a known 0.82-1.22 bias field and a known 3 degree / 3 mm misalignment
-# of T2 against T1.  Then, each on one core:
-#   - bias_correct on the three images: seconds per volume and the
-#     white-matter coefficient of variation of the T1 before and after;
+# every class) on the full 181x217x181 1 mm grid, with a known bias field
+# of 0.78-1.28 (log amplitude 0.25: the +-20-30% of a 3 T head scan), Rician
+# noise of 2% of white matter and a known 3 degree / 3 mm misalignment of T2
+# against T1.  Then, each on one core:
+#   - bias_correct on the three T1 images, and ITK's N4 on the same images
+#     with the same brain mask, run as ANTs' N4BiasFieldCorrection runs it
+#     by default (bench/itk/n4bench.cxx, built here against Debian's ITK):
+#     CPU seconds per volume (the whole command: read, correct, write the
+#     corrected image and the field) and two accuracy measures that
+#     n4bench computes for both alike: the white-matter coefficient of
+#     variation after correction (the synthetic anatomy's own, with no field,
+#     beside it) and the error of the estimated field against the true one
+#     (mean absolute log-ratio inside the brain, after removing the global
+#     scale, which no correction can know);
 #   - coregister of T2 to T1 (uncorrected, as elastix gets them): CPU
 #     seconds per pair, of the whole stage and of the registration alone
 #     (its register_s_* metrics), and the mean residual displacement
@@ -16,6 +25,9 @@
 # The residual of both is measured the same way here: the mean distance
 # between where the estimated and the true transform send the points of a
 # 5 mm grid inside a brain-sized ellipsoid (radii 70, 85, 70 mm).
+#
+# Needs (besides sulcus): elastix elastix-doc libinsighttoolkit5-dev cmake g++
+# (apt-get install ...; the project itself needs none of them).
 #
 # usage: sh bench/preprocess.sh
 set -eu
@@ -29,18 +41,30 @@ cd "$OUT"
 command -v elastix >/dev/null || { echo "bench/preprocess.sh: elastix not found (apt-get install elastix elastix-doc)" >&2; exit 2; }
 PARAMS=/usr/share/doc/elastix/help/exampleinput/parameters_Rigid.txt.gz
 [ -f "$PARAMS" ] || { echo "bench/preprocess.sh: $PARAMS not found (apt-get install elastix-doc)" >&2; exit 2; }
+for tool in cmake g++; do
+	command -v $tool >/dev/null || { echo "bench/preprocess.sh: $tool not found (apt-get install $tool)" >&2; exit 2; }
+done
+[ -d /usr/lib/cmake/ITK-5.2 ] ||
+	{ echo "bench/preprocess.sh: ITK not found (apt-get install libinsighttoolkit5-dev)" >&2; exit 2; }
+N4BENCH=$OUT/itk-build/n4bench
+if [ ! -x "$N4BENCH" ] || [ "$ROOT/bench/itk/n4bench.cxx" -nt "$N4BENCH" ]; then
+	echo "building bench/itk/n4bench against ITK (once; about 20 s)" >&2
+	{ cmake -S "$ROOT/bench/itk" -B "$OUT/itk-build" -DCMAKE_BUILD_TYPE=Release &&
+		cmake --build "$OUT/itk-build"; } >"$OUT/itk-build.log" 2>&1 ||
+		{ echo "bench/preprocess.sh: building n4bench failed: see $OUT/itk-build.log" >&2; exit 1; }
+fi
 
 cat >wf.cfg <<'CFG'
 name = "bench-preprocess";
 stages = (
   { id = "synth"; kind = "synth";
-    params = { rrms = 1; spms = 1; hc = 1; matrix = "181x217x181"; noise = 0.02; bias = 0.2;
+    params = { rrms = 1; spms = 1; hc = 1; matrix = "181x217x181"; noise = 0.02; bias = 0.25;
                misalign_deg = 3.0; misalign_mm = 3.0; seed = 7; }; },
   { id = "ingest"; kind = "ingest"; inputs = ["synth"]; },
-  { id = "bias_correct"; kind = "bias_correct"; inputs = ["ingest"]; },
+  { id = "bias_correct"; kind = "bias_correct"; inputs = ["ingest"]; params = { modalities = "T1w"; }; },
   { id = "coregister"; kind = "coregister"; inputs = ["ingest", "synth"]; params = { moving = "T2w"; }; },
   # The same subjects without a bias field: the white-matter CoV that
-  # anatomy and noise alone give (the floor of any correction).
+  # anatomy and noise alone give (what a perfect correction leaves).
   { id = "synth0"; kind = "synth";
     params = { rrms = 1; spms = 1; hc = 1; matrix = "181x217x181"; noise = 0.02; bias = 0.0;
                misalign_deg = 3.0; misalign_mm = 3.0; seed = 7; }; },
@@ -123,6 +147,33 @@ residual() {
 	}'
 }
 
+# ITK's N4 on the same T1 images and masks.
+BIAS=.sulcus/cache/$(key bias_correct)/out
+INGEST0=.sulcus/cache/$(key ingest0)/out
+for s in sub-01 sub-02 sub-03; do
+	/usr/bin/time -f "%U %S %e" -o "n4-$s.time" "$N4BENCH" n4 "$INGEST/$s/anat/${s}_T1w.nii.gz" \
+		"$SYNTH/derivatives/synth/$s/${s}_brain.nii.gz" "n4-${s}_T1w.nii.gz" "n4-${s}_T1w_biasfield.nii.gz" \
+		>"n4-$s.log" 2>&1 || { echo "N4 failed: see $OUT/n4-$s.log" >&2; exit 1; }
+done
+N4_CPU=$(cat n4-sub-0[123].time | awk '{ s += $1 + $2 } END { printf "%.2f", s / NR }')
+N4_CORE=$(cat n4-sub-0[123].log | awk '$1 == "n4_cpu_s" { s += $2; n++ } END { printf "%.2f", s / n }')
+
+# The accuracy measures, computed by one program for both corrections.
+measure() {  # measure FIELD_PATTERN (with SUB for the subject): mean of each measure over the subjects
+	for s in sub-01 sub-02 sub-03; do
+		d=$SYNTH/derivatives/synth/$s
+		"$N4BENCH" measure "$INGEST/$s/anat/${s}_T1w.nii.gz" "$(echo "$1" | sed "s/SUB/$s/g")" \
+			"$d/${s}_T1w_biasfield.nii.gz" "$d/${s}_brain.nii.gz" "$d/${s}_wm.nii.gz" || exit 1
+	done | awk '{ s[$1] += $2; n[$1]++ } END { printf "%.3f %.3f %.3f", s["wm_cov_before"] / n["wm_cov_before"],
+		s["wm_cov_after"] / n["wm_cov_after"], s["field_error"] / n["field_error"] }'
+}
+set -- $(measure "$BIAS/SUB/SUB_T1w_biasfield.nii.gz")
+OURS_BEFORE=$1 OURS_AFTER=$2 OURS_ERR=$3
+set -- $(measure "n4-SUB_T1w_biasfield.nii.gz")
+N4_AFTER=$2 N4_ERR=$3
+FLOOR=$(for s in sub-01 sub-02 sub-03; do metric floor "wm_cov_${s}_T1w_before"; done |
+	awk '{ s += $1 } END { printf "%.3f", s / NR }')
+
 # Mean residual over the three pairs, for both.
 ours_res=0
 elx_res=0
@@ -132,15 +183,23 @@ for s in sub-01 sub-02 sub-03; do
 done
 mean3() { awk "BEGIN { printf \"%.3f\", ($1) / 3 }"; }
 reg_s=$(q "SELECT avg(value) FROM metrics WHERE cache_key = '$(key coregister)' AND name LIKE 'register_s_%'")
+BC_CPU=$(per "$(cpu bias_correct)" 3)
+CR_CPU=$(per "$(cpu coregister)" 3)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
 
 echo
 echo "1 mm synthetic subjects, 181x217x181, one core ($(nproc) on the machine); means over the 3 subjects:"
-printf "%-44s %8s   %s\n" "" "cpu s" "result"
-printf "%-44s %8s   %s\n" "bias_correct (per volume)" "$(per "$(cpu bias_correct)" 9)" \
-	"sub-01's WM CoV $(printf '%.3f' "$(metric bias_correct wm_cov_sub-01_T1w_before)") -> $(printf '%.3f' "$(metric bias_correct wm_cov_sub-01_T1w_after)") (no field: $(printf '%.3f' "$(metric floor wm_cov_sub-01_T1w_before)"))"
-printf "%-44s %8s   %s\n" "coregister T2 -> T1, whole stage (per pair)" "$(per "$(cpu coregister)" 3)" "residual $(mean3 "$ours_res") mm"
-printf "%-44s %8s\n" "  of which the registration itself" "$(printf '%.2f' "$reg_s")"
-printf "%-44s %8s   %s\n" "elastix parameters_Rigid.txt (per pair)" "$ELX_CPU" "residual $(mean3 "$elx_res") mm"
-echo "(the whole stage reads the two images and the brain mask, registers, resamples and writes the result;"
-echo " elastix reads the two images and registers: WriteResultImage is off)"
-echo "(reference from the issue: ITK N4, 4 levels, shrink 4, takes ch2 from WM CoV 0.077 to 0.032 in about 22 s)"
+echo
+printf "%-40s %8s   %-22s %s\n" "bias field 0.78-1.28, noise 2%" "cpu s" "WM CoV before -> after" "field error"
+printf "%-40s %8s   %-22s %s\n" "bias_correct (per volume)" "$BC_CPU" "$OURS_BEFORE -> $OURS_AFTER" "$OURS_ERR"
+printf "%-40s %8s   %-22s %s\n" "ITK N4, ANTs' defaults (per volume)" "$N4_CPU" "$OURS_BEFORE -> $N4_AFTER" "$N4_ERR"
+printf "%-40s %8s\n" "  of which N4 itself" "$N4_CORE"
+printf "%-40s %8s   %-22s %s\n" "(no bias field: the anatomy and noise)" "" "$FLOOR" "0"
+echo "bias_correct is $(ratio "$N4_CPU" "$BC_CPU") faster than N4 (whole commands: read, correct, write image and field)"
+echo
+printf "%-40s %8s   %s\n" "T2 -> T1, 3 degrees and 3 mm" "cpu s" "residual"
+printf "%-40s %8s   %s\n" "coregister, whole stage (per pair)" "$CR_CPU" "$(mean3 "$ours_res") mm"
+printf "%-40s %8s\n" "  of which the registration itself" "$(printf '%.2f' "$reg_s")"
+printf "%-40s %8s   %s\n" "elastix parameters_Rigid.txt (per pair)" "$ELX_CPU" "$(mean3 "$elx_res") mm"
+echo "coregister is $(ratio "$ELX_CPU" "$CR_CPU") faster than elastix (the whole stage reads the two images and the brain"
+echo "mask, registers, resamples and writes the result; elastix reads the two images and registers: WriteResultImage is off)"

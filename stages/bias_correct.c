@@ -36,7 +36,7 @@ static const struct sul_param_spec bias_params[] = {
 	{ "modalities", SUL_T_STRING, "T1w,T2w,FLAIR", 0, 0, NULL, "columns of images to correct, comma-separated" },
 	{ "levels", SUL_T_INT, "4", 1, 8, NULL, "fitting levels; the control lattice doubles at each" },
 	{ "iterations", SUL_T_INT, "50", 1, 1000, NULL, "at most, per level" },
-	{ "spans", SUL_T_INT, "2", 1, 32, NULL, "B-spline spans per axis at the first level" },
+	{ "spans", SUL_T_INT, "1", 1, 32, NULL, "B-spline spans per axis at the first level" },
 	{ "shrink", SUL_T_INT, "4", 1, 16, NULL, "fit on the image shrunk by this factor per axis" },
 	{ "fwhm", SUL_T_FLOAT, "0.15", 0.01, 2, NULL, "width of the Gaussian that the bias blurs the log histogram with" },
 	{ "bins", SUL_T_INT, "200", 16, 4096, NULL, "histogram bins for sharpening" },
@@ -324,25 +324,30 @@ static void n4(const struct sul_volume *v, const unsigned char *mask, const stru
 	double *u = sul_xcalloc((size_t)ns, sizeof(double)), *r = sul_xcalloc((size_t)ns, sizeof(double));
 	double *map = sul_xcalloc((size_t)o->bins, sizeof(double)), *upd = sul_xcalloc((size_t)ns, sizeof(double));
 	unsigned char *m = sul_xcalloc((size_t)ns, 1);
-	int *count = sul_xcalloc((size_t)ns, sizeof(int));
 	struct lattice *lat = sul_xcalloc((size_t)o->levels, sizeof(*lat));
 	int level, it, d;
 
-	/* Shrink: the mean log-intensity of the masked, positive voxels of each block. */
-	for (z = 0; z < nz; z++)
-		for (y = 0; y < ny; y++)
-			for (x = 0; x < nx; x++) {
-				int64_t vi = x + nx * (y + ny * z), si = x / s + g.n[0] * (y / s + g.n[1] * (z / s));
+	/*
+	 * Shrink: the log-intensity of one voxel per block, the one at its
+	 * centre, as ITK's ShrinkImageFilter does for N4.  Not the block's mean:
+	 * a mean mixes the tissues of a block into intermediate values, which
+	 * flattens the histogram peaks that sharpening relies on, and the
+	 * field then absorbs the anatomy's partial-volume pattern (field error
+	 * 0.100 with means against 0.086 with centres on bench/preprocess.sh).
+	 */
+	for (z = 0; z < g.n[2]; z++)
+		for (y = 0; y < g.n[1]; y++)
+			for (x = 0; x < g.n[0]; x++) {
+				int64_t cx = x * s + (s - 1) / 2, cy = y * s + (s - 1) / 2, cz = z * s + (s - 1) / 2, vi, si;
+				if (cx >= nx || cy >= ny || cz >= nz)
+					continue;
+				vi = cx + nx * (cy + ny * cz);
+				si = x + g.n[0] * (y + g.n[1] * z);
 				if (mask[vi] && v->data[vi] > 0) {
-					logv[si] += log(v->data[vi]);
-					count[si]++;
+					logv[si] = log(v->data[vi]);
+					m[si] = 1;
 				}
 			}
-	for (i = 0; i < ns; i++) {
-		/* A block counts when at least a quarter of it is brain. */
-		m[i] = count[i] > 0 && count[i] * 4 >= s * s * s / (s > 1 ? 2 : 1);
-		logv[i] = count[i] ? logv[i] / count[i] : 0;
-	}
 	for (level = 0; level < o->levels; level++) {
 		int spans = o->spans << level;
 		lat[level].n[0] = lat[level].n[1] = lat[level].n[2] = spans + 3;
@@ -396,7 +401,6 @@ static void n4(const struct sul_volume *v, const unsigned char *mask, const stru
 	free(map);
 	free(upd);
 	free(m);
-	free(count);
 }
 
 #define MAX_MODS 8
@@ -584,7 +588,7 @@ out:
 
 const struct sul_kind sul_kind_bias_correct = {
 	.name = "bias_correct",
-	.version = 1,
+	.version = 2,
 	.doc = "N4-style bias-field (non-uniformity) correction of every image in subjects.tsv",
 	.params = bias_params,
 	.check = bias_check,
