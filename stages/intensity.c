@@ -78,6 +78,49 @@ void sul_intensity_head_mask(const struct sul_volume *v, uint8_t *mask)
 
 /* --- ranges and mappings -------------------------------------------------- */
 
+/*
+ * The value that would be a[k] were a[0..n) sorted (Hoare's selection with
+ * a median-of-three pivot).  Leaves a partitioned: a[0..k) <= a[k] <=
+ * a[k+1..n), so a later, larger k can be selected in a[k..n).
+ */
+static float select_kth(float *a, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+
+	while (hi > lo) {
+		size_t mid = lo + (hi - lo) / 2, i = lo, j = hi;
+		float x, t;
+		/* a[lo] <= a[mid] <= a[hi], then the median as the pivot. */
+		if (a[mid] < a[lo]) { t = a[mid]; a[mid] = a[lo]; a[lo] = t; }
+		if (a[hi] < a[lo]) { t = a[hi]; a[hi] = a[lo]; a[lo] = t; }
+		if (a[hi] < a[mid]) { t = a[hi]; a[hi] = a[mid]; a[mid] = t; }
+		x = a[mid];
+		while (i <= j) {
+			while (a[i] < x)
+				i++;
+			while (x < a[j])
+				j--;
+			if (i <= j) {
+				t = a[i];
+				a[i] = a[j];
+				a[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		/* Now a[lo..j] <= x <= a[i..hi], and a[j+1..i-1] == x. */
+		if (k <= j && j != (size_t)-1)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return a[k];
+	}
+	return a[k];
+}
+
 int sul_intensity_range(const struct sul_volume *v, size_t max_samples, double *lo, double *hi)
 {
 	size_t n = nvox(v), nz = 0, stride, i, m = 0;
@@ -96,13 +139,16 @@ int sul_intensity_range(const struct sul_volume *v, size_t max_samples, double *
 		else if (nz++ % stride == 0)
 			vals[m++] = v->data[i];
 	}
-	qsort(vals, m, sizeof(float), sul_cmp_float);
-	*lo = vals[(size_t)((double)(m - 1) * 0.001)];
-	*hi = vals[(size_t)((double)(m - 1) * 0.999)];
-	if (zeros && *lo > 0)
-		*lo = 0;
-	if (*hi <= *lo)  /* a few bright voxels on a constant: keep them */
-		*hi = vals[m - 1];
+	{
+		/* The two order statistics a sort would give, in linear time. */
+		size_t klo = (size_t)((double)(m - 1) * 0.001), khi = (size_t)((double)(m - 1) * 0.999);
+		*lo = select_kth(vals, m, klo);
+		*hi = select_kth(vals + klo, m - klo, khi - klo);
+		if (zeros && *lo > 0)
+			*lo = 0;
+		if (*hi <= *lo)  /* a few bright voxels on a constant: keep them */
+			*hi = select_kth(vals + khi, m - khi, m - 1 - khi);
+	}
 	free(vals);
 	return *hi > *lo ? 0 : -1;
 }

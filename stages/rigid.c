@@ -263,6 +263,34 @@ static int interp_grad(const float *v, const int64_t n[3], const double u[3], do
 	return 1;
 }
 
+/* The trilinear interpolant alone, with interp_grad's arithmetic (so the
+ * same numbers); 0 outside the grid.  Resampling needs no derivatives. */
+static double interp_value(const float *v, const int64_t n[3], const double u[3])
+{
+	int64_t i0[3];
+	double f[3];
+	int a;
+
+	for (a = 0; a < 3; a++) {
+		if (!(u[a] >= 0 && u[a] <= (double)(n[a] - 1)))
+			return 0;
+		i0[a] = (int64_t)u[a];
+		if (i0[a] >= n[a] - 1)
+			i0[a] = n[a] > 1 ? n[a] - 2 : 0;
+		f[a] = u[a] - (double)i0[a];
+	}
+	{
+		const int64_t sx = n[0] > 1 ? 1 : 0, sy = n[1] > 1 ? n[0] : 0, sz = n[2] > 1 ? n[0] * n[1] : 0;
+		const float *p = v + (i0[2] * n[1] + i0[1]) * n[0] + i0[0];
+		double c000 = p[0], c100 = p[sx], c010 = p[sy], c110 = p[sx + sy];
+		double c001 = p[sz], c101 = p[sx + sz], c011 = p[sy + sz], c111 = p[sx + sy + sz];
+		double c00 = c000 + f[0] * (c100 - c000), c10 = c010 + f[0] * (c110 - c010);
+		double c01 = c001 + f[0] * (c101 - c001), c11 = c011 + f[0] * (c111 - c011);
+		double c0 = c00 + f[1] * (c10 - c00), c1 = c01 + f[1] * (c11 - c01);
+		return c0 + f[2] * (c1 - c0);
+	}
+}
+
 /* --- the metric ----------------------------------------------------------- */
 
 /* The cubic B-spline and its derivative. */
@@ -791,12 +819,11 @@ void sul_rigid_resample(const struct sul_volume *fixed, const struct sul_volume 
 			for (a = 0; a < 3; a++)
 				u0[a] = k[a][1] * (double)y + k[a][2] * (double)z + k[a][3];
 			for (x = 0; x < fixed->nx; x++) {
-				double u[3], v[4];
+				double u[3];
 				for (a = 0; a < 3; a++)
 					u[a] = u0[a] + k[a][0] * (double)x;
 				/* Outside moving: stays 0. */
-				if (interp_grad(moving->data, n, u, v))
-					row[x] = (float)v[0];
+				row[x] = (float)interp_value(moving->data, n, u);
 			}
 		}
 }

@@ -3,6 +3,8 @@
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
+#include "../stages/intensity.h"
+#include "../stages/rng.h"
 #include "../stages/tsv.h"
 #include "../stages/volume.h"
 
@@ -77,6 +79,98 @@ START_TEST(volume_round_trip_keeps_geometry)
 	sul_volume_release(&r);
 	free(path);
 	tu_cleanup();
+}
+END_TEST
+
+static long file_size(const char *path)
+{
+	struct sul_buf b = SUL_BUF_INIT;
+	struct sul_err err = SUL_ERR_INIT;
+	long n;
+
+	ck_assert_int_eq(sul_read_file(path, &b, &err), 0);
+	n = (long)b.len;
+	sul_buf_release(&b);
+	return n;
+}
+
+/* Float noise, which deflate cannot shrink by a fifth, is stored in the
+ * gzip stream as it is (a tenth of the time); structure is deflated; both
+ * read back exactly, and the caller's buffer is left as it was. */
+START_TEST(volume_stores_noise_and_deflates_structure)
+{
+	enum { N = 100 };
+	char *dir = tu_tmpdir();
+	char *noisy = sul_xasprintf("%s/noise.nii.gz", dir), *smooth = sul_xasprintf("%s/smooth.nii.gz", dir);
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume v, w, r;
+	struct sul_rng rng;
+	const long raw = (long)N * N * N * 4;
+	int64_t i;
+
+	make_volume(&v, N, N, N, 0);
+	make_volume(&w, N, N, N, 0);
+	sul_rng_seed(&rng, 3);
+	for (i = 0; i < N * N * N; i++) {
+		v.data[i] = (float)(1000 + 50 * sul_rng_normal(&rng));
+		w.data[i] = (float)(i / (N * N) % 7);  /* slabs of a few labels */
+	}
+	ck_assert_int_eq(sul_volume_write(noisy, &v, SUL_VOL_FLOAT32, &err), 0);
+	ck_assert_int_eq(sul_volume_write(smooth, &w, SUL_VOL_FLOAT32, &err), 0);
+	ck_assert_msg(file_size(noisy) > raw, "noise: %ld bytes for %ld of data: expected stored", file_size(noisy), raw);
+	ck_assert_msg(file_size(smooth) < raw / 4, "slabs: %ld bytes for %ld of data: expected deflated",
+		      file_size(smooth), raw);
+	ck_assert_int_eq(sul_volume_read(noisy, &r, &err), 0);
+	ck_assert_int_eq(memcmp(r.data, v.data, (size_t)raw), 0);
+	sul_volume_release(&r);
+	ck_assert_int_eq(sul_volume_read(smooth, &r, &err), 0);
+	ck_assert_int_eq(memcmp(r.data, w.data, (size_t)raw), 0);
+	ck_assert_float_eq(v.data[0], (float)(1000 + 50 * (sul_rng_seed(&rng, 3), sul_rng_normal(&rng))));
+	sul_volume_release(&r);
+	sul_volume_release(&v);
+	sul_volume_release(&w);
+	free(noisy);
+	free(smooth);
+	tu_cleanup();
+}
+END_TEST
+
+/* The intensity range is the 0.1th and 99.9th percentiles of the nonzero
+ * voxels (a subsample of them in large volumes), as a sort gives them. */
+START_TEST(intensity_range_is_the_sorted_percentiles)
+{
+	struct sul_volume v;
+	struct sul_rng rng;
+	double lo, hi, want_lo, want_hi;
+	float *sorted;
+	int64_t i, n;
+	int trial, zeros;
+
+	for (trial = 0; trial < 30; trial++) {
+		make_volume(&v, 17 + trial, 13, 11, 0);
+		sul_rng_seed(&rng, (uint64_t)trial);
+		for (i = 0; i < v.nx * v.ny * v.nz; i++)
+			/* Every third trial: five levels, so ties, zeros and a constant top. */
+			v.data[i] = trial % 3 ? (float)sul_rng_normal(&rng) : (float)sul_rng_below(&rng, 5);
+		sorted = sul_xmalloc((size_t)(v.nx * v.ny * v.nz) * sizeof(float));
+		for (i = 0, n = 0, zeros = 0; i < v.nx * v.ny * v.nz; i++) {
+			if (v.data[i] != 0)
+				sorted[n++] = v.data[i];
+			zeros |= v.data[i] == 0;
+		}
+		qsort(sorted, (size_t)n, sizeof(float), sul_cmp_float);
+		want_lo = sorted[(size_t)((double)(n - 1) * 0.001)];
+		want_hi = sorted[(size_t)((double)(n - 1) * 0.999)];
+		if (zeros && want_lo > 0)
+			want_lo = 0;
+		if (want_hi <= want_lo)
+			want_hi = sorted[n - 1];
+		ck_assert_int_eq(sul_intensity_range(&v, 1 << 20, &lo, &hi), 0);
+		ck_assert_double_eq(lo, want_lo);
+		ck_assert_double_eq(hi, want_hi);
+		free(sorted);
+		sul_volume_release(&v);
+	}
 }
 END_TEST
 
@@ -442,6 +536,8 @@ SUL_SUITE(stages)
 	tcase_add_test(vol, volume_round_trip_keeps_geometry);
 	tcase_add_test(vol, volume_errors_name_the_file);
 	tcase_add_test(vol, volume_size_refused_from_the_header);
+	tcase_add_test(vol, volume_stores_noise_and_deflates_structure);
+	tcase_add_test(vol, intensity_range_is_the_sorted_percentiles);
 	suite_add_tcase(s, vol);
 	tcase_add_checked_fixture(ing, ingest_setup, ingest_teardown);
 	tcase_add_test(ing, ingest_reads_bids);
