@@ -376,7 +376,7 @@ out:
 
 const struct sul_kind sul_kind_coregister = {
 	.name = "coregister",
-	.version = 2,
+	.version = 3,
 	.doc = "rigid registration of T2w/FLAIR to T1w by Mattes mutual information, resampled onto the T1w grid",
 	.params = coregister_params,
 	.check = coregister_check,
