@@ -38,7 +38,7 @@ static const struct sul_param_spec coregister_params[] = {
 	{ "levels", SUL_T_INT, "3", 1, 6, NULL, "resolution levels (each coarser one halves the resolution)" },
 	{ "iterations", SUL_T_INT, "200", 1, 100000, NULL, "at most this many optimizer iterations per level" },
 	{ "samples", SUL_T_INT, "10000", 0, 1e9, NULL,
-	  "reference voxels sampled per iteration (0: all); a final BFGS polish uses up to 50,000" },
+	  "reference voxels sampled per iteration (0: all); a final BFGS polish uses a grid of about 60,000" },
 	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "random seed of the voxel sampling" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };

@@ -16,7 +16,7 @@
  * moving image) gives the gradient.  Optimisation is regular-step gradient
  * ascent over a Gaussian pyramid, on random voxel samples drawn afresh each
  * iteration (seeded: deterministic), then a quasi-Newton (BFGS) polish on
- * a fixed, regular subsample of up to 50,000 masked voxels of the finest
+ * a fixed, regular grid of about 60,000 masked voxels of the finest
  * level, so that the result is limited neither by sampling noise nor by the
  * zigzags of a fixed-step method.
  *
@@ -47,7 +47,7 @@ struct sul_rigid {
 	double p[6];       /* rx, ry, rz (radians), tx, ty, tz (mm) */
 	double center[3];  /* c, world mm */
 	double mi;         /* mutual information at p, in nats, over the final polish's
-			      regular subsample (up to 50,000 voxels) */
+			      regular grid (about 60,000 voxels) */
 	int iterations;    /* taken, all levels together */
 };
 
