@@ -55,7 +55,8 @@
  * when the first channel's file is), and index.tsv: subject, slice, group,
  * class, path, brain_fraction, ref, then one column per label column
  * present, named like it, with the label PNG's path (all paths relative to
- * the output folder).  `darknet classifier` takes a label from an image's
+ * the output folder), and `participant` when the input table has one (so
+ * that split keeps a participant's sessions together).  `darknet classifier` takes a label from an image's
  * path by substring search (data.c fill_truth), so no group name may occur
  * in another group's name or in a subject id: the stage checks both.  It
  * cannot check the absolute cache path the files end up under; group names
@@ -364,8 +365,8 @@ out:
  * failure err names the file and some files may have been written.
  */
 static int slice_subject(const struct opts *o, const char *sub, const char *grp, const char *cls,
-			 char *const paths[NCHAN], const char *mask, char *const *label_paths, struct sul_buf *index,
-			 struct totals *tot, struct sul_err *err)
+			 const char *participant, char *const paths[NCHAN], const char *mask, char *const *label_paths,
+			 struct sul_buf *index, struct totals *tot, struct sul_err *err)
 {
 	struct sul_volume v[NCHAN], mv;
 	struct sul_slicegeom geom;
@@ -466,6 +467,8 @@ static int slice_subject(const struct opts *o, const char *sub, const char *grp,
 			     (double)count[k] / (double)area, ref);
 		for (l = 0; l < o->nlabels; l++)
 			sul_buf_addf(index, "\tlabels/%s/%s/%s_z%03lld.png", o->labels[l], grp, sub, (long long)k);
+		if (participant)
+			sul_buf_addf(index, "\t%s", participant);
 		sul_buf_addc(index, '\n');
 	}
 	if (nkept) {
@@ -513,7 +516,7 @@ static int slices_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	struct totals tot = { 0, 0, 0 };
 	struct opts o;
 	struct sul_tsv t;
-	long scol, gcol, ccol, mcol, chcol[NCHAN], lcol[MAX_LABELS];
+	long scol, gcol, ccol, mcol, pcol, chcol[NCHAN], lcol[MAX_LABELS];
 	size_t row, l, nlnames = 0, nlabels = 0;
 	int c, ret = -1;
 
@@ -538,6 +541,7 @@ static int slices_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	gcol = sul_tsv_col(&t, "group");
 	ccol = sul_tsv_col(&t, "class");
 	mcol = sul_tsv_col(&t, "mask");
+	pcol = sul_tsv_col(&t, "participant");
 	if (scol < 0 || gcol < 0 || ccol < 0) {
 		sul_err_set(err, SUL_ERR_INPUT, "%s: expected columns 'subject', 'group' and 'class'", table);
 		goto out;
@@ -570,6 +574,8 @@ static int slices_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		sul_buf_addf(&index, "%s%s", c ? "\t" : "", index_cols[c]);
 	for (l = 0; l < nlabels; l++)
 		sul_buf_addf(&index, "\t%s", labels[l]);
+	if (pcol >= 0)  /* sessions of one participant: split keeps them together */
+		sul_buf_adds(&index, "\tparticipant");
 	sul_buf_addc(&index, '\n');
 	for (row = 1; row < t.nrows; row++) {
 		const char *sub = sul_tsv_at(&t, row, (size_t)scol);
@@ -589,8 +595,9 @@ static int slices_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			free(lpaths[l]);
 			lpaths[l] = sul_path_resolve(indir, cell);
 		}
-		if (slice_subject(&o, sub, sul_tsv_at(&t, row, (size_t)gcol), sul_tsv_at(&t, row, (size_t)ccol), paths,
-				  mask, lpaths, &index, &tot, err)) {
+		if (slice_subject(&o, sub, sul_tsv_at(&t, row, (size_t)gcol), sul_tsv_at(&t, row, (size_t)ccol),
+				  pcol >= 0 ? sul_tsv_at(&t, row, (size_t)pcol) : NULL, paths, mask, lpaths, &index, &tot,
+				  err)) {
 			if (strncmp(err->msg, "subject '", 9))
 				sul_err_prefix(err, "subject '%s'", sub);
 			goto out;
@@ -621,7 +628,7 @@ out:
 
 const struct sul_kind sul_kind_slices = {
 	.name = "slices",
-	.version = 2,
+	.version = 3,
 	.doc = "axial slices with the most brain as 8-bit RGB PNG (T1, T2, FLAIR as R, G, B), their label slices "
 	       "(lobes, lesions), each subject's reference volume and index.tsv",
 	.params = slices_params,

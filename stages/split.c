@@ -6,7 +6,9 @@
  * too) with `subject` and `group` columns.  Within each group the subjects
  * are shuffled and dealt out by the fractions (largest remainder), so every
  * row of a subject lands in the same split: no subject leaks between
- * training and testing.  A slice-level split, which does leak, needs
+ * training and testing.  Where the table has a `participant` column (ingest
+ * keeping several sessions of a participant as rows), participants are
+ * what is dealt out, so no participant's sessions are in two splits.  A slice-level split, which does leak, needs
  * level = "row" and says so in the log and the metrics.  The output is the
  * input table with a `split` column added (split.tsv).
  */
@@ -98,13 +100,19 @@ static int split_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	struct sul_rng rng;
 	struct sul_tsv t;
 	long scol, gcol;
+	const char *unit;
 	int ret = -1;
 
 	memset(&t, 0, sizeof(t));
 	sul_rng_seed(&rng, (uint64_t)sul_ctx_int(ctx, "seed"));
 	if (sul_tsv_read(in, &t, err))
 		goto out;
-	scol = sul_tsv_col(&t, "subject");
+	/* The unit kept whole: the participant where the table has one (ingest
+	 * with several sessions per participant), else the subject. */
+	scol = sul_tsv_col(&t, "participant");
+	if (scol < 0)
+		scol = sul_tsv_col(&t, "subject");
+	unit = sul_tsv_col(&t, "participant") >= 0 ? "participant" : "subject";
 	gcol = sul_tsv_col(&t, "group");
 	if (scol < 0 || gcol < 0) {
 		sul_err_set(err, SUL_ERR_INPUT, "%s: expected columns 'subject' and 'group'", in);
@@ -139,8 +147,8 @@ static int split_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 				subjects[nsub] = (char *)s;
 				groups[nsub++] = (char *)gr;
 			} else if (strcmp(groups[i], gr)) {
-				sul_err_set(err, SUL_ERR_INPUT, "%s:%zu: subject '%s' is in group '%s' here and '%s' above",
-					    in, row + 1, s, gr, groups[i]);
+				sul_err_set(err, SUL_ERR_INPUT, "%s:%zu: %s '%s' is in group '%s' here and '%s' above",
+					    in, row + 1, unit, s, gr, groups[i]);
 				goto out;
 			}
 		}
@@ -214,7 +222,7 @@ out:
 
 const struct sul_kind sul_kind_split = {
 	.name = "split",
-	.version = 1,
+	.version = 2,
 	.doc = "seeded, group-stratified train/val/test split by subject (split.tsv)",
 	.params = split_params,
 	.inputs = { 1, 1, "exactly one input (the table's stage)" },

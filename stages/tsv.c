@@ -28,8 +28,12 @@ int sul_tsv_read(const char *path, struct sul_tsv *t, struct sul_err *err)
 		else
 			next = p + strlen(p);
 		line++;
-		if (next > p && next[-1] == '\r')
-			next[-1] = '\0';
+		{
+			/* Windows line ends: the \r before the \n (or the end). */
+			size_t len = strlen(p);
+			if (len && p[len - 1] == '\r')
+				p[len - 1] = '\0';
+		}
 		if (p[strspn(p, " \r")] == '\0' && line > 1)
 			continue;  /* blank line */
 		for (;;) {

@@ -357,24 +357,17 @@ START_TEST(ingest_errors)
 	char expect[4096];
 	const char *msg;
 
-	msg = ingest_fail("participant_id\tgroup\nsub-01\tRRMS\nsub-02\tPPMS\nsub-03\tHC\n");
-	snprintf(expect, sizeof(expect),
-		 "%s/participants.tsv: subject 'sub-02': group 'PPMS' is not one of 'RRMS,SPMS,HC' (parameter 'groups')",
-		 bids);
-	ck_assert_str_eq(msg, expect);
-
 	msg = ingest_fail("participant_id\tgroup\nsub-01\tRRMS\nsub-03\tHC\n");
 	snprintf(expect, sizeof(expect), "%s/participants.tsv: group 'SPMS' has no subject: every class needs data", bids);
 	ck_assert_str_eq(msg, expect);
 
 	msg = ingest_fail("participant_id\tdiagnosis\nsub-01\tRRMS\n");
-	ck_assert_ptr_nonnull(strstr(msg, "expected columns 'participant_id' and 'group' in the header"));
+	ck_assert_msg(strstr(msg, "expected columns 'participant_id' and 'group' (parameter 'group_column') in the header, "
+				  "got 'participant_id', 'diagnosis'"), "%s", msg);
 
 	write_subject("sub-04", "FLAIR");
 	msg = ingest_fail("participant_id\tgroup\nsub-01\tRRMS\nsub-04\tSPMS\nsub-03\tHC\n");
-	snprintf(expect, sizeof(expect),
-		 "subject 'sub-04': missing FLAIR image: expected '%s/sub-04/anat/sub-04_FLAIR.nii.gz' (or .nii)", bids);
-	ck_assert_str_eq(msg, expect);
+	ck_assert_str_eq(msg, "participant 'sub-04': FLAIR image: no FLAIR image in sub-04/anat");
 
 	{
 		char *t1 = sul_xasprintf("%s/sub-02/anat/sub-02_T1w.nii.gz", bids);
@@ -382,8 +375,273 @@ START_TEST(ingest_errors)
 		msg = ingest_fail("participant_id\tgroup\nsub-01\tRRMS\nsub-02\tSPMS\nsub-03\tHC\n");
 		snprintf(expect, sizeof(expect), "'%s': not a readable NIfTI image (corrupt or truncated?)", t1);
 		ck_assert_str_eq(msg, expect);
+
+		/* Every problem in one pass, each naming its file or participant. */
+		msg = ingest_fail("participant_id\tgroup\nsub-01\tPPMS\nsub-02\tSPMS\nsub-04\tSPMS\nsub-03\tHC\n"
+				  "sub-01\tHC\n");
+		ck_assert_msg(!strncmp(msg, "5 problems in the BIDS folder (", 30), "%s", msg);
+		snprintf(expect, sizeof(expect), "%s/participants.tsv:2: participant 'sub-01': group 'PPMS' is not one of "
+			 "'RRMS,SPMS,HC'", bids);
+		ck_assert_msg(strstr(msg, expect), "%s", msg);
+		snprintf(expect, sizeof(expect), "'%s': not a readable NIfTI image", t1);
+		ck_assert_msg(strstr(msg, expect), "%s", msg);
+		ck_assert_msg(strstr(msg, "participant 'sub-04': FLAIR image: no FLAIR image in sub-04/anat"), "%s", msg);
+		ck_assert_msg(strstr(msg, "participants.tsv:6: participant 'sub-01' is listed twice (line 2 too)"), "%s",
+			      msg);
+		ck_assert_msg(strstr(msg, "group 'RRMS' has no subject"), "%s", msg);
 		free(t1);
 	}
+}
+END_TEST
+
+/* Windows line ends: the \r goes at the end of every line, not only the last. */
+START_TEST(tsv_reads_windows_line_ends)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_tsv t;
+
+	ck_assert_int_eq(sul_tsv_read(tu_write(root, "crlf.tsv", "a\tb\r\n1\t2\r\n3\t4\r\n"), &t, &err), 0);
+	ck_assert_uint_eq(t.nrows, 3);
+	ck_assert_str_eq(sul_tsv_at(&t, 0, 1), "b");
+	ck_assert_str_eq(sul_tsv_at(&t, 1, 1), "2");
+	ck_assert_str_eq(sul_tsv_at(&t, 2, 1), "4");
+	sul_tsv_release(&t);
+}
+END_TEST
+
+/* A small image at bids/rel (its folders made). */
+static void write_image(const char *rel, float base)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	char *path = sul_xasprintf("%s/%s", bids, rel), *dir = sul_path_dirname(path);
+	struct sul_volume v;
+
+	ck_assert_int_eq(sul_mkdirs(dir, &err), 0);
+	make_volume(&v, 6, 6, 4, base);
+	ck_assert_int_eq(sul_volume_write(path, &v, SUL_VOL_INT16, &err), 0);
+	sul_volume_release(&v);
+	free(path);
+	free(dir);
+}
+
+/* The cell of row `row` (1: the first after the header) and column name. */
+static const char *cell(const struct sul_tsv *t, size_t row, const char *name)
+{
+	long c = sul_tsv_col(t, name);
+
+	ck_assert_msg(c >= 0, "no column '%s'", name);
+	ck_assert_uint_lt(row, t->nrows);
+	return sul_tsv_at(t, row, (size_t)c);
+}
+
+/* Runs ingest with the given parameters; 0 or -1, err filled; *out the output folder. */
+static int ingest_with(char **out, struct sul_err *err, const char *p1, const char *p2, const char *p3)
+{
+	struct run r;
+
+	start_run(&r, root);
+	r.ctx.params = tu_params(&sul_kind_ingest, &r.ctx.nparams, "bids=bids", p1, p2, p3, NULL);
+	*out = r.out;
+	return run_kind(&r, &sul_kind_ingest, err);
+}
+
+static void read_out(const char *out, const char *name, struct sul_tsv *t)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	char *path = sul_xasprintf("%s/%s", out, name);
+
+	ck_assert_msg(sul_tsv_read(path, t, &err) == 0, "%s", err.msg);
+	free(path);
+}
+
+/*
+ * A layout like the BIDS specification's examples: sessions (numbered so
+ * that 10 sorts after 02), runs, acquisitions, a contrast-enhanced T1w,
+ * sidecars at the dataset and image levels, derivatives per session, and a
+ * participants.tsv with a byte-order mark, Windows line ends, quotes,
+ * spaces, n/a, an id without "sub-", a capitalised group column and
+ * columns of its own.
+ */
+static void write_bids_layout(void)
+{
+	static const char *const ses[3] = { "01", "02", "10" };
+	static const char *const mods[3] = { "T1w", "T2w", "FLAIR" };
+	struct sul_err err = SUL_ERR_INIT;
+	char rel[256];
+	int i, m;
+
+	ck_assert_int_eq(sul_rmtree(bids, &err), 0);
+	for (i = 0; i < 3; i++) {
+		for (m = 0; m < 3; m++) {
+			snprintf(rel, sizeof(rel), "sub-01/ses-%s/anat/sub-01_ses-%s_%s.nii.gz", ses[i], ses[i], mods[m]);
+			write_image(rel, (float)(10 * i + m));
+		}
+		snprintf(rel, sizeof(rel), "derivatives/synth/sub-01/ses-%s/anat/sub-01_ses-%s_brain.nii.gz", ses[i], ses[i]);
+		write_image(rel, 1);
+	}
+	/* Two runs of T2w in ses-02 and an image-level sidecar in ses-01. */
+	write_image("sub-01/ses-02/anat/sub-01_ses-02_run-1_T2w.nii.gz", 100);
+	write_image("sub-01/ses-02/anat/sub-01_ses-02_run-2_T2w.nii.gz", 200);
+	unlink(tu_write(bids, "sub-01/ses-02/anat/sub-01_ses-02_T2w.nii.gz", ""));
+	tu_write(bids, "sub-01/ses-01/anat/sub-01_ses-01_T1w.json", "{\"MagneticFieldStrength\": 1.5}");
+	/* No sessions; a contrast-enhanced T1w beside the plain one; FLAIR in a 3d acquisition and the default. */
+	for (m = 0; m < 3; m++) {
+		snprintf(rel, sizeof(rel), "sub-02/anat/sub-02_%s.nii.gz", mods[m]);
+		write_image(rel, (float)m);
+		snprintf(rel, sizeof(rel), "sub-03/anat/sub-03_%s.nii.gz", mods[m]);
+		write_image(rel, (float)m);
+	}
+	write_image("sub-02/anat/sub-02_ce-gadolinium_T1w.nii.gz", 50);
+	write_image("sub-02/anat/sub-02_acq-3d_FLAIR.nii.gz", 60);
+	write_image("derivatives/synth/sub-02/sub-02_brain.nii.gz", 1);
+	write_image("derivatives/synth/sub-03/sub-03_brain.nii.gz", 1);
+	/* A subject folder participants.tsv does not list. */
+	write_image("sub-09/anat/sub-09_T1w.nii.gz", 0);
+	tu_write(bids, "T1w.json", "{\"MagneticFieldStrength\": 3, \"Manufacturer\": \"Siemens\", \"EchoTime\": 0.0029}");
+	tu_write(bids, "dataset_description.json", "{\"Name\": \"toy MS\", \"BIDSVersion\": \"1.8.0\"}");
+	tu_write(bids, "participants.tsv", "\xEF\xBB\xBFparticipant_id\tGroup\tage\tsession\r\n"
+					   "01\t\"RRMS\"\t34\tx\r\n"
+					   "sub-02\t SPMS \tn/a\ty\r\n"
+					   "sub-03\tHC\t51\tz\r\n");
+}
+
+START_TEST(ingest_reads_bids_as_found)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_tsv t, im, pt, ds;
+	char *out;
+	size_t r;
+
+	write_bids_layout();
+	/* The first session, the last run, the default acquisitions. */
+	ck_assert_msg(ingest_with(&out, &err, NULL, NULL, NULL) == 0, "%s", err.msg);
+	read_out(out, "subjects.tsv", &t);
+	ck_assert_uint_eq(t.nrows, 4);
+	ck_assert_str_eq(cell(&t, 1, "subject"), "sub-01");
+	ck_assert_str_eq(cell(&t, 1, "group"), "RRMS");
+	ck_assert_str_eq(cell(&t, 1, "participant"), "sub-01");
+	ck_assert_str_eq(cell(&t, 1, "session"), "01");
+	ck_assert_str_eq(cell(&t, 1, "T2w"), "sub-01/ses-01/anat/sub-01_ses-01_T2w.nii.gz");
+	ck_assert_str_eq(cell(&t, 1, "mask"), "derivatives/synth/sub-01/ses-01/anat/sub-01_ses-01_brain.nii.gz");
+	ck_assert_str_eq(cell(&t, 1, "field_strength_t"), "1.5");  /* the image's sidecar over the dataset's */
+	ck_assert_str_eq(cell(&t, 2, "field_strength_t"), "3");
+	ck_assert_str_eq(cell(&t, 1, "T1w_voxel_mm"), "1.5x1x2");
+	ck_assert_str_eq(cell(&t, 2, "group"), "SPMS");
+	ck_assert_str_eq(cell(&t, 2, "session"), "");
+	ck_assert_str_eq(cell(&t, 2, "T1w"), "sub-02/anat/sub-02_T1w.nii.gz");    /* not ce-gadolinium */
+	ck_assert_str_eq(cell(&t, 2, "FLAIR"), "sub-02/anat/sub-02_FLAIR.nii.gz"); /* not acq-3d */
+	ck_assert_str_eq(cell(&t, 2, "mask"), "derivatives/synth/sub-02/sub-02_brain.nii.gz");
+	ck_assert_str_eq(cell(&t, 1, "age"), "34");
+	ck_assert_str_eq(cell(&t, 2, "age"), "");  /* n/a */
+	ck_assert_str_eq(cell(&t, 3, "participants_session"), "z");
+	for (r = 1; r < t.nrows; r++) {
+		char *copy = sul_xasprintf("%s/%s", out, cell(&t, r, "FLAIR"));
+		ck_assert_msg(sul_path_exists(copy), "%s", copy);
+		free(copy);
+	}
+	read_out(out, "tables/bids_images.tsv", &im);
+	ck_assert_uint_eq(im.nrows, 10);
+	ck_assert_str_eq(cell(&im, 1, "manufacturer"), "Siemens");
+	ck_assert_str_eq(cell(&im, 1, "te_s"), "0.0029");
+	ck_assert_str_eq(cell(&im, 4, "chosen_by"), "the default acquisition; 2 T1w images found");
+	read_out(out, "tables/bids_participants.tsv", &pt);
+	ck_assert_str_eq(cell(&pt, 1, "participant"), "sub-09");
+	ck_assert_str_eq(cell(&pt, 1, "status"), "unlisted");
+	ck_assert_str_eq(cell(&pt, 2, "sessions_found"), "3");
+	ck_assert_str_eq(cell(&pt, 2, "sessions_used"), "01");
+	read_out(out, "tables/bids_dataset.tsv", &ds);
+	ck_assert_str_eq(cell(&ds, 1, "name"), "toy MS");
+	ck_assert_str_eq(cell(&ds, 1, "bids_version"), "1.8.0");
+	sul_tsv_release(&t);
+	sul_tsv_release(&im);
+	sul_tsv_release(&pt);
+	sul_tsv_release(&ds);
+	free(out);
+
+	/* The last session (10 after 02: labels compare as numbers). */
+	ck_assert_msg(ingest_with(&out, &err, "session=last", NULL, NULL) == 0, "%s", err.msg);
+	read_out(out, "subjects.tsv", &t);
+	ck_assert_str_eq(cell(&t, 1, "T1w"), "sub-01/ses-10/anat/sub-01_ses-10_T1w.nii.gz");
+	sul_tsv_release(&t);
+	free(out);
+
+	/* A named session, with the first of its two T2w runs. */
+	ck_assert_msg(ingest_with(&out, &err, "session=ses-02", "run=first", NULL) == 0, "%s", err.msg);
+	read_out(out, "subjects.tsv", &t);
+	ck_assert_str_eq(cell(&t, 1, "T2w"), "sub-01/ses-02/anat/sub-01_ses-02_run-1_T2w.nii.gz");
+	read_out(out, "tables/bids_images.tsv", &im);
+	ck_assert_str_eq(cell(&im, 2, "chosen_by"), "run 1 of 1, 2 (rule: first); 2 T2w images found");
+	ck_assert_str_eq(cell(&im, 2, "run"), "1");
+	sul_tsv_release(&t);
+	sul_tsv_release(&im);
+	free(out);
+
+	/* Every session its own row, one participant; the acq-3d FLAIR when asked for. */
+	write_image("sub-03/anat/sub-03_acq-3d_FLAIR.nii.gz", 70);
+	ck_assert_msg(ingest_with(&out, &err, "session=all", "acq=FLAIR:3d", NULL) != 0, "expected a failure");
+	ck_assert_msg(strstr(err.msg, "participant 'sub-01' session 01: FLAIR image: no FLAIR image in "
+				      "sub-01/ses-01/anat matching parameters acq/ce/rec ('3d', '', ''; 1 FLAIR image "
+				      "there)"), "%s", err.msg);
+	ck_assert_msg(!strstr(err.msg, "T1w image"), "%s", err.msg);  /* the filter is FLAIR's only */
+	sul_err_clear(&err);
+	free(out);
+	ck_assert_msg(ingest_with(&out, &err, "session=all", NULL, NULL) == 0, "%s", err.msg);
+	read_out(out, "subjects.tsv", &t);
+	ck_assert_uint_eq(t.nrows, 6);
+	ck_assert_str_eq(cell(&t, 3, "subject"), "sub-01_ses-10");
+	ck_assert_str_eq(cell(&t, 3, "participant"), "sub-01");
+	ck_assert_str_eq(cell(&t, 2, "T2w"), "sub-01/ses-02/anat/sub-01_ses-02_run-2_T2w.nii.gz");
+	ck_assert_str_eq(cell(&t, 4, "subject"), "sub-02");
+	sul_tsv_release(&t);
+	free(out);
+}
+END_TEST
+
+/* Ambiguity is a problem, not a guess; missing = "drop" leaves the
+ * participant out and says where. */
+START_TEST(ingest_refuses_to_guess_and_drops_on_request)
+{
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_tsv t, pt;
+	char *out;
+
+	write_bids_layout();
+	write_image("sub-03/anat/sub-03_acq-2d_FLAIR.nii.gz", 70);
+	write_image("sub-03/anat/sub-03_acq-3d_FLAIR.nii.gz", 71);
+	unlink(tu_write(bids, "sub-03/anat/sub-03_FLAIR.nii.gz", ""));
+	ck_assert_int_eq(ingest_with(&out, &err, NULL, NULL, NULL), -1);
+	ck_assert_str_eq(err.msg, "participant 'sub-03': FLAIR image: 2 FLAIR images in sub-03/anat differ in more than "
+				  "their run: sub-03_acq-2d_FLAIR.nii.gz sub-03_acq-3d_FLAIR.nii.gz (choose with parameters "
+				  "acq, ce or rec)");
+	free(out);
+	/* Dropping sub-03 leaves HC empty: still refused, and saying so. */
+	sul_err_clear(&err);
+	ck_assert_int_eq(ingest_with(&out, &err, "missing=drop", NULL, NULL), -1);
+	ck_assert_msg(strstr(err.msg, "group 'HC' has no remaining subject"), "%s", err.msg);
+	free(out);
+	sul_err_clear(&err);
+	tu_write(bids, "participants.tsv", "participant_id\tgroup\nsub-01\tRRMS\nsub-02\tSPMS\nsub-03\tHC\nsub-04\tHC\n");
+	write_subject("sub-04", NULL);
+	write_image("derivatives/synth/sub-04/sub-04_brain.nii.gz", 1);
+	ck_assert_msg(ingest_with(&out, &err, "missing=drop", NULL, NULL) == 0, "%s", err.msg);
+	read_out(out, "subjects.tsv", &t);
+	ck_assert_uint_eq(t.nrows, 4);
+	ck_assert_str_eq(cell(&t, 3, "subject"), "sub-04");
+	read_out(out, "tables/bids_participants.tsv", &pt);
+	ck_assert_str_eq(cell(&pt, 4, "participant"), "sub-03");
+	ck_assert_str_eq(cell(&pt, 4, "status"), "dropped");
+	ck_assert_msg(strstr(cell(&pt, 4, "reason"), "differ in more than their run"), "%s", cell(&pt, 4, "reason"));
+	{
+		struct sul_buf b = SUL_BUF_INIT;
+		char *metrics = sul_xasprintf("%s/metrics.tsv", out);
+		ck_assert_int_eq(sul_read_file(metrics, &b, &err), 0);
+		ck_assert_msg(strstr(b.buf, "subjects_dropped\t\t1.0\n"), "%s", b.buf);
+		sul_buf_release(&b);
+		free(metrics);
+	}
+	sul_tsv_release(&t);
+	sul_tsv_release(&pt);
+	free(out);
 }
 END_TEST
 
@@ -542,6 +800,9 @@ SUL_SUITE(stages)
 	tcase_add_checked_fixture(ing, ingest_setup, ingest_teardown);
 	tcase_add_test(ing, ingest_reads_bids);
 	tcase_add_test(ing, ingest_errors);
+	tcase_add_test(ing, tsv_reads_windows_line_ends);
+	tcase_add_test(ing, ingest_reads_bids_as_found);
+	tcase_add_test(ing, ingest_refuses_to_guess_and_drops_on_request);
 	suite_add_tcase(s, ing);
 	tcase_add_test(spl, split_keeps_subjects_whole_and_stratified);
 	tcase_add_test(spl, row_level_split_leaks_and_says_so);

@@ -48,7 +48,7 @@ assert_eq 0 "$leaks" "subjects in two splits"
 # cohort's ground truth, and each subject's T1 as the heatmaps' reference grid.
 sl=.sulcus/cache/$(sql_value "SELECT cache_key FROM executions WHERE stage = 'slices' AND run_id = 1")/out
 coreg=.sulcus/cache/$(sql_value "SELECT cache_key FROM executions WHERE stage = 'coreg' AND run_id = 1")/out
-assert_eq "subject slice group class path brain_fraction ref lobes lesions" "$(head -n 1 "$sl/index.tsv" | tr '\t' ' ')" \
+assert_eq "subject slice group class path brain_fraction ref lobes lesions participant" "$(head -n 1 "$sl/index.tsv" | tr '\t' ' ')" \
 	"slices index.tsv header"
 for lab in lobes lesions; do
 	assert_eq 180 "$(find "$sl/labels/$lab" -name 'sub-*_z*.png' | wc -l | tr -d ' ')" "$lab label slices"
