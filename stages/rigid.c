@@ -13,6 +13,8 @@
 /* At most this many values are sorted to find the intensity percentiles
  * (the 0.1th then falls on the 131st of them). */
 #define RANGE_SAMPLES (1 << 17)
+/* Parameters of the largest model (affine: 9 linear, 3 translations). */
+#define MAX_PARAMS 12
 /* Fewer valid samples than this: the images do not overlap. */
 #define MIN_VALID 16
 
@@ -33,7 +35,7 @@ struct metric {
 	double flo, fbin;   /* fixed: bin = (v - flo) / fbin */
 	double mlo, mbin;   /* moving: term = (v - mlo) / mbin + PAD */
 	double *joint;      /* bins * bins counts, fixed-major */
-	double *djoint;     /* bins * bins * 6 derivatives of the counts */
+	double *djoint;     /* bins * bins * np derivatives of the counts */
 	double *pm;         /* bins: moving marginal counts */
 };
 
@@ -69,6 +71,28 @@ static void rotation(const double p[6], double r[3][3], double d[3][3][3])
 	matmul3(t, rx, d[1]);
 	matmul3(drz, ry, t);
 	matmul3(t, rx, d[2]);
+}
+
+/*
+ * The linear part of the transform and its derivative with respect to each
+ * of the nlin parameters that act on it: rigid (nlin 3) the rotation of
+ * the angles p[0..2]; affine (nlin 9) the matrix p[0..8] itself, row-major.
+ * The translation follows in p[nlin..nlin+2].
+ */
+static void linear_part(const double *p, int nlin, double a[3][3], double d[9][3][3])
+{
+	int r, c;
+
+	if (nlin == 3) {
+		rotation(p, a, d);
+		return;
+	}
+	memset(d, 0, 9 * sizeof(d[0]));
+	for (r = 0; r < 3; r++)
+		for (c = 0; c < 3; c++) {
+			a[r][c] = p[3 * r + c];
+			d[3 * r + c][r][c] = 1;
+		}
 }
 
 void sul_rigid_matrix(const double p[6], double r[3][3])
@@ -322,7 +346,7 @@ static void metric_init(struct metric *m, int bins, const double frange[2], cons
 	m->mlo = mrange[0];
 	m->mbin = (mrange[1] - mrange[0]) / (bins - 2 * PAD);
 	m->joint = sul_xmalloc((size_t)(bins * bins) * sizeof(double));
-	m->djoint = sul_xmalloc((size_t)(bins * bins * 6) * sizeof(double));
+	m->djoint = sul_xmalloc((size_t)(bins * bins * MAX_PARAMS) * sizeof(double));
 	m->pm = sul_xmalloc((size_t)bins * sizeof(double));
 }
 
@@ -342,17 +366,18 @@ static void metric_release(struct metric *m)
  * constant and dMI/dp = sum over bins of dP(f,m)/dp * log(P(f,m) / Pm(m))
  * (Mattes 2003; ITK's MattesMutualInformationImageToImageMetricv4).
  */
-static size_t evaluate(const struct level *l, const struct metric *m, const double c[3], const double p[6],
-		       const uint32_t *idx, size_t n, double *mi, double grad[6])
+static size_t evaluate(const struct level *l, const struct metric *m, int nlin, const double c[3], const double *p,
+		       const uint32_t *idx, size_t n, double *mi, double *grad)
 {
 	const int bins = m->bins;
 	const uint32_t nx = (uint32_t)l->fix.nx, ny = (uint32_t)l->fix.ny;
 	const int64_t mn[3] = { l->mov.nx, l->mov.ny, l->mov.nz };
-	double r[3][3], dr[3][3][3], fa[3][4], u_map[3][4], e_map[3][3][4], mi_sum = 0;
+	const int np = nlin + 3;
+	double r[3][3], dr[9][3][3], fa[3][4], u_map[3][4], e_map[9][3][4], mi_sum = 0;
 	size_t s, valid = 0;
 	int a, b, f, k, q;
 
-	rotation(p, r, dr);
+	linear_part(p, nlin, r, dr);
 	/* Fixed voxel -> world, relative to the center: d = A ijk + (a - c). */
 	for (a = 0; a < 3; a++) {
 		for (q = 0; q < 3; q++)
@@ -369,11 +394,11 @@ static size_t evaluate(const struct level *l, const struct metric *m, const doub
 			int j;
 			for (j = 0; j < 3; j++)
 				rd[j] = r[j][0] * fa[0][q] + r[j][1] * fa[1][q] + r[j][2] * fa[2][q]
-					+ (q == 3 ? c[j] + p[3 + j] : 0);
+					+ (q == 3 ? c[j] + p[nlin + j] : 0);
 			for (j = 0; j < 3; j++)
 				acc += l->mov_inv[a][j] * rd[j];
 			u_map[a][q] = acc + (q == 3 ? l->mov_inv[a][3] : 0);
-			for (b = 0; b < 3; b++) {
+			for (b = 0; b < nlin; b++) {
 				double e = 0;
 				for (j = 0; j < 3; j++)
 					e += l->mov_inv[a][j]
@@ -383,11 +408,11 @@ static size_t evaluate(const struct level *l, const struct metric *m, const doub
 		}
 	memset(m->joint, 0, (size_t)(bins * bins) * sizeof(double));
 	if (grad)
-		memset(m->djoint, 0, (size_t)(bins * bins * 6) * sizeof(double));
+		memset(m->djoint, 0, (size_t)(bins * bins * np) * sizeof(double));
 	for (s = 0; s < n; s++) {
 		const uint32_t v = idx[s], vy = v / nx;
 		const double i = (double)(v - vy * nx), j = (double)(vy % ny), kz = (double)(vy / ny);
-		double u[3], mv[4], term, w[4], dterm[6];
+		double u[3], mv[4], term, w[4], dterm[MAX_PARAMS];
 		int fb, k0, clamped = 0;
 
 		for (a = 0; a < 3; a++)
@@ -413,22 +438,23 @@ static size_t evaluate(const struct level *l, const struct metric *m, const doub
 		if (!grad || clamped)
 			continue;
 		/* dM/dp by the chain rule, mv[1..3] being dM/du (voxel units). */
-		for (b = 0; b < 3; b++) {
+		for (b = 0; b < nlin; b++) {
 			double jd = 0;
 			for (a = 0; a < 3; a++)
 				jd += mv[1 + a] * (e_map[b][a][0] * i + e_map[b][a][1] * j + e_map[b][a][2] * kz + e_map[b][a][3]);
 			dterm[b] = jd / m->mbin;
-			dterm[3 + b] = (l->mov_inv[0][b] * mv[1] + l->mov_inv[1][b] * mv[2] + l->mov_inv[2][b] * mv[3]) / m->mbin;
 		}
+		for (b = 0; b < 3; b++)
+			dterm[nlin + b] = (l->mov_inv[0][b] * mv[1] + l->mov_inv[1][b] * mv[2] + l->mov_inv[2][b] * mv[3]) / m->mbin;
 		for (k = 0; k < 4; k++) {
 			double dw = -bspline3_d((double)(k0 - 1 + k) - term);
-			double *dj = m->djoint + (size_t)(fb * bins + k0 - 1 + k) * 6;
-			for (b = 0; b < 6; b++)
+			double *dj = m->djoint + (size_t)(fb * bins + k0 - 1 + k) * (size_t)np;
+			for (b = 0; b < np; b++)
 				dj[b] += dw * dterm[b];
 		}
 	}
 	if (grad)
-		memset(grad, 0, 6 * sizeof(double));
+		memset(grad, 0, (size_t)np * sizeof(double));
 	if (valid < MIN_VALID) {
 		*mi = 0;
 		return valid;
@@ -449,14 +475,14 @@ static size_t evaluate(const struct level *l, const struct metric *m, const doub
 			mi_sum += pj * log(pj * (double)valid / (pf * m->pm[k]));
 			if (grad) {
 				double lr = log(pj / m->pm[k]);
-				for (b = 0; b < 6; b++)
-					grad[b] += m->djoint[(size_t)(f * bins + k) * 6 + b] * lr;
+				for (b = 0; b < np; b++)
+					grad[b] += m->djoint[(size_t)(f * bins + k) * (size_t)np + b] * lr;
 			}
 		}
 	}
 	*mi = mi_sum / (double)valid;
 	if (grad)
-		for (b = 0; b < 6; b++)
+		for (b = 0; b < np; b++)
 			grad[b] /= (double)valid;
 	return valid;
 }
@@ -470,7 +496,9 @@ struct optim {
 	const struct level *l;
 	const struct metric *m;
 	const double *c;
-	double radius;     /* mm: one radian of rotation counts as this many mm of translation */
+	int nlin;          /* parameters of the linear part: 3 (rigid) or 9 (affine); the translation follows */
+	double radius;     /* mm: one radian of rotation (one unit of a matrix entry) counts as this many mm of
+			      translation */
 	struct sul_rng *rng;
 	uint32_t *draw;    /* scratch for random samples */
 	long samples;      /* 0: every masked voxel */
@@ -488,15 +516,16 @@ struct optim {
  * translation of the same length.  Returns the iterations taken, or -1
  * when the volumes stop overlapping.
  */
-static int ascend(const struct optim *o, double p[6])
+static int ascend(const struct optim *o, double *p)
 {
-	double prev[6] = { 0 }, step = o->step;
+	const int np = o->nlin + 3;
+	double prev[MAX_PARAMS] = { 0 }, step = o->step;
 	int it;
 
 	for (it = 0; it < o->iterations; it++) {
 		const uint32_t *idx = o->l->mask;
 		size_t n = o->l->nmask, s;
-		double mi, g[6], norm = 0, dot = 0;
+		double mi, g[MAX_PARAMS], norm = 0, dot = 0;
 		int b;
 
 		if (o->samples > 0 && (size_t)o->samples < o->l->nmask) {
@@ -505,11 +534,11 @@ static int ascend(const struct optim *o, double p[6])
 			idx = o->draw;
 			n = (size_t)o->samples;
 		}
-		if (evaluate(o->l, o->m, o->c, p, idx, n, &mi, g) < MIN_VALID)
+		if (evaluate(o->l, o->m, o->nlin, o->c, p, idx, n, &mi, g) < MIN_VALID)
 			return -1;
-		for (b = 0; b < 3; b++)
+		for (b = 0; b < o->nlin; b++)
 			g[b] /= o->radius;  /* d/dq for q = radius * angle */
-		for (b = 0; b < 6; b++) {
+		for (b = 0; b < np; b++) {
 			norm += g[b] * g[b];
 			dot += g[b] * prev[b];
 		}
@@ -520,9 +549,9 @@ static int ascend(const struct optim *o, double p[6])
 		if (step < o->min_step)
 			break;
 		norm = sqrt(norm);
-		for (b = 0; b < 6; b++) {
+		for (b = 0; b < np; b++) {
 			double dq = step * g[b] / norm;
-			p[b] += b < 3 ? dq / o->radius : dq;
+			p[b] += b < o->nlin ? dq / o->radius : dq;
 			prev[b] = g[b];
 		}
 	}
@@ -531,18 +560,18 @@ static int ascend(const struct optim *o, double p[6])
 
 /* -MI and its gradient in the scaled parameters q (q = radius * angle for
  * the rotations); -1 when the volumes stop overlapping. */
-static int neg_mi(const struct optim *o, const double q[6], double *f, double g[6])
+static int neg_mi(const struct optim *o, const double *q, double *f, double *g)
 {
-	double p[6], mi;
+	double p[MAX_PARAMS], mi;
 	int b;
 
-	for (b = 0; b < 6; b++)
-		p[b] = b < 3 ? q[b] / o->radius : q[b];
-	if (evaluate(o->l, o->m, o->c, p, o->polish_mask, o->polish_n, &mi, g) < MIN_VALID)
+	for (b = 0; b < o->nlin + 3; b++)
+		p[b] = b < o->nlin ? q[b] / o->radius : q[b];
+	if (evaluate(o->l, o->m, o->nlin, o->c, p, o->polish_mask, o->polish_n, &mi, g) < MIN_VALID)
 		return -1;
 	*f = -mi;
-	for (b = 0; b < 6; b++)
-		g[b] = -(b < 3 ? g[b] / o->radius : g[b]);
+	for (b = 0; b < o->nlin + 3; b++)
+		g[b] = -(b < o->nlin ? g[b] / o->radius : g[b]);
 	return 0;
 }
 
@@ -555,36 +584,38 @@ static int neg_mi(const struct optim *o, const double q[6], double *f, double g[
  * it stops when a step is shorter than o->min_step.  Returns the
  * iterations taken, or -1 when the volumes stop overlapping.
  */
-static int polish(const struct optim *o, double p[6])
+static int polish(const struct optim *o, double *p)
 {
-	double q[6], f, g[6], h[6][6], qn[6], fn, gn[6], s[6], y[6], hy[6], d[6];
+	const int np = o->nlin + 3;
+	double q[MAX_PARAMS], f, g[MAX_PARAMS], h[MAX_PARAMS][MAX_PARAMS], qn[MAX_PARAMS], fn, gn[MAX_PARAMS];
+	double s[MAX_PARAMS], y[MAX_PARAMS], hy[MAX_PARAMS], d[MAX_PARAMS];
 	int it, a, b;
 
-	for (b = 0; b < 6; b++)
-		q[b] = b < 3 ? p[b] * o->radius : p[b];
+	for (b = 0; b < np; b++)
+		q[b] = b < o->nlin ? p[b] * o->radius : p[b];
 	if (neg_mi(o, q, &f, g))
 		return -1;
 	for (it = 0; it < o->iterations; it++) {
 		double slope = 0, alpha = 1, gnorm = 0, len = 0, sy = 0, yhy = 0;
 		int accepted = 0;
 
-		for (b = 0; b < 6; b++)
+		for (b = 0; b < np; b++)
 			gnorm += g[b] * g[b];
 		if (gnorm == 0)
 			break;
 		if (it == 0)
-			for (a = 0; a < 6; a++)
-				for (b = 0; b < 6; b++)
+			for (a = 0; a < np; a++)
+				for (b = 0; b < np; b++)
 					h[a][b] = a == b ? o->step / sqrt(gnorm) : 0;
-		for (a = 0; a < 6; a++) {
+		for (a = 0; a < np; a++) {
 			d[a] = 0;
-			for (b = 0; b < 6; b++)
+			for (b = 0; b < np; b++)
 				d[a] -= h[a][b] * g[b];
 			slope += d[a] * g[a];
 		}
 		if (slope >= 0) {  /* not a descent direction: restart from steepest descent */
-			for (a = 0; a < 6; a++) {
-				for (b = 0; b < 6; b++)
+			for (a = 0; a < np; a++) {
+				for (b = 0; b < np; b++)
 					h[a][b] = a == b ? o->step / sqrt(gnorm) : 0;
 				d[a] = -o->step * g[a] / sqrt(gnorm);
 			}
@@ -592,7 +623,7 @@ static int polish(const struct optim *o, double p[6])
 		}
 		while (!accepted) {
 			len = 0;
-			for (b = 0; b < 6; b++) {
+			for (b = 0; b < np; b++) {
 				qn[b] = q[b] + alpha * d[b];
 				len += alpha * alpha * d[b] * d[b];
 			}
@@ -608,30 +639,30 @@ static int polish(const struct optim *o, double p[6])
 		}
 		if (!accepted)
 			break;
-		for (b = 0; b < 6; b++) {
+		for (b = 0; b < np; b++) {
 			s[b] = qn[b] - q[b];
 			y[b] = gn[b] - g[b];
 			sy += s[b] * y[b];
 		}
 		if (sy > 1e-12) {
-			for (a = 0; a < 6; a++) {
+			for (a = 0; a < np; a++) {
 				hy[a] = 0;
-				for (b = 0; b < 6; b++)
+				for (b = 0; b < np; b++)
 					hy[a] += h[a][b] * y[b];
 				yhy += y[a] * hy[a];
 			}
-			for (a = 0; a < 6; a++)
-				for (b = 0; b < 6; b++)
+			for (a = 0; a < np; a++)
+				for (b = 0; b < np; b++)
 					h[a][b] += ((sy + yhy) * s[a] * s[b]) / (sy * sy) - (hy[a] * s[b] + s[a] * hy[b]) / sy;
 		}
-		memcpy(q, qn, sizeof(q));
-		memcpy(g, gn, sizeof(g));
+		memcpy(q, qn, (size_t)np * sizeof(q[0]));
+		memcpy(g, gn, (size_t)np * sizeof(g[0]));
 		f = fn;
 		if (len < o->min_step)
 			break;
 	}
-	for (b = 0; b < 6; b++)
-		p[b] = b < 3 ? q[b] / o->radius : q[b];
+	for (b = 0; b < np; b++)
+		p[b] = b < o->nlin ? q[b] / o->radius : q[b];
 	return it;
 }
 
@@ -670,115 +701,302 @@ static int check_volume(const struct sul_volume *v, const char *which, double ra
 	return 0;
 }
 
-int sul_rigid_register(const struct sul_volume *fixed, const struct sul_volume *moving,
-		       const struct sul_rigid_opts *opts, struct sul_rigid *out, struct sul_err *err)
-{
-	const int nlev = opts->levels < 1 ? 1 : opts->levels;
-	struct level *lev = sul_xcalloc((size_t)nlev, sizeof(*lev));
-	double frange[2], mrange[2], radius, p[6] = { 0 };
-	struct sul_rigid res;
+/* The pyramid, the metric and the samplers, prepared once for the passes
+ * of one registration (rigid, then affine for sul_affine_register). */
+struct setup {
+	const struct sul_rigid_opts *opts;
+	int nlev;
+	struct level *lev;
 	struct metric m;
+	int metric_ready;
 	struct sul_rng rng;
-	uint32_t *draw = NULL, *polish_mask = NULL;
-	size_t polish_n = 0;
-	int l, ret = -1, taken = 0, metric_ready = 0;
+	uint32_t *draw;
+	uint32_t *polish_mask;   /* built when the first pass reaches the finest level */
+	size_t polish_n;
+	double center[3], radius;
+};
 
-	sul_rigid_identity(&res, fixed);
+static void setup_release(struct setup *su)
+{
+	int l;
+
+	if (su->metric_ready)
+		metric_release(&su->m);
+	for (l = 0; l < su->nlev; l++)
+		level_release(&su->lev[l]);
+	free(su->lev);
+	free(su->draw);
+	free(su->polish_mask);
+}
+
+static int setup_init(struct setup *su, const struct sul_volume *fixed, const struct sul_volume *moving,
+		      const struct sul_rigid_opts *opts, struct sul_err *err)
+{
+	double frange[2], mrange[2];
+	int l;
+
+	memset(su, 0, sizeof(*su));
+	su->opts = opts;
+	su->nlev = opts->levels < 1 ? 1 : opts->levels;
+	su->lev = sul_xcalloc((size_t)su->nlev, sizeof(*su->lev));
+	grid_center(fixed, su->center);
 	if (check_volume(fixed, "reference", frange, err) || check_volume(moving, "moving", mrange, err))
-		goto out;
-	sul_rng_seed(&rng, opts->seed);
+		return -1;
+	sul_rng_seed(&su->rng, opts->seed);
 	/* The finest level is the inputs themselves, read only. */
-	lev[0].fix = *fixed;
-	lev[0].mov = *moving;
-	lev[0].borrowed = 1;
-	for (l = 1; l < nlev; l++) {
+	su->lev[0].fix = *fixed;
+	su->lev[0].mov = *moving;
+	su->lev[0].borrowed = 1;
+	for (l = 1; l < su->nlev; l++) {
 		int hf[3], hm[3];
-		axes_to_halve(&lev[l - 1].fix, hf);
-		axes_to_halve(&lev[l - 1].mov, hm);
-		shrink(&lev[l - 1].fix, hf, &lev[l].fix);
-		shrink(&lev[l - 1].mov, hm, &lev[l].mov);
+		axes_to_halve(&su->lev[l - 1].fix, hf);
+		axes_to_halve(&su->lev[l - 1].mov, hm);
+		shrink(&su->lev[l - 1].fix, hf, &su->lev[l].fix);
+		shrink(&su->lev[l - 1].mov, hm, &su->lev[l].mov);
 	}
-	for (l = 0; l < nlev; l++)
-		level_prepare(&lev[l]);
-	radius = lever_radius(&lev[0], res.center);
-	metric_init(&m, opts->bins, frange, mrange);
-	metric_ready = 1;
+	for (l = 0; l < su->nlev; l++)
+		level_prepare(&su->lev[l]);
+	su->radius = lever_radius(&su->lev[0], su->center);
+	metric_init(&su->m, opts->bins, frange, mrange);
+	su->metric_ready = 1;
 	if (opts->samples > 0)
-		draw = sul_xmalloc((size_t)opts->samples * sizeof(uint32_t));
-	for (l = nlev - 1; l >= 0; l--) {
-		int sampled = opts->samples > 0 && (size_t)opts->samples < lev[l].nmask;
-		struct optim o = { &lev[l], &m, res.center, radius, &rng, draw, sampled ? opts->samples : 0,
-				   opts->iterations, lev[l].vox, 0.01 * lev[l].vox, NULL, 0 };
+		su->draw = sul_xmalloc((size_t)opts->samples * sizeof(uint32_t));
+	return 0;
+}
+
+/*
+ * The polish sees a regular grid of the fixed voxels, every step[a]-th
+ * along axis a, at most about POLISH_VOXELS of them: fixed (so BFGS sees
+ * one smooth objective) and spread over the whole anatomy.  A grid rather
+ * than every n-th voxel in memory order: samples along a row share the
+ * moving image's cache lines and the rows stream, where every n-th voxel
+ * missed the cache each time (0.14 against 0.22 us a sample on 1 mm
+ * heads).  On those heads (bench/preprocess.sh) 100,000 and 200,000
+ * samples gave the residual that the images' noise sets, 0.04-0.07 mm, and
+ * so does this grid of 60,000 (every 5th voxel); 47,000 (5, 5, 6) gave
+ * 0.067 against 0.063.
+ */
+static void build_polish_grid(struct setup *su)
+{
+	const struct sul_volume *fx = &su->lev[0].fix;
+	const double ratio = (double)su->lev[0].nmask / POLISH_VOXELS;
+	int64_t g = (int64_t)floor(cbrt(ratio)), step[3], x, y, z;
+	size_t k = 0;
+	int a;
+
+	if (g < 1)
+		g = 1;
+	step[0] = step[1] = step[2] = g;
+	for (a = 2; a >= 0 && (double)(step[0] * step[1] * step[2]) < ratio; a--)
+		step[a] = g + 1;  /* coarser along z first: rows stay dense */
+	su->polish_mask = sul_xmalloc((size_t)(((fx->nx + step[0] - 1) / step[0]) * ((fx->ny + step[1] - 1) / step[1])
+					       * ((fx->nz + step[2] - 1) / step[2]))
+				      * sizeof(*su->polish_mask));
+	for (z = 0; z < fx->nz; z += step[2])
+		for (y = 0; y < fx->ny; y += step[1])
+			for (x = 0; x < fx->nx; x += step[0]) {
+				int64_t v = x + fx->nx * (y + fx->ny * z);
+				if (fx->data[v] != 0)
+					su->polish_mask[k++] = (uint32_t)v;
+			}
+	su->polish_n = k;
+}
+
+/* One pass of a model (nlin 3: rigid; 9: affine) over the pyramid, coarse
+ * to fine, then the polish; p is the start and the result.  Returns the
+ * iterations taken, or -1 with err set when the volumes stop overlapping. */
+static int pass(struct setup *su, int nlin, double *p, struct sul_err *err)
+{
+	const struct sul_rigid_opts *opts = su->opts;
+	int l, taken = 0;
+
+	for (l = su->nlev - 1; l >= 0; l--) {
+		struct level *lv = &su->lev[l];
+		int sampled = opts->samples > 0 && (size_t)opts->samples < lv->nmask;
+		struct optim o = { lv, &su->m, su->center, nlin, su->radius, &su->rng, su->draw,
+				   sampled ? opts->samples : 0, opts->iterations, lv->vox, 0.01 * lv->vox, NULL, 0 };
 		int it;
 
-		if (!lev[l].nmask)
+		if (!lv->nmask)
 			continue;  /* blurred away: not the finest level (checked) */
 		it = ascend(&o, p);
 		if (it >= 0 && l == 0) {
-			/* The polish sees a regular grid of the fixed voxels, every
-			 * step[a]-th along axis a, at most about POLISH_VOXELS of them:
-			 * fixed (so BFGS sees one smooth objective) and spread over the
-			 * whole anatomy.  A grid rather than every n-th voxel in memory
-			 * order: samples along a row share the moving image's cache
-			 * lines and the rows stream, where every n-th voxel missed the
-			 * cache each time (0.14 against 0.22 us a sample on 1 mm heads).
-			 * On those heads (bench/preprocess.sh) 100,000 and 200,000
-			 * samples gave the residual that the images' noise sets, 0.04-0.07
-			 * mm, and so does this grid of 60,000 (every 5th voxel); 47,000
-			 * (5, 5, 6) gave 0.067 against 0.063. */
-			const struct sul_volume *fx = &lev[0].fix;
-			const double ratio = (double)lev[0].nmask / POLISH_VOXELS;
-			int64_t g = (int64_t)floor(cbrt(ratio)), step[3], x, y, z;
-			size_t k = 0;
-			int a;
-			if (g < 1)
-				g = 1;
-			step[0] = step[1] = step[2] = g;
-			for (a = 2; a >= 0 && (double)(step[0] * step[1] * step[2]) < ratio; a--)
-				step[a] = g + 1;  /* coarser along z first: rows stay dense */
-			polish_mask = sul_xmalloc((size_t)(((fx->nx + step[0] - 1) / step[0]) * ((fx->ny + step[1] - 1) / step[1])
-							   * ((fx->nz + step[2] - 1) / step[2]))
-						  * sizeof(*polish_mask));
-			for (z = 0; z < fx->nz; z += step[2])
-				for (y = 0; y < fx->ny; y += step[1])
-					for (x = 0; x < fx->nx; x += step[0]) {
-						int64_t v = x + fx->nx * (y + fx->ny * z);
-						if (fx->data[v] != 0)
-							polish_mask[k++] = (uint32_t)v;
-					}
-			o.polish_mask = polish_mask;
-			o.polish_n = polish_n = k;
+			if (!su->polish_mask)
+				build_polish_grid(su);
+			o.polish_mask = su->polish_mask;
+			o.polish_n = su->polish_n;
 			taken += it;
-			o.step = 0.1 * lev[0].vox;
-			o.min_step = 0.0005 * lev[0].vox;
+			o.step = 0.1 * lv->vox;
+			o.min_step = 0.0005 * lv->vox;
 			it = polish(&o, p);
 		}
-		if (it < 0) {
-			sul_err_set(err, SUL_ERR_INPUT, "the images do not overlap: fewer than %d sampled reference voxels "
-				    "map inside the moving image (are their origins in the same space?)", MIN_VALID);
-			goto out;
-		}
+		if (it < 0)
+			return sul_err_set(err, SUL_ERR_INPUT, "the images do not overlap: fewer than %d sampled reference "
+					   "voxels map inside the moving image (are their origins in the same space?)",
+					   MIN_VALID);
 		taken += it;
 	}
-	memcpy(res.p, p, sizeof(p));
-	res.iterations = taken;
-	/* On the polish's subsample: over every voxel it differs in the third
-	 * decimal, and costs more than the whole polish. */
-	if (polish_mask)
-		evaluate(&lev[0], &m, res.center, p, polish_mask, polish_n, &res.mi, NULL);
+	return taken;
+}
+
+/* The MI at p on the polish's samples: over every voxel it differs in the
+ * third decimal, and costs more than the whole polish. */
+static double final_mi(struct setup *su, int nlin, const double *p)
+{
+	double mi = 0;
+
+	if (su->polish_mask)
+		evaluate(&su->lev[0], &su->m, nlin, su->center, p, su->polish_mask, su->polish_n, &mi, NULL);
 	else
-		evaluate(&lev[0], &m, res.center, p, lev[0].mask, lev[0].nmask, &res.mi, NULL);
+		evaluate(&su->lev[0], &su->m, nlin, su->center, p, su->lev[0].mask, su->lev[0].nmask, &mi, NULL);
+	return mi;
+}
+
+int sul_rigid_register(const struct sul_volume *fixed, const struct sul_volume *moving,
+		       const struct sul_rigid_opts *opts, struct sul_rigid *out, struct sul_err *err)
+{
+	struct setup su;
+	struct sul_rigid res;
+	int taken, ret = -1;
+
+	sul_rigid_identity(&res, fixed);
+	if (setup_init(&su, fixed, moving, opts, err))
+		goto out;
+	taken = pass(&su, 3, res.p, err);
+	if (taken < 0)
+		goto out;
+	res.iterations = taken;
+	res.mi = final_mi(&su, 3, res.p);
 	*out = res;
 	ret = 0;
 out:
-	if (metric_ready)
-		metric_release(&m);
-	for (l = 0; l < nlev; l++)
-		level_release(&lev[l]);
-	free(lev);
-	free(draw);
-	free(polish_mask);
+	setup_release(&su);
 	return ret;
+}
+
+/* The intensity-weighted centre of v's positive voxels, world mm. */
+static void centre_of_mass(const struct sul_volume *v, double c[3])
+{
+	double s = 0, acc[3] = { 0, 0, 0 };
+	int64_t x, y, z;
+	int a;
+
+	for (z = 0; z < v->nz; z++)
+		for (y = 0; y < v->ny; y++)
+			for (x = 0; x < v->nx; x++) {
+				double w = v->data[x + v->nx * (y + v->ny * z)];
+				if (w <= 0)
+					continue;
+				for (a = 0; a < 3; a++)
+					acc[a] += w * (v->ijk_to_xyz[a][0] * (double)x + v->ijk_to_xyz[a][1] * (double)y
+						       + v->ijk_to_xyz[a][2] * (double)z + v->ijk_to_xyz[a][3]);
+				s += w;
+			}
+	for (a = 0; a < 3; a++)
+		c[a] = s > 0 ? acc[a] / s : 0;
+}
+
+int sul_affine_register(const struct sul_volume *fixed, const struct sul_volume *moving,
+			const struct sul_rigid_opts *opts, struct sul_affine *out, struct sul_err *err)
+{
+	struct setup su;
+	double rigid[6] = { 0 }, p[12], r[3][3], cf[3], cm[3];
+	int taken, more, a, b, ret = -1;
+
+	if (setup_init(&su, fixed, moving, opts, err))
+		goto out;
+	/* Start with the centres of mass on each other: a template and a
+	 * subject's scan need not share an origin. */
+	centre_of_mass(fixed, cf);
+	centre_of_mass(moving, cm);
+	for (a = 0; a < 3; a++)
+		rigid[3 + a] = cm[a] - cf[a];
+	taken = pass(&su, 3, rigid, err);
+	if (taken < 0)
+		goto out;
+	sul_rigid_matrix(rigid, r);
+	for (a = 0; a < 3; a++) {
+		for (b = 0; b < 3; b++)
+			p[3 * a + b] = r[a][b];
+		p[9 + a] = rigid[3 + a];
+	}
+	more = pass(&su, 9, p, err);
+	if (more < 0)
+		goto out;
+	for (a = 0; a < 3; a++) {
+		for (b = 0; b < 3; b++)
+			out->a[a][b] = p[3 * a + b];
+		out->t[a] = p[9 + a];
+		out->center[a] = su.center[a];
+	}
+	out->iterations = taken + more;
+	out->mi = final_mi(&su, 9, p);
+	ret = 0;
+out:
+	setup_release(&su);
+	return ret;
+}
+
+void sul_affine_apply(const struct sul_affine *t, const double x[3], double y[3])
+{
+	double d[3];
+	int a;
+
+	for (a = 0; a < 3; a++)
+		d[a] = x[a] - t->center[a];
+	for (a = 0; a < 3; a++)
+		y[a] = t->a[a][0] * d[0] + t->a[a][1] * d[1] + t->a[a][2] * d[2] + t->center[a] + t->t[a];
+}
+
+void sul_affine_from_rigid(const struct sul_rigid *r, struct sul_affine *out)
+{
+	int a;
+
+	memset(out, 0, sizeof(*out));
+	sul_rigid_matrix(r->p, out->a);
+	for (a = 0; a < 3; a++) {
+		out->t[a] = r->p[3 + a];
+		out->center[a] = r->center[a];
+	}
+	out->mi = r->mi;
+	out->iterations = r->iterations;
+}
+
+/* MI over every nonzero voxel of fixed, model nlin at p about center c. */
+static double model_mi(const struct sul_volume *fixed, const struct sul_volume *moving, int nlin, const double *c,
+		       const double *p, int bins)
+{
+	double frange[2], mrange[2], mi = 0;
+	struct level l;
+	struct metric m;
+
+	if (sul_intensity_range(fixed, RANGE_SAMPLES, &frange[0], &frange[1])
+	    || sul_intensity_range(moving, RANGE_SAMPLES, &mrange[0], &mrange[1]))
+		return 0;
+	memset(&l, 0, sizeof(l));
+	l.fix = *fixed;
+	l.mov = *moving;
+	l.borrowed = 1;
+	level_prepare(&l);
+	metric_init(&m, bins, frange, mrange);
+	evaluate(&l, &m, nlin, c, p, l.mask, l.nmask, &mi, NULL);
+	metric_release(&m);
+	level_release(&l);
+	return mi;
+}
+
+double sul_affine_mi(const struct sul_volume *fixed, const struct sul_volume *moving, const struct sul_affine *t,
+		     int bins)
+{
+	double p[12];
+	int a, b;
+
+	for (a = 0; a < 3; a++) {
+		for (b = 0; b < 3; b++)
+			p[3 * a + b] = t->a[a][b];
+		p[9 + a] = t->t[a];
+	}
+	return model_mi(fixed, moving, 9, t->center, p, bins);
 }
 
 double sul_rigid_mi(const struct sul_volume *fixed, const struct sul_volume *moving, const struct sul_rigid *t,
@@ -797,29 +1015,29 @@ double sul_rigid_mi(const struct sul_volume *fixed, const struct sul_volume *mov
 	l.borrowed = 1;
 	level_prepare(&l);
 	metric_init(&m, bins, frange, mrange);
-	evaluate(&l, &m, t->center, t->p, l.mask, l.nmask, &mi, NULL);
+	evaluate(&l, &m, 3, t->center, t->p, l.mask, l.nmask, &mi, NULL);
 	metric_release(&m);
 	level_release(&l);
 	return mi;
 }
 
-void sul_rigid_resample(const struct sul_volume *fixed, const struct sul_volume *moving, const struct sul_rigid *t,
-			struct sul_volume *out)
+void sul_affine_resample(const struct sul_volume *fixed, const struct sul_volume *moving, const struct sul_affine *t,
+			 int nearest, struct sul_volume *out)
 {
 	const int64_t n[3] = { moving->nx, moving->ny, moving->nz };
-	double inv[3][4], r[3][3], k[3][4];
+	double inv[3][4], k[3][4];
 	int64_t x, y, z;
 	int a, b;
 
-	/* ijk_moving = inv (R (A ijk_fixed + a - c) + c + t): one affine map. */
+	/* ijk_moving = inv (M (A ijk_fixed + a - c) + c + t): one affine map. */
 	sul_affine_inverse(moving->ijk_to_xyz, inv);
-	rotation(t->p, r, NULL);
 	for (a = 0; a < 3; a++) {
+		const double(*r)[3] = t->a;
 		double rt[4], off;
 		for (b = 0; b < 4; b++)
 			rt[b] = r[a][0] * fixed->ijk_to_xyz[0][b] + r[a][1] * fixed->ijk_to_xyz[1][b]
 				+ r[a][2] * fixed->ijk_to_xyz[2][b];
-		off = t->center[a] + t->p[3 + a] - (r[a][0] * t->center[0] + r[a][1] * t->center[1] + r[a][2] * t->center[2]);
+		off = t->center[a] + t->t[a] - (r[a][0] * t->center[0] + r[a][1] * t->center[1] + r[a][2] * t->center[2]);
 		rt[3] += off;
 		for (b = 0; b < 4; b++)
 			k[a][b] = rt[b];
@@ -844,7 +1062,23 @@ void sul_rigid_resample(const struct sul_volume *fixed, const struct sul_volume 
 				for (a = 0; a < 3; a++)
 					u[a] = u0[a] + k[a][0] * (double)x;
 				/* Outside moving: stays 0. */
-				row[x] = (float)interp_value(moving->data, n, u);
+				if (!nearest) {
+					row[x] = (float)interp_value(moving->data, n, u);
+				} else {
+					int64_t i = (int64_t)floor(u[0] + 0.5), j = (int64_t)floor(u[1] + 0.5),
+						kz = (int64_t)floor(u[2] + 0.5);
+					if (i >= 0 && j >= 0 && kz >= 0 && i < n[0] && j < n[1] && kz < n[2])
+						row[x] = moving->data[i + n[0] * (j + n[1] * kz)];
+				}
 			}
 		}
+}
+
+void sul_rigid_resample(const struct sul_volume *fixed, const struct sul_volume *moving, const struct sul_rigid *t,
+			struct sul_volume *out)
+{
+	struct sul_affine a;
+
+	sul_affine_from_rigid(t, &a);
+	sul_affine_resample(fixed, moving, &a, 0, out);
 }

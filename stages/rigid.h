@@ -1,7 +1,7 @@
 /*
- * rigid.h - rigid (6 degrees of freedom) registration of one volume to
- * another by Mattes mutual information, and trilinear resampling.  Not a
- * kind: the `coregister` kind and tests use it.
+ * rigid.h - rigid (6 degrees of freedom) and affine (12) registration of
+ * one volume to another by Mattes mutual information, and resampling.  Not
+ * a kind: the `coregister` and `atlas` kinds and tests use it.
  *
  * Everything happens in world coordinates (each volume's ijk_to_xyz), so the
  * two volumes may have different grids, voxel sizes and orientations.  The
@@ -20,10 +20,13 @@
  * level, so that the result is limited neither by sampling noise nor by the
  * zigzags of a fixed-step method.
  *
- * It deliberately does not do affine or deformable registration, does not
- * search for a coarse initial alignment (the images are assumed to come
- * from one session, within a few centimetres and ~20 degrees), and does not
- * use threads (the engine parallelises across stages).
+ * Affine registration runs the rigid optimisation (from the centres of mass
+ * on each other), then the same with the 12 parameters of a general
+ * matrix and translation, x_moving = M (x_fixed - c) + c + t.  Neither
+ * does deformable registration or searches for a coarse initial alignment
+ * (rigid assumes images of one session, within a few centimetres and ~20
+ * degrees; affine a head and a template of similar extent), and neither
+ * uses threads (the engine parallelises across stages).
  */
 #ifndef SUL_RIGID_H
 #define SUL_RIGID_H
@@ -78,5 +81,34 @@ double sul_rigid_mi(const struct sul_volume *fixed, const struct sul_volume *mov
  * moving).  out gets fixed's geometry; the caller releases it. */
 void sul_rigid_resample(const struct sul_volume *fixed, const struct sul_volume *moving, const struct sul_rigid *t,
 			struct sul_volume *out);
+
+struct sul_affine {
+	double a[3][3];    /* M, row-major */
+	double t[3];       /* mm */
+	double center[3];  /* c, world mm: the center of the fixed grid */
+	double mi;         /* as sul_rigid's */
+	int iterations;    /* the rigid and the affine passes together */
+};
+
+/*
+ * Finds the affine transform that maximises the mutual information of
+ * fixed and moving: rigid from the centres of mass on each other, then
+ * affine.  Fails as sul_rigid_register does.
+ */
+int sul_affine_register(const struct sul_volume *fixed, const struct sul_volume *moving,
+			const struct sul_rigid_opts *opts, struct sul_affine *out, struct sul_err *err);
+
+/* Mutual information (nats) of fixed's nonzero voxels with moving at t. */
+double sul_affine_mi(const struct sul_volume *fixed, const struct sul_volume *moving, const struct sul_affine *t,
+		     int bins);
+
+/* y = T(x), world mm. */
+void sul_affine_apply(const struct sul_affine *t, const double x[3], double y[3]);
+void sul_affine_from_rigid(const struct sul_rigid *r, struct sul_affine *out);
+
+/* Resamples moving onto fixed's grid through t: trilinear, or with nearest
+ * the nearest voxel's value (labels); 0 outside moving. */
+void sul_affine_resample(const struct sul_volume *fixed, const struct sul_volume *moving, const struct sul_affine *t,
+			 int nearest, struct sul_volume *out);
 
 #endif
