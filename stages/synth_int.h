@@ -1,7 +1,9 @@
 /*
  * synth_int.h - what the two files of the `synth` kind share: the anatomy
  * built once per run from the templates (synth_anatomy.c), which the
- * simulation of each subject (synth.c) samples.  Nothing else includes it.
+ * simulation of each subject (synth.c) samples; and the `atlas` kind
+ * (atlas.c), which warps the same lobes so that its Dice against synth's
+ * true lobes compares like with like.  Nothing else includes it.
  */
 #ifndef SUL_SYNTH_INT_H
 #define SUL_SYNTH_INT_H

@@ -1,0 +1,69 @@
+#!/bin/sh
+# t4004-atlas: the Colin27 template registered (affine) to each synthetic
+# subject, its lobes, JHU tracts and brain warped onto the subject's grid.
+# The warped lobes must beat no registration against synth's true lobes,
+# the warped brain must overlap the subject's brain; the table points at
+# the warped labels and keeps the truth as lobes_true; a low overlap is
+# flagged; a missing image or label atlas fails naming it.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# timeout: 600
+
+T=/usr/share/mricron/templates
+[ -f $T/ch2.nii.gz ] && [ -f $T/JHU-WhiteMatter-labels-1mm.nii.gz ] ||
+	skip "mricron-data not installed (make deps installs it)"
+
+cat >wf.cfg <<'CFG'
+name = "atlas-small";
+stages = (
+  { id = "synth"; kind = "synth"; params = { rrms = 1; spms = 1; hc = 1; matrix = "64x76x56"; seed = 3; }; },
+  { id = "ingest"; kind = "ingest"; inputs = ["synth"]; },
+  { id = "atlas"; kind = "atlas"; inputs = ["ingest"]; }
+);
+CFG
+run_ok "$SULCUS" run wf.cfg
+assert_ran atlas
+
+m() { sql_value "SELECT round(value, 3) FROM metrics m JOIN latest_executions e USING (cache_key) WHERE e.stage = 'atlas' AND m.name = '$1'"; }
+aff=$(m dice_lobes_mean) none=$(m dice_lobes_none_mean) brain=$(m dice_brain_mean)
+echo "lobe Dice: affine $aff, no registration $none; brain Dice $brain"
+awk -v a="$aff" -v n="$none" 'BEGIN { exit !(a > n + 0.02 && a > 0.9) }' ||
+	fail "lobe Dice $aff after registration, $none without: expected above 0.9 and 0.02 over no registration"
+awk -v b="$brain" 'BEGIN { exit !(b > 0.95) }' || fail "brain Dice $brain: expected above 0.95"
+assert_eq 3 "$(sql_value "SELECT count(*) FROM atlas_quality WHERE dice_lobes > dice_lobes_none AND flagged = 0")" \
+	"subjects whose registration beat none, unflagged"
+
+out=.sulcus/cache/$(sql_value "SELECT cache_key FROM latest_executions WHERE stage = 'atlas'")/out
+cols=$(head -n 1 "$out/subjects.tsv" | tr '\t' ' ')
+assert_contains "$cols" " lobes_true " "subjects.tsv header"
+assert_contains "$cols" " lobes wm_tracts atlas_brain" "subjects.tsv header"
+row2=$(awk -F '\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i } NR == 3 { print $c["lobes"], $c["wm_tracts"], $c["lobes_true"] }' \
+	"$out/subjects.tsv")
+assert_eq "atlas/sub-02/sub-02_lobes.nii.gz atlas/sub-02/sub-02_wm_tracts.nii.gz derivatives/synth/sub-02/sub-02_lobes.nii.gz" \
+	"$row2" "sub-02's label paths"
+for f in atlas/sub-02/sub-02_lobes.nii.gz atlas/sub-02/sub-02_wm_tracts.nii.gz derivatives/synth/sub-02/sub-02_lobes.nii.gz; do
+	[ -f "$out/$f" ] || fail "no $f in the output"
+done
+assert_eq 4 "$(wc -l <"$out/transforms.tsv" | tr -d ' ')" "transforms.tsv lines"
+
+# A demanding threshold flags everyone, with a warning in the log.
+run_ok "$SULCUS" run --set atlas.min_brain_dice=0.999 wf.cfg
+assert_eq "3.0" "$(m flagged)" "subjects flagged"
+log=$(sql_value "SELECT log_path FROM latest_executions WHERE stage = 'atlas'")
+assert_file_contains "$log" "subject 'sub-01': the warped template brain overlaps its mask with Dice"
+
+# A label atlas missing from the templates folder, and a subject without its image.
+mkdir tpl && for f in ch2.nii.gz ch2bet.nii.gz aal.nii.gz aal.nii.txt; do ln -s $T/$f tpl/$f; done
+run_fail_msg 1 "tpl/JHU-WhiteMatter-labels-1mm.nii.gz': no such file" "$SULCUS" run --set atlas.templates=tpl wf.cfg
+# A table whose second subject has no T1w image.
+cat >wf2.cfg <<'CFG'
+name = "atlas-missing";
+stages = (
+  { id = "synth"; kind = "synth"; params = { rrms = 1; spms = 1; hc = 1; matrix = "64x76x56"; seed = 3; }; },
+  { id = "ingest"; kind = "ingest"; inputs = ["synth"]; },
+  { id = "holes"; kind = "command"; inputs = ["ingest"];
+    command = "cp -r {in.ingest}/. {out}/ && rm -r {out}/tables && awk -F '\\t' 'BEGIN { OFS = FS } NR == 3 { $4 = \"\" } { print }' {in.ingest}/subjects.tsv >{out}/subjects.tsv"; },
+  { id = "atlas"; kind = "atlas"; inputs = ["holes"]; }
+);
+CFG
+run_fail_msg 1 "subject 'sub-02': no T1w image in the table" "$SULCUS" run wf2.cfg
