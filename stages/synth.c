@@ -8,7 +8,10 @@
  * intensities, lobes from AAL (thousands digit of the code: 2 frontal,
  * 5 occipital, 6 parietal, 8 temporal, the rest "other"; filled into the
  * white matter by nearest label), ventricles, and distance maps.  Per
- * subject: a random size change and smooth deformation; white-matter lesions
+ * subject: a random size change and smooth deformation (or, with
+ * deform_wavelength_mm, local deformations at 1-2 times that wavelength:
+ * small sine warps composed, each too gentle to fold, so the whole never
+ * does, as real heads differ from each other); white-matter lesions
  * whose load and location depend on the group (RRMS: periventricular and
  * juxtacortical; SPMS: more and larger, enlarged ventricles, atrophy; HC:
  * none or a few tiny ones); T2 and FLAIR from tissue classes (CSF bright on
@@ -56,6 +59,10 @@ static const struct sul_param_spec synth_params[] = {
 	{ "misalign_deg", SUL_T_FLOAT, "3", 0, 30, NULL, "largest rotation of T2/FLAIR against T1, degrees per axis" },
 	{ "misalign_mm", SUL_T_FLOAT, "3", 0, 50, NULL, "largest translation of T2/FLAIR against T1, mm per axis" },
 	{ "deform_mm", SUL_T_FLOAT, "2", 0, 20, NULL, "amplitude of the smooth random deformation of the anatomy" },
+	{ "deform_wavelength_mm", SUL_T_FLOAT, "0", 0, 200, NULL,
+	  "0: one smooth warp of the whole head (wavelengths over 120 mm); else local deformations at 1-2 times "
+	  "this wavelength moving points by deform_mm on average (less where folding would threaten), composed so "
+	  "that they never fold" },
 	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "random seed" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
@@ -67,11 +74,18 @@ struct lesion {
 	double r[3];   /* radii, voxels */
 };
 
+/* Steps of the local deformation: each moves a point by at most l_amp. */
+#define LOCAL_STEPS 8
+
 struct subject {
 	char id[16];
 	int group;                  /* 0 RRMS, 1 SPMS, 2 HC */
 	double scale;               /* size change */
 	double amp[3][3], freq[3][3][3], phase[3][3];  /* smooth deformation, per axis and term */
+	/* Local deformation (deform_wavelength_mm > 0): LOCAL_STEPS small warps
+	 * composed, per step and axis a sine along a direction. */
+	int local;
+	double l_dir[LOCAL_STEPS][3][3], l_wave[LOCAL_STEPS][3], l_phase[LOCAL_STEPS][3], l_amp;
 	double vent_enlarge;        /* voxels of ventricle growth (SPMS) */
 	struct lesion *les;
 	size_t nles;
@@ -118,7 +132,7 @@ static void add_lesions(struct subject *s, const struct anatomy *a, struct sul_r
 }
 
 static void make_subject(struct subject *s, const struct anatomy *a, int group, int index, double load,
-			 double deform, double deg, double mm, struct sul_rng *r)
+			 double deform, double wavelength, double deg, double mm, struct sul_rng *r)
 {
 	int i, t, d;
 
@@ -148,6 +162,30 @@ static void make_subject(struct subject *s, const struct anatomy *a, int group, 
 	for (i = 0; i < 3; i++)
 		for (t = 0; t < 9; t++)
 			s->bias[i][t] = uniform(r, -1, 1) / (t < 3 ? 1.0 : 2.0);
+	/* Drawn last, and only when asked for: the cohorts of earlier seeds stay as they were. */
+	if (wavelength > 0) {
+		/* A step x -> x + d(x) never folds when |grad d| < 1: three rows of
+		 * 2 pi A / lambda each bound it by sqrt(3) 2 pi A / lambda_min.  At
+		 * half that bound, 8 steps of A move points by 3.2 A on average
+		 * (4.4 mm mean, 13 mm at most, the Jacobian's determinant above 0.14
+		 * for deform_mm 6 at 30 mm, checked numerically over the head). */
+		double cap = 0.5 * wavelength / (2 * M_PI * sqrt(3.0));
+		s->local = 1;
+		memset(s->amp, 0, sizeof(s->amp));  /* the local warp replaces the global one */
+		s->l_amp = fmin(deform / 3.2, cap);
+		for (t = 0; t < LOCAL_STEPS; t++)
+			for (i = 0; i < 3; i++) {
+				double n = 0;
+				for (d = 0; d < 3; d++) {
+					s->l_dir[t][i][d] = sul_rng_normal(r);
+					n += s->l_dir[t][i][d] * s->l_dir[t][i][d];
+				}
+				for (d = 0; d < 3; d++)
+					s->l_dir[t][i][d] /= sqrt(n);
+				s->l_wave[t][i] = wavelength * uniform(r, 1, 2);
+				s->l_phase[t][i] = uniform(r, 0, 2 * M_PI);
+			}
+	}
 }
 
 static double trilinear(const float *img, const struct anatomy *a, const double u[3])
@@ -226,6 +264,20 @@ static void locate_template(const struct anatomy *a, const struct outgrid *g, co
 	}
 	for (r = 0; r < 3; r++)
 		u0[r] = g->t_inv[r][0] * q[0] + g->t_inv[r][1] * q[1] + g->t_inv[r][2] * q[2] + g->t_inv[r][3];
+	if (s->local) {
+		/* u0 is in template voxels, which are 1 mm. */
+		int step;
+		for (step = 0; step < LOCAL_STEPS; step++) {
+			double d[3];
+			for (r = 0; r < 3; r++) {
+				const double *n = s->l_dir[step][r];
+				d[r] = s->l_amp * sin(2 * M_PI * (n[0] * u0[0] + n[1] * u0[1] + n[2] * u0[2]) / s->l_wave[step][r]
+						      + s->l_phase[step][r]);
+			}
+			for (r = 0; r < 3; r++)
+				u0[r] += d[r];
+		}
+	}
 	for (r = 0; r < 3; r++) {
 		double d = 0;
 		for (t = 0; t < 3; t++)
@@ -398,7 +450,8 @@ static int write_subject(const struct sul_stage_ctx *ctx, const struct anatomy *
 	int64_t v;
 
 	make_subject(&sub, a, group, index, sul_ctx_float(ctx, "lesion_load"), sul_ctx_float(ctx, "deform_mm"),
-		     sul_ctx_float(ctx, "misalign_deg"), sul_ctx_float(ctx, "misalign_mm"), rng);
+		     sul_ctx_float(ctx, "deform_wavelength_mm"), sul_ctx_float(ctx, "misalign_deg"),
+		     sul_ctx_float(ctx, "misalign_mm"), rng);
 	anat = sul_xasprintf("%s/%s/anat", ctx->out, sub.id);
 	deriv = sul_xasprintf("%s/derivatives/synth/%s", ctx->out, sub.id);
 	sul_volume_like(&im.img, &g->geo);

@@ -15,7 +15,9 @@ extern const struct sul_kind sul_kind_synth;
 
 #define TEMPLATES "/usr/share/mricron/templates"
 
-static int run_synth(const char *out, long long seed, struct sul_err *err)
+/* deform: "deform_mm=..." (and wavelength: "deform_wavelength_mm=..." or NULL). */
+static int run_synth_deformed(const char *out, long long seed, const char *deform, const char *wavelength,
+			      struct sul_err *err)
 {
 	struct sul_stage_ctx ctx;
 	char seed_set[64];
@@ -26,12 +28,17 @@ static int run_synth(const char *out, long long seed, struct sul_err *err)
 	ctx.out = out;
 	ctx.workdir = "/";
 	/* No misalignment here: the contrasts are compared inside the T1-frame masks. */
-	ctx.params = tu_params(&sul_kind_synth, &ctx.nparams, "bias=0.2", "deform_mm=2", "hc=1", "lesion_load=1",
+	ctx.params = tu_params(&sul_kind_synth, &ctx.nparams, "bias=0.2", deform, "hc=1", "lesion_load=1",
 			       "matrix=60x72x52", "misalign_deg=0", "misalign_mm=0", "noise=0.03", "rrms=1", seed_set,
-			       "spms=1", "templates=" TEMPLATES, NULL);
+			       "spms=1", "templates=" TEMPLATES, wavelength, NULL);
 	if (sul_mkdirs(out, err))
 		return -1;
 	return sul_kind_synth.run(&ctx, err);
+}
+
+static int run_synth(const char *out, long long seed, struct sul_err *err)
+{
+	return run_synth_deformed(out, seed, "deform_mm=2", NULL, err);
 }
 
 static struct sul_volume load(const char *dir, const char *rel)
@@ -124,6 +131,50 @@ START_TEST(cohort_has_the_contrasts_and_differences_it_promises)
 }
 END_TEST
 
+/* Local deformations (deform_wavelength_mm) move the anatomy by several
+ * millimetres: far more of the lobe labels change than with the default
+ * gentle warp, and the lobes stay whole (each still there, in about its
+ * share of the brain). */
+START_TEST(local_deformation_moves_the_anatomy)
+{
+	char *dir = tu_tmpdir(), *a = sul_xasprintf("%s/a", dir), *b = sul_xasprintf("%s/b", dir),
+	     *c = sul_xasprintf("%s/c", dir);
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_volume la, lb, lc;
+	long i, n, differ_gentle = 0, differ_local = 0, brain = 0, per_lobe[6] = { 0 };
+	int l;
+
+	ck_assert_msg(run_synth_deformed(a, 5, "deform_mm=0", NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(run_synth_deformed(b, 5, "deform_mm=2", NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(run_synth_deformed(c, 5, "deform_mm=6", "deform_wavelength_mm=40", &err) == 0, "%s", err.msg);
+	la = load(a, "derivatives/synth/sub-01/sub-01_lobes.nii.gz");
+	lb = load(b, "derivatives/synth/sub-01/sub-01_lobes.nii.gz");
+	lc = load(c, "derivatives/synth/sub-01/sub-01_lobes.nii.gz");
+	n = la.nx * la.ny * la.nz;
+	for (i = 0; i < n; i++) {
+		if (la.data[i] == 0 && lc.data[i] == 0)
+			continue;
+		brain++;
+		differ_gentle += la.data[i] != lb.data[i];
+		differ_local += la.data[i] != lc.data[i];
+		per_lobe[(int)lc.data[i]]++;
+	}
+	printf("synth: lobe labels changed by the deformation: gentle %.3f, local %.3f of the brain\n",
+	       (double)differ_gentle / brain, (double)differ_local / brain);
+	ck_assert_msg(differ_local > 2 * differ_gentle && differ_local > brain / 10, "local %ld, gentle %ld of %ld",
+		      differ_local, differ_gentle, brain);
+	for (l = 1; l <= 4; l++)
+		ck_assert_msg(per_lobe[l] > brain / 20, "lobe %d: %ld of %ld voxels", l, per_lobe[l], brain);
+	sul_volume_release(&la);
+	sul_volume_release(&lb);
+	sul_volume_release(&lc);
+	free(a);
+	free(b);
+	free(c);
+	tu_cleanup();
+}
+END_TEST
+
 SUL_SUITE(synth)
 {
 	Suite *s = suite_create("synth");
@@ -131,6 +182,7 @@ SUL_SUITE(synth)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, cohort_has_the_contrasts_and_differences_it_promises);
+	tcase_add_test(tc, local_deformation_moves_the_anatomy);
 	suite_add_tcase(s, tc);
 	return s;
 }
