@@ -41,18 +41,7 @@ cd "$OUT"
 command -v elastix >/dev/null || { echo "bench/preprocess.sh: elastix not found (apt-get install elastix elastix-doc)" >&2; exit 2; }
 PARAMS=/usr/share/doc/elastix/help/exampleinput/parameters_Rigid.txt.gz
 [ -f "$PARAMS" ] || { echo "bench/preprocess.sh: $PARAMS not found (apt-get install elastix-doc)" >&2; exit 2; }
-for tool in cmake g++; do
-	command -v $tool >/dev/null || { echo "bench/preprocess.sh: $tool not found (apt-get install $tool)" >&2; exit 2; }
-done
-[ -d /usr/lib/cmake/ITK-5.2 ] ||
-	{ echo "bench/preprocess.sh: ITK not found (apt-get install libinsighttoolkit5-dev)" >&2; exit 2; }
-N4BENCH=$OUT/itk-build/n4bench
-if [ ! -x "$N4BENCH" ] || [ "$ROOT/bench/itk/n4bench.cxx" -nt "$N4BENCH" ]; then
-	echo "building bench/itk/n4bench against ITK (once; about 20 s)" >&2
-	{ cmake -S "$ROOT/bench/itk" -B "$OUT/itk-build" -DCMAKE_BUILD_TYPE=Release &&
-		cmake --build "$OUT/itk-build"; } >"$OUT/itk-build.log" 2>&1 ||
-		{ echo "bench/preprocess.sh: building n4bench failed: see $OUT/itk-build.log" >&2; exit 1; }
-fi
+N4BENCH=$(sh "$ROOT/bench/itk/build.sh")/n4bench
 
 cat >wf.cfg <<'CFG'
 name = "bench-preprocess";

@@ -22,8 +22,9 @@
  * subject point x maps to template point M (x - c) + c + t); metrics per
  * subject (final MI, Dice of the warped brain with the subject's mask, and
  * with true lobes the Dice per lobe, also for no registration at all); a
- * table atlas_quality; and a warning for a subject whose brain Dice is
- * below `min_brain_dice` (flagged = 1).
+ * table atlas_quality; a warning for a subject whose brain Dice is below
+ * `min_brain_dice` (flagged = 1); and the template's own lobes and brain
+ * (template/lobes.nii.gz, brain.nii.gz).
  */
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
@@ -296,6 +297,18 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	if (atlas_load(templates, &at, err))
 		goto out;
 	loaded = 1;
+	{
+		/* The template's own labels, for viewers and for other tools to warp. */
+		char *dir = sul_xasprintf("%s/template", ctx->out), *p1 = sul_xasprintf("%s/lobes.nii.gz", dir),
+		     *p2 = sul_xasprintf("%s/brain.nii.gz", dir);
+		int bad = sul_mkdirs(dir, err) || sul_volume_write(p1, &at.lobes, SUL_VOL_UINT8, err)
+			  || sul_volume_write(p2, &at.brain, SUL_VOL_UINT8, err);
+		free(dir);
+		free(p1);
+		free(p2);
+		if (bad)
+			goto out;
+	}
 	/* The table: the input's columns, lobes renamed lobes_true, then ours. */
 	for (c = 0; c < t.ncols; c++)
 		sul_buf_addf(&out, "%s%s", c ? "\t" : "", (long)c == lcol ? "lobes_true" : sul_tsv_at(&t, 0, c));
