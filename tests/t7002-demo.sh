@@ -2,7 +2,8 @@
 # t7002-demo: workflows/demo.cfg itself, shrunk with --set to its smallest
 # size (12 subjects at 4 mm, 12 slices each, 2 epochs): every stage runs,
 # and the database holds the run, every model's metrics and predictions,
-# and heatmap statistics for both ranked models and all three methods;
+# and heatmap statistics for both ranked models and all three methods, and
+# the atlas registration's Dice against the true lobes for every subject;
 # `sulcus report` renders it with the study's spec beside the workflow
 # (workflows/report.cfg); a second run is all cached.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -17,7 +18,7 @@ set -- --set synth.rrms=4 --set synth.spms=4 --set synth.hc=4 --set synth.matrix
 
 run_ok "$SULCUS" run "$@" "$REPO/workflows/demo.cfg"
 assert_eq "$(sql_value "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" succeeded
-assert_eq "$(sql_value "SELECT count(*) FROM latest_executions WHERE status = 'ran'")" 13
+assert_eq "$(sql_value "SELECT count(*) FROM latest_executions WHERE status = 'ran'")" 14
 
 for m in tiny_gap tiny_fc; do
 	n=$(sql_value "SELECT count(*) FROM metrics m JOIN latest_executions e USING (cache_key)
@@ -49,6 +50,11 @@ assert_eq "$(sql_value "SELECT count(*) FROM heatmaps h JOIN latest_executions e
 run_ok "$SULCUS" report --out rep
 assert_contains "$(cat "$OUT")" "(spec $REPO/workflows/report.cfg)"
 grep -q 'id="heatmaps"' rep/index.html || fail "the report has no heatmaps section"
+# The atlas check against the true lobes: every subject, better than no registration.
+assert_eq 12 "$(sql_value "SELECT count(*) FROM atlas_quality q JOIN latest_executions e USING (cache_key)
+                           WHERE e.stage = 'atlas' AND dice_lobes > dice_lobes_none")" "subjects the atlas registration improved"
+s=$(awk 'index($0, "<section id=\"atlas\"") { on = 1 } on { print } on && /<\/section>/ { exit }' rep/index.html)
+assert_contains "$s" "<td>sub-12</td>" "the report's atlas section"
 run_ok "$SULCUS" run "$@" "$REPO/workflows/demo.cfg"
-assert_eq "$(sql_value "SELECT count(*) FROM latest_executions WHERE status = 'cached'")" 13
+assert_eq "$(sql_value "SELECT count(*) FROM latest_executions WHERE status = 'cached'")" 14
 exit 0
