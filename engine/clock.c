@@ -1,4 +1,4 @@
-/* clock.c - wall-clock timestamps and monotonic seconds (see clock.h). */
+/* clock.c - wall-clock timestamps, monotonic and CPU seconds (see clock.h). */
 #include "clock.h"
 
 #include <stdio.h>
@@ -20,5 +20,13 @@ double sul_now_s(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double sul_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -26,6 +26,7 @@
  * `min_brain_dice` (flagged = 1); and the template's own lobes and brain
  * (template/lobes.nii.gz, brain.nii.gz).
  */
+#include "../engine/clock.h"
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
@@ -38,7 +39,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const struct sul_param_spec atlas_params[] = {
 	{ "table", SUL_T_STRING, "subjects.tsv", 0, 0, NULL, "the input's table, relative to its folder" },
@@ -131,14 +131,6 @@ static double dice(const struct sul_volume *a, const struct sul_volume *b, int l
 	return na + nb ? 2.0 * (double)both / (double)(na + nb) : 1.0;
 }
 
-static double cpu_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 struct subject_result {
 	double mi, dice_brain, dice_lobes, dice_lobes_none, dice_lobe[4], seconds;
 	int have_mask, have_truth, flagged;
@@ -200,12 +192,12 @@ static int do_subject(const struct sul_stage_ctx *ctx, const struct atlas *at, c
 	}
 	if (sul_volume_read(path, &ref, err))
 		goto out;
-	t0 = cpu_seconds();
+	t0 = sul_cpu_s();
 	if (sul_affine_register(&ref, &at->a.t1, &opts, &t, err)) {
 		sul_err_prefix(err, "registering the template to '%s'", path);
 		goto out;
 	}
-	res->seconds = cpu_seconds() - t0;
+	res->seconds = sul_cpu_s() - t0;
 	res->mi = t.mi;
 	sul_affine_resample(&ref, &at->lobes, &t, 1, &w_lobes);
 	sul_affine_resample(&ref, &at->brain, &t, 1, &w_brain);

@@ -17,6 +17,7 @@
  * (each subject stays in its own T1 space), and it does not judge whether a
  * registration is good: a low MI is reported, not refused.
  */
+#include "../engine/clock.h"
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
 #include "../engine/strbuf.h"
@@ -28,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const struct sul_param_spec coregister_params[] = {
 	{ "table", SUL_T_STRING, "subjects.tsv", 0, 0, NULL, "the input's table of images, relative to its folder" },
@@ -166,16 +166,6 @@ struct summary {
 	size_t n, nres;
 };
 
-/* CPU seconds of this process: the registration's own cost, which the
- * stage's total (reading, resampling, writing) also contains. */
-static double cpu_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Registers one moving image to ref and writes the resampled image. */
 static int coregister_one(const struct sul_stage_ctx *ctx, const struct sul_volume *ref, const struct sul_volume *mask,
 			  const char *ref_path,
@@ -199,12 +189,14 @@ static int coregister_one(const struct sul_stage_ctx *ctx, const struct sul_volu
 	opts.seed = pair_seed((uint64_t)sul_ctx_int(ctx, "seed"), sub, mod);
 	if (sul_volume_read(src, &mov, err))
 		goto out;
-	t0 = cpu_seconds();
+	/* The registration's own cost, which the stage's total (reading,
+	 * resampling, writing) also contains. */
+	t0 = sul_cpu_s();
 	if (sul_rigid_register(ref, &mov, &opts, &t, err)) {
 		sul_err_prefix(err, "subject '%s': registering '%s' to '%s'", sub, src, ref_path);
 		goto out;
 	}
-	reg_s = cpu_seconds() - t0;
+	reg_s = sul_cpu_s() - t0;
 	sul_rigid_resample(ref, &mov, &t, &res);
 	{
 		char *dir = sul_path_dirname(dst);
