@@ -1017,23 +1017,7 @@ double sul_affine_mi(const struct sul_volume *fixed, const struct sul_volume *mo
 double sul_rigid_mi(const struct sul_volume *fixed, const struct sul_volume *moving, const struct sul_rigid *t,
 		    int bins)
 {
-	double frange[2], mrange[2], mi = 0;
-	struct level l;
-	struct metric m;
-
-	if (sul_intensity_range(fixed, RANGE_SAMPLES, &frange[0], &frange[1])
-	    || sul_intensity_range(moving, RANGE_SAMPLES, &mrange[0], &mrange[1]))
-		return 0;
-	memset(&l, 0, sizeof(l));
-	l.fix = *fixed;
-	l.mov = *moving;
-	l.borrowed = 1;
-	level_prepare(&l);
-	metric_init(&m, bins, frange, mrange);
-	evaluate(&l, &m, 3, t->center, t->p, l.mask, l.nmask, &mi, NULL);
-	metric_release(&m);
-	level_release(&l);
-	return mi;
+	return model_mi(fixed, moving, 3, t->center, t->p, bins);
 }
 
 void sul_affine_resample(const struct sul_volume *fixed, const struct sul_volume *moving, const struct sul_affine *t,
