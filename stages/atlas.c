@@ -24,7 +24,10 @@
  * with true lobes the Dice per lobe, also for no registration at all); a
  * table atlas_quality; a warning for a subject whose brain Dice is below
  * `min_brain_dice` (flagged = 1); and the template's own lobes and brain
- * (template/lobes.nii.gz, brain.nii.gz).
+ * (template/lobes.nii.gz, brain.nii.gz).  A subject that cannot be
+ * registered (no image, unreadable, no overlap) fails the stage naming it,
+ * or with bad = "drop" is left out of the table, as a flagged one is, and
+ * said so in the log, atlas_quality (status, reason) and subjects_dropped.
  */
 #include "../engine/clock.h"
 #include "../engine/fsutil.h"
@@ -52,6 +55,9 @@ static const struct sul_param_spec atlas_params[] = {
 	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "random seed of the voxel sampling" },
 	{ "min_brain_dice", SUL_T_FLOAT, "0.85", 0, 1, NULL,
 	  "flag (warn, atlas_quality.flagged) a subject whose warped brain overlaps its own mask less" },
+	{ "bad", SUL_T_STRING, "fail", 0, 0, "fail|drop",
+	  "a subject whose image is missing or unreadable or whose registration fails: fail the stage, or drop "
+	  "the subject (and a flagged one) and say so in the log, atlas_quality and the metric subjects_dropped" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -267,8 +273,10 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	const char *in_dir = ctx->inputs[0].dir, *ref_col = sul_ctx_str(ctx, "reference");
 	char *table = sul_xasprintf("%s/%s", in_dir, sul_ctx_str(ctx, "table")), *templates = sul_ctx_path(ctx, "templates");
 	struct sul_buf out = SUL_BUF_INIT, transforms = SUL_BUF_INIT, quality = SUL_BUF_INIT, rels = SUL_BUF_INIT;
+	struct sul_buf trow = SUL_BUF_INIT;
+	const int drop = !strcmp(sul_ctx_str(ctx, "bad"), "drop");
 	double sum_mi = 0, sum_brain = 0, sum_lobes = 0, sum_none = 0, min_dice = sul_ctx_float(ctx, "min_brain_dice");
-	size_t row, c, nmask = 0, ntruth = 0, nflag = 0;
+	size_t row, c, nmask = 0, ntruth = 0, nflag = 0, ndrop = 0, nreg = 0;
 	long scol, rcol, mcol, lcol;
 	struct atlas at;
 	struct sul_tsv t;
@@ -308,27 +316,41 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	sul_buf_adds(&transforms, "subject\tm00\tm01\tm02\tm10\tm11\tm12\tm20\tm21\tm22\ttx_mm\tty_mm\ttz_mm\tcx_mm\tcy_mm"
 				  "\tcz_mm\tmi\n");
 	sul_buf_adds(&quality, "subject\tmi\tdice_brain\tdice_lobes\tdice_lobes_none\tdice_frontal\tdice_temporal"
-			       "\tdice_parietal\tdice_occipital\tregister_s\tflagged\n");
+			       "\tdice_parietal\tdice_occipital\tregister_s\tflagged\tstatus\treason\n");
 	for (row = 1; row < t.nrows; row++) {
 		const char *sub = sul_tsv_at(&t, row, (size_t)scol);
 		struct subject_result r;
 		int l;
 
 		sul_buf_reset(&rels);
+		sul_buf_reset(&trow);
 		if (do_subject(ctx, &at, in_dir, sub, sul_tsv_at(&t, row, (size_t)rcol),
 			       mcol >= 0 ? sul_tsv_at(&t, row, (size_t)mcol) : NULL,
-			       lcol >= 0 ? sul_tsv_at(&t, row, (size_t)lcol) : NULL, &rels, &transforms, &r, err)) {
+			       lcol >= 0 ? sul_tsv_at(&t, row, (size_t)lcol) : NULL, &rels, &trow, &r, err)) {
 			sul_err_prefix(err, "subject '%s'", sub);
-			goto out;
+			if (!drop)
+				goto out;
+			fprintf(stderr, "atlas: dropped subject '%s' (bad = \"drop\"): %s\n", sub, err->msg);
+			sul_buf_addf(&quality, "%s\t\t\t\t\t\t\t\t\t\t\tdropped\t%s\n", sub, err->msg);
+			sul_err_clear(err);
+			ndrop++;
+			continue;
 		}
-		for (c = 0; c < t.ncols; c++)
-			sul_buf_addf(&out, "%s%s", c ? "\t" : "", sul_tsv_at(&t, row, c));
-		sul_buf_addf(&out, "\t%s\n", rels.buf);
+		nreg++;
 		r.flagged = r.have_mask && r.dice_brain < min_dice;
 		if (r.flagged) {
 			fprintf(stderr, "atlas: warning: subject '%s': the warped template brain overlaps its mask with Dice "
-				"%.3f, below min_brain_dice %.2f: check its registration\n", sub, r.dice_brain, min_dice);
+				"%.3f, below min_brain_dice %.2f: check its registration%s\n", sub, r.dice_brain, min_dice,
+				drop ? " (dropped: bad = \"drop\")" : "");
 			nflag++;
+		}
+		if (!(r.flagged && drop)) {
+			for (c = 0; c < t.ncols; c++)
+				sul_buf_addf(&out, "%s%s", c ? "\t" : "", sul_tsv_at(&t, row, c));
+			sul_buf_addf(&out, "\t%s\n", rels.buf);
+			sul_buf_add(&transforms, trow.buf, trow.len);
+		} else {
+			ndrop++;
 		}
 		{
 			char name[256];
@@ -360,17 +382,23 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		} else {
 			sul_buf_adds(&quality, "\t\t\t\t\t\t");
 		}
-		sul_buf_addf(&quality, "\t%.3f\t%d\n", r.seconds, r.flagged);
+		sul_buf_addf(&quality, "\t%.3f\t%d\t%s\t%s\n", r.seconds, r.flagged, r.flagged && drop ? "dropped" : "used",
+			     r.flagged && drop ? "flagged: brain Dice below min_brain_dice" : "");
 	}
-	if (t.nrows > 1 && sul_ctx_metric(ctx, "mi_mean", -1, sum_mi / (double)(t.nrows - 1), err))
+	if (nreg && sul_ctx_metric(ctx, "mi_mean", -1, sum_mi / (double)nreg, err))
 		goto out;
 	if (nmask && sul_ctx_metric(ctx, "dice_brain_mean", -1, sum_brain / (double)nmask, err))
 		goto out;
 	if (ntruth && (sul_ctx_metric(ctx, "dice_lobes_mean", -1, sum_lobes / (double)ntruth, err)
 		       || sul_ctx_metric(ctx, "dice_lobes_none_mean", -1, sum_none / (double)ntruth, err)))
 		goto out;
-	if (sul_ctx_metric(ctx, "flagged", -1, (double)nflag, err))
+	if (sul_ctx_metric(ctx, "flagged", -1, (double)nflag, err)
+	    || sul_ctx_metric(ctx, "subjects_dropped", -1, (double)ndrop, err))
 		goto out;
+	if (ndrop == t.nrows - 1 && t.nrows > 1) {
+		sul_err_set(err, SUL_ERR_INPUT, "every subject was dropped (bad = \"drop\"): see the log");
+		goto out;
+	}
 	{
 		/* The input's other files come along (images, masks, truth). */
 		const char *skip[3] = { "subject", "group", "class" };
@@ -395,6 +423,7 @@ out:
 	sul_buf_release(&transforms);
 	sul_buf_release(&quality);
 	sul_buf_release(&rels);
+	sul_buf_release(&trow);
 	free(table);
 	free(templates);
 	return ret;
@@ -409,7 +438,9 @@ static const struct sul_table_spec atlas_tables[] = {
 	  "  dice_lobes_none REAL,     -- the same with no registration: the floor\n"
 	  "  dice_frontal REAL, dice_temporal REAL, dice_parietal REAL, dice_occipital REAL,\n"
 	  "  register_s      REAL,     -- CPU seconds of the registration\n"
-	  "  flagged         INTEGER   -- 1 when dice_brain < min_brain_dice",
+	  "  flagged         INTEGER,  -- 1 when dice_brain < min_brain_dice\n"
+	  "  status          TEXT,     -- used, or dropped (bad = \"drop\")\n"
+	  "  reason          TEXT      -- why dropped",
 	  "subject" },
 	{ NULL, NULL, NULL, NULL },
 };

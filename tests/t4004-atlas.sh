@@ -4,7 +4,8 @@
 # The warped lobes must beat no registration against synth's true lobes,
 # the warped brain must overlap the subject's brain; the table points at
 # the warped labels and keeps the truth as lobes_true; a low overlap is
-# flagged; a missing image or label atlas fails naming it.
+# flagged; a missing image or label atlas fails naming it, or with
+# bad = "drop" the subject is left out and said so.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # timeout: 600
@@ -67,3 +68,13 @@ stages = (
 );
 CFG
 run_fail_msg 1 "subject 'sub-02': no T1w image in the table" "$SULCUS" run wf2.cfg
+# bad = "drop": that subject is left out, and said so.
+run_ok "$SULCUS" run --set atlas.bad=drop wf2.cfg
+log=$(sql_value "SELECT log_path FROM latest_executions WHERE stage = 'atlas'")
+assert_file_contains "$log" "atlas: dropped subject 'sub-02' (bad = \"drop\"): subject 'sub-02': no T1w image in the table"
+kept=$(awk -F '\t' 'NR > 1 { printf "%s ", $1 }' \
+	".sulcus/cache/$(sql_value "SELECT cache_key FROM latest_executions WHERE stage = 'atlas'")/out/subjects.tsv")
+assert_eq "sub-01 sub-03 " "$kept" "subjects left in the table"
+assert_eq "dropped|1" "$(sql_value "SELECT q.status || '|' || CAST(m.value AS INTEGER) FROM atlas_quality q
+	JOIN latest_executions e USING (cache_key) JOIN metrics m ON m.cache_key = e.cache_key AND m.name = 'subjects_dropped'
+	WHERE e.stage = 'atlas' AND q.subject = 'sub-02'")" "sub-02's status and the count of dropped subjects"
