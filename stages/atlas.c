@@ -208,20 +208,6 @@ static int do_subject(const struct sul_stage_ctx *ctx, const struct atlas *at, c
 	sul_affine_resample(&ref, &at->lobes, &t, 1, &w_lobes);
 	sul_affine_resample(&ref, &at->brain, &t, 1, &w_brain);
 	sul_affine_resample(&ref, &at->jhu, &t, 1, &w_jhu);
-	if (write_labels(ctx, sub, "lobes", &w_lobes, &rel, err))
-		goto out;
-	sul_buf_addf(rels, "%s\t", rel.buf);
-	if (write_labels(ctx, sub, "wm_tracts", &w_jhu, &rel, err))
-		goto out;
-	sul_buf_addf(rels, "%s\t", rel.buf);
-	if (write_labels(ctx, sub, "brain", &w_brain, &rel, err))
-		goto out;
-	sul_buf_addf(rels, "%s", rel.buf);
-	sul_buf_addf(transforms, "%s", sub);
-	for (a = 0; a < 3; a++)
-		sul_buf_addf(transforms, "\t%.6f\t%.6f\t%.6f", t.a[a][0], t.a[a][1], t.a[a][2]);
-	sul_buf_addf(transforms, "\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.6f\n", t.t[0], t.t[1], t.t[2], t.center[0],
-		     t.center[1], t.center[2], t.mi);
 	if (mask_rel && *mask_rel) {
 		char *mp = sul_xasprintf("%s/%s", in_dir, mask_rel);
 		int r = sul_volume_read(mp, &mask, err);
@@ -254,6 +240,21 @@ static int do_subject(const struct sul_stage_ctx *ctx, const struct atlas *at, c
 			res->have_truth = 1;
 		}
 	}
+	/* Written last: a subject that fails above (and may be dropped) leaves no files. */
+	if (write_labels(ctx, sub, "lobes", &w_lobes, &rel, err))
+		goto out;
+	sul_buf_addf(rels, "%s\t", rel.buf);
+	if (write_labels(ctx, sub, "wm_tracts", &w_jhu, &rel, err))
+		goto out;
+	sul_buf_addf(rels, "%s\t", rel.buf);
+	if (write_labels(ctx, sub, "brain", &w_brain, &rel, err))
+		goto out;
+	sul_buf_addf(rels, "%s", rel.buf);
+	sul_buf_addf(transforms, "%s", sub);
+	for (a = 0; a < 3; a++)
+		sul_buf_addf(transforms, "\t%.6f\t%.6f\t%.6f", t.a[a][0], t.a[a][1], t.a[a][2]);
+	sul_buf_addf(transforms, "\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.6f\n", t.t[0], t.t[1], t.t[2], t.center[0],
+		     t.center[1], t.center[2], t.mi);
 	ret = 0;
 out:
 	sul_volume_release(&ref);
