@@ -1,5 +1,6 @@
 /* rigid.c - rigid registration by Mattes mutual information (see rigid.h). */
 #include "rigid.h"
+#include "reg_int.h"
 #include "../engine/strbuf.h"
 #include "intensity.h"
 #include "rng.h"
@@ -8,36 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The moving intensity's Parzen window reaches two bins either side. */
-#define PAD 2
 /* At most this many values are sorted to find the intensity percentiles
  * (the 0.1th then falls on the 131st of them). */
 #define RANGE_SAMPLES (1 << 17)
 /* Parameters of the largest model (affine: 9 linear, 3 translations). */
 #define MAX_PARAMS 12
-/* Fewer valid samples than this: the images do not overlap. */
-#define MIN_VALID 16
 
-/* One pyramid level of both volumes. */
-struct level {
-	struct sul_volume fix, mov;   /* owned, except the finest level's (the caller's) */
-	int borrowed;
-	double fix_a[3][4];           /* fixed ijk -> world */
-	double mov_inv[3][4];         /* world -> moving ijk */
-	uint32_t *mask;               /* fixed's nonzero voxels; owned */
-	size_t nmask;
-	double vox;                   /* fixed voxel size (geometric mean), mm */
-};
 
-/* The histogram's intensity mapping and its storage. */
-struct metric {
-	int bins;
-	double flo, fbin;   /* fixed: bin = (v - flo) / fbin */
-	double mlo, mbin;   /* moving: term = (v - mlo) / mbin + PAD */
-	double *joint;      /* bins * bins counts, fixed-major */
-	double *djoint;     /* bins * bins * np derivatives of the counts */
-	double *pm;         /* bins: moving marginal counts */
-};
 
 /* --- geometry ------------------------------------------------------------- */
 
@@ -289,7 +267,7 @@ static int corners_at(const float *v, const int64_t n[3], const double u[3], str
  * derivative rather than central differences of the image: with a gradient
  * that is not the objective's, the optimiser stops where the two disagree
  * (0.05 mm off on unmoved images in the tests, against 0.006 mm). */
-static int interp_grad(const float *v, const int64_t n[3], const double u[3], double out[4])
+int reg_interp_grad(const float *v, const int64_t n[3], const double u[3], double out[4])
 {
 	struct corners k;
 
@@ -311,9 +289,9 @@ static int interp_grad(const float *v, const int64_t n[3], const double u[3], do
 	return 1;
 }
 
-/* The trilinear interpolant alone, with interp_grad's arithmetic (so the
+/* The trilinear interpolant alone, with reg_interp_grad's arithmetic (so the
  * same numbers); 0 outside the grid.  Resampling needs no derivatives. */
-static double interp_value(const float *v, const int64_t n[3], const double u[3])
+double reg_interp_value(const float *v, const int64_t n[3], const double u[3])
 {
 	struct corners k;
 	const double *f = k.f;
@@ -333,7 +311,7 @@ static double interp_value(const float *v, const int64_t n[3], const double u[3]
 /* --- the metric ----------------------------------------------------------- */
 
 /* The cubic B-spline and its derivative. */
-static double bspline3(double u)
+double reg_bspline3(double u)
 {
 	double a = fabs(u);
 	if (a < 1)
@@ -343,7 +321,7 @@ static double bspline3(double u)
 	return 0;
 }
 
-static double bspline3_d(double u)
+double reg_bspline3_d(double u)
 {
 	double a = fabs(u);
 	if (a < 1)
@@ -363,6 +341,7 @@ static void metric_init(struct metric *m, int bins, const double frange[2], cons
 	m->joint = sul_xmalloc((size_t)(bins * bins) * sizeof(double));
 	m->djoint = sul_xmalloc((size_t)(bins * bins * MAX_PARAMS) * sizeof(double));
 	m->pm = sul_xmalloc((size_t)bins * sizeof(double));
+	m->lr = sul_xmalloc((size_t)(bins * bins) * sizeof(double));
 }
 
 static void metric_release(struct metric *m)
@@ -370,6 +349,34 @@ static void metric_release(struct metric *m)
 	free(m->joint);
 	free(m->djoint);
 	free(m->pm);
+	free(m->lr);
+}
+
+double reg_histogram_mi(const struct metric *m, size_t valid, double *lr)
+{
+	const int bins = m->bins;
+	double mi_sum = 0;
+	int f, k;
+
+	for (k = 0; k < bins; k++) {
+		m->pm[k] = 0;
+		for (f = 0; f < bins; f++)
+			m->pm[k] += m->joint[f * bins + k];
+	}
+	for (f = 0; f < bins; f++) {
+		double pf = 0;
+		for (k = 0; k < bins; k++)
+			pf += m->joint[f * bins + k];
+		for (k = 0; k < bins; k++) {
+			double pj = m->joint[f * bins + k];
+			if (pj <= 0)
+				continue;
+			mi_sum += pj * log(pj * (double)valid / (pf * m->pm[k]));
+			if (lr)
+				lr[f * bins + k] = log(pj / m->pm[k]);
+		}
+	}
+	return mi_sum / (double)valid;
 }
 
 /*
@@ -388,7 +395,7 @@ static size_t evaluate(const struct level *l, const struct metric *m, int nlin, 
 	const uint32_t nx = (uint32_t)l->fix.nx, ny = (uint32_t)l->fix.ny;
 	const int64_t mn[3] = { l->mov.nx, l->mov.ny, l->mov.nz };
 	const int np = nlin + 3;
-	double r[3][3], dr[9][3][3], fa[3][4], u_map[3][4], e_map[9][3][4], mi_sum = 0;
+	double r[3][3], dr[9][3][3], fa[3][4], u_map[3][4], e_map[9][3][4];
 	size_t s, valid = 0;
 	int a, b, f, k, q;
 
@@ -432,7 +439,7 @@ static size_t evaluate(const struct level *l, const struct metric *m, int nlin, 
 
 		for (a = 0; a < 3; a++)
 			u[a] = u_map[a][0] * i + u_map[a][1] * j + u_map[a][2] * kz + u_map[a][3];
-		if (!interp_grad(l->mov.data, mn, u, mv))
+		if (!reg_interp_grad(l->mov.data, mn, u, mv))
 			continue;
 		valid++;
 		fb = (int)floor((l->fix.data[v] - m->flo) / m->fbin);
@@ -447,7 +454,7 @@ static size_t evaluate(const struct level *l, const struct metric *m, int nlin, 
 		if (k0 > bins - PAD - 1)
 			k0 = bins - PAD - 1;
 		for (k = 0; k < 4; k++) {
-			w[k] = bspline3((double)(k0 - 1 + k) - term);
+			w[k] = reg_bspline3((double)(k0 - 1 + k) - term);
 			m->joint[fb * bins + k0 - 1 + k] += w[k];
 		}
 		if (!grad || clamped)
@@ -462,7 +469,7 @@ static size_t evaluate(const struct level *l, const struct metric *m, int nlin, 
 		for (b = 0; b < 3; b++)
 			dterm[nlin + b] = (l->mov_inv[0][b] * mv[1] + l->mov_inv[1][b] * mv[2] + l->mov_inv[2][b] * mv[3]) / m->mbin;
 		for (k = 0; k < 4; k++) {
-			double dw = -bspline3_d((double)(k0 - 1 + k) - term);
+			double dw = -reg_bspline3_d((double)(k0 - 1 + k) - term);
 			double *dj = m->djoint + (size_t)(fb * bins + k0 - 1 + k) * (size_t)np;
 			for (b = 0; b < np; b++)
 				dj[b] += dw * dterm[b];
@@ -474,28 +481,12 @@ static size_t evaluate(const struct level *l, const struct metric *m, int nlin, 
 		*mi = 0;
 		return valid;
 	}
-	for (k = 0; k < bins; k++) {
-		m->pm[k] = 0;
-		for (f = 0; f < bins; f++)
-			m->pm[k] += m->joint[f * bins + k];
-	}
-	for (f = 0; f < bins; f++) {
-		double pf = 0;
-		for (k = 0; k < bins; k++)
-			pf += m->joint[f * bins + k];
-		for (k = 0; k < bins; k++) {
-			double pj = m->joint[f * bins + k];
-			if (pj <= 0)
-				continue;
-			mi_sum += pj * log(pj * (double)valid / (pf * m->pm[k]));
-			if (grad) {
-				double lr = log(pj / m->pm[k]);
+	*mi = reg_histogram_mi(m, valid, grad ? m->lr : NULL);
+	if (grad)
+		for (f = 0; f < bins * bins; f++)
+			if (m->joint[f] > 0)
 				for (b = 0; b < np; b++)
-					grad[b] += m->djoint[(size_t)(f * bins + k) * (size_t)np + b] * lr;
-			}
-		}
-	}
-	*mi = mi_sum / (double)valid;
+					grad[b] += m->djoint[(size_t)f * (size_t)np + b] * m->lr[f];
 	if (grad)
 		for (b = 0; b < np; b++)
 			grad[b] /= (double)valid;
@@ -504,8 +495,6 @@ static size_t evaluate(const struct level *l, const struct metric *m, int nlin, 
 
 /* --- the optimiser -------------------------------------------------------- */
 
-/* About the most voxels the final BFGS polish evaluates (see sul_rigid_register). */
-#define POLISH_VOXELS 60000
 
 struct optim {
 	const struct level *l;
@@ -716,22 +705,8 @@ static int check_volume(const struct sul_volume *v, const char *which, double ra
 	return 0;
 }
 
-/* The pyramid, the metric and the samplers, prepared once for the passes
- * of one registration (rigid, then affine for sul_affine_register). */
-struct setup {
-	const struct sul_rigid_opts *opts;
-	int nlev;
-	struct level *lev;
-	struct metric m;
-	int metric_ready;
-	struct sul_rng rng;
-	uint32_t *draw;
-	uint32_t *polish_mask;   /* built when the first pass reaches the finest level */
-	size_t polish_n;
-	double center[3], radius;
-};
 
-static void setup_release(struct setup *su)
+void reg_setup_release(struct setup *su)
 {
 	int l;
 
@@ -744,7 +719,7 @@ static void setup_release(struct setup *su)
 	free(su->polish_mask);
 }
 
-static int setup_init(struct setup *su, const struct sul_volume *fixed, const struct sul_volume *moving,
+int reg_setup_init(struct setup *su, const struct sul_volume *fixed, const struct sul_volume *moving,
 		      const struct sul_rigid_opts *opts, struct sul_err *err)
 {
 	double frange[2], mrange[2];
@@ -791,11 +766,12 @@ static int setup_init(struct setup *su, const struct sul_volume *fixed, const st
  * so does this grid of 60,000 (every 5th voxel); 47,000 (5, 5, 6) gave
  * 0.067 against 0.063.
  */
-static void build_polish_grid(struct setup *su)
+uint32_t *reg_grid_samples(const struct level *l, size_t max, size_t *n)
 {
-	const struct sul_volume *fx = &su->lev[0].fix;
-	const double ratio = (double)su->lev[0].nmask / POLISH_VOXELS;
+	const struct sul_volume *fx = &l->fix;
+	const double ratio = (double)l->nmask / (double)max;
 	int64_t g = (int64_t)floor(cbrt(ratio)), step[3], x, y, z;
+	uint32_t *out;
 	size_t k = 0;
 	int a;
 
@@ -804,17 +780,23 @@ static void build_polish_grid(struct setup *su)
 	step[0] = step[1] = step[2] = g;
 	for (a = 2; a >= 0 && (double)(step[0] * step[1] * step[2]) < ratio; a--)
 		step[a] = g + 1;  /* coarser along z first: rows stay dense */
-	su->polish_mask = sul_xmalloc((size_t)(((fx->nx + step[0] - 1) / step[0]) * ((fx->ny + step[1] - 1) / step[1])
-					       * ((fx->nz + step[2] - 1) / step[2]))
-				      * sizeof(*su->polish_mask));
+	out = sul_xmalloc((size_t)(((fx->nx + step[0] - 1) / step[0]) * ((fx->ny + step[1] - 1) / step[1])
+				   * ((fx->nz + step[2] - 1) / step[2]) + 1)
+			  * sizeof(*out));
 	for (z = 0; z < fx->nz; z += step[2])
 		for (y = 0; y < fx->ny; y += step[1])
 			for (x = 0; x < fx->nx; x += step[0]) {
 				int64_t v = x + fx->nx * (y + fx->ny * z);
 				if (fx->data[v] != 0)
-					su->polish_mask[k++] = (uint32_t)v;
+					out[k++] = (uint32_t)v;
 			}
-	su->polish_n = k;
+	*n = k;
+	return out;
+}
+
+static void build_polish_grid(struct setup *su)
+{
+	su->polish_mask = reg_grid_samples(&su->lev[0], POLISH_VOXELS, &su->polish_n);
 }
 
 /* One pass of a model (nlin 3: rigid; 9: affine) over the pyramid, coarse
@@ -875,7 +857,7 @@ int sul_rigid_register(const struct sul_volume *fixed, const struct sul_volume *
 	int taken, ret = -1;
 
 	sul_rigid_identity(&res, fixed);
-	if (setup_init(&su, fixed, moving, opts, err))
+	if (reg_setup_init(&su, fixed, moving, opts, err))
 		goto out;
 	taken = pass(&su, 3, res.p, err);
 	if (taken < 0)
@@ -885,7 +867,7 @@ int sul_rigid_register(const struct sul_volume *fixed, const struct sul_volume *
 	*out = res;
 	ret = 0;
 out:
-	setup_release(&su);
+	reg_setup_release(&su);
 	return ret;
 }
 
@@ -911,44 +893,49 @@ static void centre_of_mass(const struct sul_volume *v, double c[3])
 		c[a] = s > 0 ? acc[a] / s : 0;
 }
 
-int sul_affine_register(const struct sul_volume *fixed, const struct sul_volume *moving,
-			const struct sul_rigid_opts *opts, struct sul_affine *out, struct sul_err *err)
+int reg_affine_pass(struct setup *su, struct sul_affine *out, struct sul_err *err)
 {
-	struct setup su;
 	double rigid[6] = { 0 }, p[12], r[3][3], cf[3], cm[3];
-	int taken, more, a, b, ret = -1;
+	int taken, more, a, b;
 
-	if (setup_init(&su, fixed, moving, opts, err))
-		goto out;
 	/* Start with the centres of mass on each other: a template and a
 	 * subject's scan need not share an origin. */
-	centre_of_mass(fixed, cf);
-	centre_of_mass(moving, cm);
+	centre_of_mass(&su->lev[0].fix, cf);
+	centre_of_mass(&su->lev[0].mov, cm);
 	for (a = 0; a < 3; a++)
 		rigid[3 + a] = cm[a] - cf[a];
-	taken = pass(&su, 3, rigid, err);
+	taken = pass(su, 3, rigid, err);
 	if (taken < 0)
-		goto out;
+		return -1;
 	sul_rigid_matrix(rigid, r);
 	for (a = 0; a < 3; a++) {
 		for (b = 0; b < 3; b++)
 			p[3 * a + b] = r[a][b];
 		p[9 + a] = rigid[3 + a];
 	}
-	more = pass(&su, 9, p, err);
+	more = pass(su, 9, p, err);
 	if (more < 0)
-		goto out;
+		return -1;
 	for (a = 0; a < 3; a++) {
 		for (b = 0; b < 3; b++)
 			out->a[a][b] = p[3 * a + b];
 		out->t[a] = p[9 + a];
-		out->center[a] = su.center[a];
+		out->center[a] = su->center[a];
 	}
 	out->iterations = taken + more;
-	out->mi = final_mi(&su, 9, p);
-	ret = 0;
-out:
-	setup_release(&su);
+	out->mi = final_mi(su, 9, p);
+	return 0;
+}
+
+int sul_affine_register(const struct sul_volume *fixed, const struct sul_volume *moving,
+			const struct sul_rigid_opts *opts, struct sul_affine *out, struct sul_err *err)
+{
+	struct setup su;
+	int ret = -1;
+
+	if (!reg_setup_init(&su, fixed, moving, opts, err))
+		ret = reg_affine_pass(&su, out, err);
+	reg_setup_release(&su);
 	return ret;
 }
 
@@ -1062,7 +1049,7 @@ void sul_affine_resample(const struct sul_volume *fixed, const struct sul_volume
 					u[a] = u0[a] + k[a][0] * (double)x;
 				/* Outside moving: stays 0. */
 				if (!nearest) {
-					row[x] = (float)interp_value(moving->data, n, u);
+					row[x] = (float)reg_interp_value(moving->data, n, u);
 				} else {
 					int64_t i = (int64_t)floor(u[0] + 0.5), j = (int64_t)floor(u[1] + 0.5),
 						kz = (int64_t)floor(u[2] + 0.5);
