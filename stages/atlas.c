@@ -4,30 +4,34 @@
  *
  * The template is Colin27 (Debian's mricron-data ch2.nii.gz, the brain
  * `synth` builds its cohort on).  Per subject, the template is registered
- * to the subject's reference image by Mattes mutual information, rigid
- * from the centres of mass and then affine (12 degrees of freedom,
- * stages/rigid.h), and warped with nearest-neighbour onto the subject's
- * grid: the lobes (AAL's lobes spread into the white matter, exactly as
- * `synth` defines its true lobes: 1 frontal, 2 temporal, 3 parietal,
- * 4 occipital, 5 other), the JHU white-matter labels (jhu_labels, 48
- * tracts, mricron-data's JHU-WhiteMatter-labels-1mm in the same MNI space)
- * and the brain.  It does not do a non-linear refinement yet: anatomy the
- * affine map cannot follow is where the labels are wrong.
+ * to the subject's reference image by Mattes mutual information: rigid
+ * from the centres of mass, affine (12 degrees of freedom, stages/rigid.h),
+ * then a non-linear refinement, a cubic B-spline displacement field on
+ * control points every warp_mm (stages/warp.h; warp_mm = 0: affine only).
+ * Through that warp, with nearest-neighbour, the template's labels go onto
+ * the subject's grid: the lobes (AAL's lobes spread into the white matter,
+ * exactly as `synth` defines its true lobes: 1 frontal, 2 temporal,
+ * 3 parietal, 4 occipital, 5 other), the JHU white-matter labels
+ * (wm_tracts, 48 tracts, mricron-data's JHU-WhiteMatter-labels-1mm in the
+ * same MNI space) and the brain.
  *
  * Input: one stage with subjects.tsv.  Output: the same table with columns
  * lobes and wm_tracts pointing at the warped labels, mask at the warped
  * brain where the table had no mask (a subject's own brain mask is kept),
  * and lobes_true holding the input's lobes when it had them (synth's ground
- * truth); transforms.tsv (template world -> subject world, inverted:
- * subject point x maps to template point M (x - c) + c + t); metrics per
- * subject (final MI, Dice of the warped brain with the subject's mask, and
- * with true lobes the Dice per lobe, also for no registration at all); a
- * table atlas_quality; a warning for a subject whose brain Dice is below
- * `min_brain_dice` (flagged = 1); and the template's own lobes and brain
- * (template/lobes.nii.gz, brain.nii.gz).  A subject that cannot be
- * registered (no image, unreadable, no overlap) fails the stage naming it,
- * or with bad = "drop" is left out of the table, as a flagged one is, and
- * said so in the log, atlas_quality (status, reason) and subjects_dropped.
+ * truth); transforms.tsv (subject world -> template world: a subject point
+ * x maps to M (x - c) + c + t + d(x), d the field saved in the `warp`
+ * column's _x/_y/_z.nii.gz); metrics per subject (final MI, Dice of the
+ * warped brain with the subject's mask, and with true lobes the Dice per
+ * lobe, also for no registration and for the affine alone); a table
+ * atlas_quality (with the warp's smallest Jacobian and the share of voxels
+ * where it folds); a warning for a subject whose brain Dice is below
+ * `min_brain_dice` (flagged = 1); and the template's own labels
+ * (template/lobes.nii.gz, wm_tracts.nii.gz, brain.nii.gz: what group maps
+ * in template space are summed over).  A subject that cannot be registered
+ * (no image, unreadable, no overlap) fails the stage naming it, or with
+ * bad = "drop" is left out of the table, as a flagged one is, and said so
+ * in the log, atlas_quality (status, reason) and subjects_dropped.
  */
 #include "../engine/clock.h"
 #include "../engine/fsutil.h"
@@ -37,6 +41,7 @@
 #include "synth_int.h"
 #include "tsv.h"
 #include "volume.h"
+#include "warp.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -53,6 +58,16 @@ static const struct sul_param_spec atlas_params[] = {
 	{ "iterations", SUL_T_INT, "200", 1, 100000, NULL, "at most this many optimizer iterations per level" },
 	{ "samples", SUL_T_INT, "10000", 0, 1e9, NULL, "subject voxels sampled per iteration (0: all)" },
 	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "random seed of the voxel sampling" },
+	{ "warp_mm", SUL_T_FLOAT, "10", 0, 100, NULL,
+	  "control point spacing of the non-linear (B-spline) refinement after the affine; 0: affine only" },
+	{ "warp_stages", SUL_T_INT, "3", 1, 6, NULL,
+	  "coarse-to-fine stages of the refinement, each halving the spacing, the last at warp_mm" },
+	{ "warp_iterations", SUL_T_INT, "60", 1, 100000, NULL, "at most this many L-BFGS iterations per stage" },
+	{ "warp_samples", SUL_T_INT, "300000", 1000, 1e9, NULL,
+	  "subject voxels of the last stage (a regular grid); each coarser stage a quarter of the one after" },
+	{ "bending", SUL_T_FLOAT, "0.003", 0, 1e6, NULL,
+	  "weight of the smoothness term (mean squared second difference of the control points' displacements, "
+	  "mm^2) against the mutual information" },
 	{ "min_brain_dice", SUL_T_FLOAT, "0.85", 0, 1, NULL,
 	  "flag (warn, atlas_quality.flagged) a subject whose warped brain overlaps its own mask less" },
 	{ "bad", SUL_T_STRING, "fail", 0, 0, "fail|drop",
@@ -138,7 +153,7 @@ static double dice(const struct sul_volume *a, const struct sul_volume *b, int l
 }
 
 struct subject_result {
-	double mi, dice_brain, dice_lobes, dice_lobes_none, dice_lobe[4], seconds;
+	double mi, dice_brain, dice_lobes, dice_lobes_none, dice_lobes_affine, dice_lobe[4], seconds, jac_min, folded;
 	int have_mask, have_truth, flagged;
 };
 
@@ -172,8 +187,10 @@ static int do_subject(const struct sul_stage_ctx *ctx, const struct atlas *at, c
 		      struct sul_buf *transforms, struct subject_result *res, struct sul_err *err)
 {
 	struct sul_rigid_opts opts = SUL_RIGID_OPTS_INIT;
-	struct sul_volume ref, mask, truth, w_lobes, w_brain, w_jhu, none;
-	struct sul_affine t, identity;
+	struct sul_warp_opts wopts = SUL_WARP_OPTS_INIT;
+	struct sul_volume ref, mask, truth, w_lobes, w_brain, w_jhu, none, aff;
+	struct sul_affine identity;
+	struct sul_warp w;
 	struct sul_buf rel = SUL_BUF_INIT;
 	char *path = sul_xasprintf("%s/%s", in_dir, ref_rel);
 	double t0;
@@ -186,12 +203,19 @@ static int do_subject(const struct sul_stage_ctx *ctx, const struct atlas *at, c
 	memset(&w_brain, 0, sizeof(w_brain));
 	memset(&w_jhu, 0, sizeof(w_jhu));
 	memset(&none, 0, sizeof(none));
+	memset(&aff, 0, sizeof(aff));
+	memset(&w, 0, sizeof(w));
 	memset(res, 0, sizeof(*res));
 	opts.bins = (int)sul_ctx_int(ctx, "bins");
 	opts.levels = (int)sul_ctx_int(ctx, "levels");
 	opts.iterations = (int)sul_ctx_int(ctx, "iterations");
 	opts.samples = (long)sul_ctx_int(ctx, "samples");
 	opts.seed = (uint64_t)sul_ctx_int(ctx, "seed");
+	wopts.spacing_mm = sul_ctx_float(ctx, "warp_mm");
+	wopts.stages = (int)sul_ctx_int(ctx, "warp_stages");
+	wopts.iterations = (int)sul_ctx_int(ctx, "warp_iterations");
+	wopts.samples = (long)sul_ctx_int(ctx, "warp_samples");
+	wopts.bending = sul_ctx_float(ctx, "bending");
 	if (!*ref_rel) {
 		sul_err_set(err, SUL_ERR_INPUT, "no %s image in the table", sul_ctx_str(ctx, "reference"));
 		goto out;
@@ -199,15 +223,26 @@ static int do_subject(const struct sul_stage_ctx *ctx, const struct atlas *at, c
 	if (sul_volume_read(path, &ref, err))
 		goto out;
 	t0 = sul_cpu_s();
-	if (sul_affine_register(&ref, &at->a.t1, &opts, &t, err)) {
-		sul_err_prefix(err, "registering the template to '%s'", path);
-		goto out;
+	if (wopts.spacing_mm > 0) {
+		if (sul_warp_register(&ref, &at->a.t1, &opts, &wopts, &w, err)) {
+			sul_err_prefix(err, "registering the template to '%s'", path);
+			goto out;
+		}
+	} else {
+		struct sul_affine t;
+		if (sul_affine_register(&ref, &at->a.t1, &opts, &t, err)) {
+			sul_err_prefix(err, "registering the template to '%s'", path);
+			goto out;
+		}
+		sul_warp_from_affine(&t, &ref, 50, &w);
 	}
 	res->seconds = sul_cpu_s() - t0;
-	res->mi = t.mi;
-	sul_affine_resample(&ref, &at->lobes, &t, 1, &w_lobes);
-	sul_affine_resample(&ref, &at->brain, &t, 1, &w_brain);
-	sul_affine_resample(&ref, &at->jhu, &t, 1, &w_jhu);
+	res->mi = w.mi;
+	res->jac_min = w.jac_min;
+	res->folded = w.folded;
+	sul_warp_resample(&ref, &at->lobes, &w, 1, &w_lobes);
+	sul_warp_resample(&ref, &at->brain, &w, 1, &w_brain);
+	sul_warp_resample(&ref, &at->jhu, &w, 1, &w_jhu);
 	if (mask_rel && *mask_rel) {
 		char *mp = sul_xasprintf("%s/%s", in_dir, mask_rel);
 		int r = sul_volume_read(mp, &mask, err);
@@ -232,10 +267,12 @@ static int do_subject(const struct sul_stage_ctx *ctx, const struct atlas *at, c
 			for (a = 0; a < 3; a++)
 				identity.a[a][a] = 1;
 			sul_affine_resample(&ref, &at->lobes, &identity, 1, &none);
+			sul_affine_resample(&ref, &at->lobes, &w.affine, 1, &aff);
 			for (l = 0; l < 4; l++) {
 				res->dice_lobe[l] = dice(&w_lobes, &truth, l + 1);
 				res->dice_lobes += res->dice_lobe[l] / 4;
 				res->dice_lobes_none += dice(&none, &truth, l + 1) / 4;
+				res->dice_lobes_affine += dice(&aff, &truth, l + 1) / 4;
 			}
 			res->have_truth = 1;
 		}
@@ -250,11 +287,20 @@ static int do_subject(const struct sul_stage_ctx *ctx, const struct atlas *at, c
 	if (write_labels(ctx, sub, "brain", &w_brain, &rel, err))
 		goto out;
 	sul_buf_addf(rels, "%s", rel.buf);
+	sul_buf_reset(&rel);
+	if (wopts.spacing_mm > 0) {
+		char *prefix = sul_xasprintf("%s/atlas/%s/%s_warp", ctx->out, sub, sub);
+		int r = sul_warp_write(prefix, &w, err);
+		free(prefix);
+		if (r)
+			goto out;
+		sul_buf_addf(&rel, "atlas/%s/%s_warp", sub, sub);
+	}
 	sul_buf_addf(transforms, "%s", sub);
 	for (a = 0; a < 3; a++)
-		sul_buf_addf(transforms, "\t%.6f\t%.6f\t%.6f", t.a[a][0], t.a[a][1], t.a[a][2]);
-	sul_buf_addf(transforms, "\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.6f\n", t.t[0], t.t[1], t.t[2], t.center[0],
-		     t.center[1], t.center[2], t.mi);
+		sul_buf_addf(transforms, "\t%.6f\t%.6f\t%.6f", w.affine.a[a][0], w.affine.a[a][1], w.affine.a[a][2]);
+	sul_buf_addf(transforms, "\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.6f\t%s\n", w.affine.t[0], w.affine.t[1],
+		     w.affine.t[2], w.affine.center[0], w.affine.center[1], w.affine.center[2], w.mi, rel.buf);
 	ret = 0;
 out:
 	sul_volume_release(&ref);
@@ -264,6 +310,8 @@ out:
 	sul_volume_release(&w_brain);
 	sul_volume_release(&w_jhu);
 	sul_volume_release(&none);
+	sul_volume_release(&aff);
+	sul_warp_release(&w);
 	sul_buf_release(&rel);
 	free(path);
 	return ret;
@@ -276,7 +324,7 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	struct sul_buf out = SUL_BUF_INIT, transforms = SUL_BUF_INIT, quality = SUL_BUF_INIT, rels = SUL_BUF_INIT;
 	struct sul_buf trow = SUL_BUF_INIT;
 	const int drop = !strcmp(sul_ctx_str(ctx, "bad"), "drop");
-	double sum_mi = 0, sum_brain = 0, sum_lobes = 0, sum_none = 0, min_dice = sul_ctx_float(ctx, "min_brain_dice");
+	double sum_mi = 0, sum_brain = 0, sum_lobes = 0, sum_none = 0, sum_affine = 0, min_dice = sul_ctx_float(ctx, "min_brain_dice");
 	size_t row, c, nmask = 0, ntruth = 0, nflag = 0, ndrop = 0, nreg = 0;
 	long scol, rcol, mcol, lcol;
 	struct atlas at;
@@ -301,12 +349,36 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	{
 		/* The template's own labels, for viewers and for other tools to warp. */
 		char *dir = sul_xasprintf("%s/template", ctx->out), *p1 = sul_xasprintf("%s/lobes.nii.gz", dir),
-		     *p2 = sul_xasprintf("%s/brain.nii.gz", dir);
-		int bad = sul_mkdirs(dir, err) || sul_volume_write(p1, &at.lobes, SUL_VOL_UINT8, err)
-			  || sul_volume_write(p2, &at.brain, SUL_VOL_UINT8, err);
+		     *p2 = sul_xasprintf("%s/brain.nii.gz", dir), *p3 = sul_xasprintf("%s/wm_tracts.nii.gz", dir);
+		struct sul_affine id;
+		struct sul_volume jhu;
+		int bad;
+		memset(&id, 0, sizeof(id));
+		id.a[0][0] = id.a[1][1] = id.a[2][2] = 1;
+		sul_affine_resample(&at.a.t1, &at.jhu, &id, 1, &jhu);
+		bad = sul_mkdirs(dir, err) || sul_volume_write(p1, &at.lobes, SUL_VOL_UINT8, err)
+		      || sul_volume_write(p2, &at.brain, SUL_VOL_UINT8, err) || sul_volume_write(p3, &jhu, SUL_VOL_UINT8, err);
+		sul_volume_release(&jhu);
+		if (!bad) {
+			/* The tracts' names, for the tables of group_maps: the
+			 * atlas's own "label<TAB>name" lines, under a header. */
+			char *src = sul_xasprintf("%s/JHU-WhiteMatter-labels-1mm.nii.txt", templates);
+			char *dst = sul_xasprintf("%s/wm_tracts.tsv", dir);
+			struct sul_buf names = SUL_BUF_INIT, tsv = SUL_BUF_INIT;
+			if (sul_read_file(src, &names, err))
+				sul_err_clear(err);  /* no names: labels only */
+			sul_buf_adds(&tsv, "label\tname\n");
+			sul_buf_add(&tsv, names.buf, names.len);
+			bad = sul_write_file_atomic(dst, tsv.buf, tsv.len, err);
+			sul_buf_release(&names);
+			sul_buf_release(&tsv);
+			free(src);
+			free(dst);
+		}
 		free(dir);
 		free(p1);
 		free(p2);
+		free(p3);
 		if (bad)
 			goto out;
 	}
@@ -315,9 +387,10 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		sul_buf_addf(&out, "%s%s", c ? "\t" : "", (long)c == lcol ? "lobes_true" : sul_tsv_at(&t, 0, c));
 	sul_buf_addf(&out, "\tlobes\twm_tracts%s\n", mcol < 0 ? "\tmask" : "\tatlas_brain");
 	sul_buf_adds(&transforms, "subject\tm00\tm01\tm02\tm10\tm11\tm12\tm20\tm21\tm22\ttx_mm\tty_mm\ttz_mm\tcx_mm\tcy_mm"
-				  "\tcz_mm\tmi\n");
-	sul_buf_adds(&quality, "subject\tmi\tdice_brain\tdice_lobes\tdice_lobes_none\tdice_frontal\tdice_temporal"
-			       "\tdice_parietal\tdice_occipital\tregister_s\tflagged\tstatus\treason\n");
+				  "\tcz_mm\tmi\twarp\n");
+	sul_buf_adds(&quality, "subject\tmi\tdice_brain\tdice_lobes\tdice_lobes_none\tdice_lobes_affine\tdice_frontal"
+			       "\tdice_temporal\tdice_parietal\tdice_occipital\tjacobian_min\tfolded\tregister_s\tflagged"
+			       "\tstatus\treason\n");
 	for (row = 1; row < t.nrows; row++) {
 		const char *sub = sul_tsv_at(&t, row, (size_t)scol);
 		struct subject_result r;
@@ -332,7 +405,7 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			if (!drop)
 				goto out;
 			fprintf(stderr, "atlas: dropped subject '%s' (bad = \"drop\"): %s\n", sub, err->msg);
-			sul_buf_addf(&quality, "%s\t\t\t\t\t\t\t\t\t\t\tdropped\t%s\n", sub, err->msg);
+			sul_buf_addf(&quality, "%s\t\t\t\t\t\t\t\t\t\t\t\t\t\tdropped\t%s\n", sub, err->msg);
 			sul_err_clear(err);
 			ndrop++;
 			continue;
@@ -372,18 +445,20 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		}
 		if (r.have_truth) {
 			if (metric(ctx, sub, "dice_lobes", r.dice_lobes, err)
-			    || metric(ctx, sub, "dice_lobes_none", r.dice_lobes_none, err))
+			    || metric(ctx, sub, "dice_lobes_none", r.dice_lobes_none, err)
+			    || metric(ctx, sub, "dice_lobes_affine", r.dice_lobes_affine, err))
 				goto out;
 			sum_lobes += r.dice_lobes;
 			sum_none += r.dice_lobes_none;
+			sum_affine += r.dice_lobes_affine;
 			ntruth++;
-			sul_buf_addf(&quality, "\t%.4f\t%.4f", r.dice_lobes, r.dice_lobes_none);
+			sul_buf_addf(&quality, "\t%.4f\t%.4f\t%.4f", r.dice_lobes, r.dice_lobes_none, r.dice_lobes_affine);
 			for (l = 0; l < 4; l++)
 				sul_buf_addf(&quality, "\t%.4f", r.dice_lobe[l]);
 		} else {
-			sul_buf_adds(&quality, "\t\t\t\t\t\t");
+			sul_buf_adds(&quality, "\t\t\t\t\t\t\t");
 		}
-		sul_buf_addf(&quality, "\t%.3f\t%d\t%s\t%s\n", r.seconds, r.flagged, r.flagged && drop ? "dropped" : "used",
+		sul_buf_addf(&quality, "\t%.4f\t%.6f\t%.3f\t%d\t%s\t%s\n", r.jac_min, r.folded, r.seconds, r.flagged, r.flagged && drop ? "dropped" : "used",
 			     r.flagged && drop ? "flagged: brain Dice below min_brain_dice" : "");
 	}
 	if (nreg && sul_ctx_metric(ctx, "mi_mean", -1, sum_mi / (double)nreg, err))
@@ -391,7 +466,8 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	if (nmask && sul_ctx_metric(ctx, "dice_brain_mean", -1, sum_brain / (double)nmask, err))
 		goto out;
 	if (ntruth && (sul_ctx_metric(ctx, "dice_lobes_mean", -1, sum_lobes / (double)ntruth, err)
-		       || sul_ctx_metric(ctx, "dice_lobes_none_mean", -1, sum_none / (double)ntruth, err)))
+		       || sul_ctx_metric(ctx, "dice_lobes_none_mean", -1, sum_none / (double)ntruth, err)
+		       || sul_ctx_metric(ctx, "dice_lobes_affine_mean", -1, sum_affine / (double)ntruth, err)))
 		goto out;
 	if (sul_ctx_metric(ctx, "flagged", -1, (double)nflag, err)
 	    || sul_ctx_metric(ctx, "subjects_dropped", -1, (double)ndrop, err))
@@ -437,7 +513,10 @@ static const struct sul_table_spec atlas_tables[] = {
 	  "  dice_brain      REAL,     -- warped template brain vs the subject's mask; NULL without one\n"
 	  "  dice_lobes      REAL,     -- mean Dice of the 4 lobes vs the true lobes (synthetic cohort)\n"
 	  "  dice_lobes_none REAL,     -- the same with no registration: the floor\n"
+	  "  dice_lobes_affine REAL,   -- the same with the affine alone, before the non-linear refinement\n"
 	  "  dice_frontal REAL, dice_temporal REAL, dice_parietal REAL, dice_occipital REAL,\n"
+	  "  jacobian_min    REAL,     -- smallest Jacobian determinant of the warp relative to the affine's\n"
+	  "  folded          REAL,     -- fraction of the subject's voxels where the warp folds (Jacobian <= 0)\n"
 	  "  register_s      REAL,     -- CPU seconds of the registration\n"
 	  "  flagged         INTEGER,  -- 1 when dice_brain < min_brain_dice\n"
 	  "  status          TEXT,     -- used, or dropped (bad = \"drop\")\n"
@@ -448,9 +527,9 @@ static const struct sul_table_spec atlas_tables[] = {
 
 const struct sul_kind sul_kind_atlas = {
 	.name = "atlas",
-	.version = 1,
-	.doc = "the Colin27 template registered (affine) to each subject's T1; lobes, JHU white-matter labels and "
-	       "brain warped onto its grid",
+	.version = 2,
+	.doc = "the Colin27 template registered (affine, then a B-spline warp) to each subject's T1; lobes, JHU "
+	       "white-matter labels and brain warped onto its grid",
 	.params = atlas_params,
 	.inputs = { 1, 1, "exactly one input (a stage with subjects.tsv)" },
 	.tables = atlas_tables,
