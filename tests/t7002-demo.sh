@@ -3,7 +3,8 @@
 # size (12 subjects at 4 mm, 12 slices each, 2 epochs): every stage runs,
 # and the database holds the run, every model's metrics and predictions,
 # and heatmap statistics for both ranked models and all three methods, and
-# the atlas registration's Dice against the true lobes for every subject;
+# the atlas registration's Dice against the true lobes for every subject,
+# and group maps in template space with their test and consistency;
 # `sulcus report` renders it with the study's spec beside the workflow
 # (workflows/report.cfg); a second run is all cached.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -18,7 +19,7 @@ set -- --set synth.rrms=4 --set synth.spms=4 --set synth.hc=4 --set synth.matrix
 
 run_ok "$SULCUS" run "$@" "$REPO/workflows/demo.cfg"
 assert_eq "$(sql_value "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" succeeded
-assert_eq "$(sql_value "SELECT count(*) FROM latest_executions WHERE status = 'ran'")" 14
+assert_eq "$(sql_value "SELECT count(*) FROM latest_executions WHERE status = 'ran'")" 17
 
 for m in tiny_gap tiny_fc; do
 	n=$(sql_value "SELECT count(*) FROM metrics m JOIN latest_executions e USING (cache_key)
@@ -55,6 +56,16 @@ assert_eq 12 "$(sql_value "SELECT count(*) FROM atlas_quality q JOIN latest_exec
                            WHERE e.stage = 'atlas' AND dice_lobes > dice_lobes_none")" "subjects the atlas registration improved"
 s=$(awk 'index($0, "<section id=\"atlas\"") { on = 1 } on { print } on && /<\/section>/ { exit }' rep/index.html)
 assert_contains "$s" "<td>sub-12</td>" "the report's atlas section"
+# Group maps: every subject of both models in template space, all three
+# groups tested (4 subjects each), every group's consistency.
+assert_eq "$(sql_value "SELECT count(*) FROM group_map_tests t JOIN latest_executions e USING (cache_key)
+                        WHERE e.stage = 'group_maps' AND groups = 3 AND subjects = 12 AND voxels > 100")" 4 \
+	"tests of 2 models x Grad-CAM and Grad-CAM++ (CAM: the GAP model only)"
+assert_eq "$(sql_value "SELECT count(*) FROM map_consistency c JOIN latest_executions e USING (cache_key)
+                        WHERE e.stage = 'group_maps' AND across = 'subjects' AND pairs = 6 AND spearman IS NOT NULL")" 12 \
+	"consistency across the subjects of each group (2 models x 2 methods x 3 groups)"
+s=$(awk 'index($0, "<section id=\"group_tests\"") { on = 1 } on { print } on && /<\/section>/ { exit }' rep/index.html)
+assert_contains "$s" "<td>cam_all1</td>" "the report's group test section"
 run_ok "$SULCUS" run "$@" "$REPO/workflows/demo.cfg"
-assert_eq "$(sql_value "SELECT count(*) FROM latest_executions WHERE status = 'cached'")" 14
+assert_eq "$(sql_value "SELECT count(*) FROM latest_executions WHERE status = 'cached'")" 17
 exit 0
