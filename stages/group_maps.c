@@ -670,6 +670,28 @@ static void consistency_row(struct sul_buf *out, const char *across, const char 
 		sul_buf_adds(out, "\t0\n");
 }
 
+/* The sum of the Spearman correlations, over the subjects of group k, of
+ * each one's map of (c1, m1) with its map of (c2, m2); *n gets how many
+ * were defined. */
+static double within_subjects(struct gm *g, int k, int c1, int m1, int c2, int m2, float *sa, float *sb, size_t *n)
+{
+	double sum = 0;
+	size_t s;
+
+	*n = 0;
+	for (s = 0; s < g->nsub; s++) {
+		double rho;
+		if (g->sub[s].group != k)
+			continue;
+		rho = masked_spearman(g, *map_at(g, c1, m1, s), *map_at(g, c2, m2, s), sa, sb);
+		if (!isnan(rho)) {
+			sum += rho;
+			(*n)++;
+		}
+	}
+	return sum;
+}
+
 /* Mean pairwise Spearman: across subjects of a group, across methods and
  * across networks within a subject, per group. */
 static void consistency(struct gm *g, struct sul_buf *out)
@@ -701,18 +723,8 @@ static void consistency(struct gm *g, struct sul_buf *out)
 			for (m2 = m + 1; m2 < g->nmeth; m2++)
 				for (k = 0; k < g->ngroups; k++) {
 					char *pair = sul_xasprintf("%s~%s", g->methods[m], g->methods[m2]);
-					double sum = 0;
-					size_t n = 0;
-					for (s = 0; s < g->nsub; s++) {
-						double rho;
-						if (g->sub[s].group != k)
-							continue;
-						rho = masked_spearman(g, *map_at(g, c, m, s), *map_at(g, c, m2, s), sa, sb);
-						if (!isnan(rho)) {
-							sum += rho;
-							n++;
-						}
-					}
+					size_t n;
+					double sum = within_subjects(g, k, c, m, c, m2, sa, sb, &n);
 					consistency_row(out, "methods", g->cams[c], "", g->groups[k], pair, sum, n);
 					free(pair);
 				}
@@ -721,18 +733,8 @@ static void consistency(struct gm *g, struct sul_buf *out)
 			for (c2 = c + 1; c2 < g->ncam; c2++)
 				for (k = 0; k < g->ngroups; k++) {
 					char *pair = sul_xasprintf("%s~%s", g->cams[c], g->cams[c2]);
-					double sum = 0;
-					size_t n = 0;
-					for (s = 0; s < g->nsub; s++) {
-						double rho;
-						if (g->sub[s].group != k)
-							continue;
-						rho = masked_spearman(g, *map_at(g, c, m, s), *map_at(g, c2, m, s), sa, sb);
-						if (!isnan(rho)) {
-							sum += rho;
-							n++;
-						}
-					}
+					size_t n;
+					double sum = within_subjects(g, k, c, m, c2, m, sa, sb, &n);
 					consistency_row(out, "networks", "", g->methods[m], g->groups[k], pair, sum, n);
 					free(pair);
 				}

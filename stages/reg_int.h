@@ -93,6 +93,11 @@ double reg_interp_value(const float *v, const int64_t n[3], const double u[3]);
  * (Mattes 2003). */
 double reg_histogram_mi(const struct metric *m, size_t valid, double *lr);
 
+/* Resampling's value at voxel coordinates u of v (n its size): the
+ * trilinear interpolant, or with nearest the nearest voxel's value
+ * (labels); 0 outside v. */
+float reg_sample(const struct sul_volume *v, const int64_t n[3], const double u[3], int nearest);
+
 /* The cubic B-spline and its derivative. */
 double reg_bspline3(double u);
 double reg_bspline3_d(double u);

@@ -308,6 +308,18 @@ double reg_interp_value(const float *v, const int64_t n[3], const double u[3])
 	return c0 + f[2] * (c1 - c0);
 }
 
+float reg_sample(const struct sul_volume *v, const int64_t n[3], const double u[3], int nearest)
+{
+	int64_t i, j, k;
+
+	if (!nearest)
+		return (float)reg_interp_value(v->data, n, u);
+	i = (int64_t)floor(u[0] + 0.5);
+	j = (int64_t)floor(u[1] + 0.5);
+	k = (int64_t)floor(u[2] + 0.5);
+	return i >= 0 && j >= 0 && k >= 0 && i < n[0] && j < n[1] && k < n[2] ? v->data[i + n[0] * (j + n[1] * k)] : 0.0f;
+}
+
 /* --- the metric ----------------------------------------------------------- */
 
 /* The cubic B-spline and its derivative. */
@@ -1047,15 +1059,7 @@ void sul_affine_resample(const struct sul_volume *fixed, const struct sul_volume
 				double u[3];
 				for (a = 0; a < 3; a++)
 					u[a] = u0[a] + k[a][0] * (double)x;
-				/* Outside moving: stays 0. */
-				if (!nearest) {
-					row[x] = (float)reg_interp_value(moving->data, n, u);
-				} else {
-					int64_t i = (int64_t)floor(u[0] + 0.5), j = (int64_t)floor(u[1] + 0.5),
-						kz = (int64_t)floor(u[2] + 0.5);
-					if (i >= 0 && j >= 0 && kz >= 0 && i < n[0] && j < n[1] && kz < n[2])
-						row[x] = moving->data[i + n[0] * (j + n[1] * kz)];
-				}
+				row[x] = reg_sample(moving, n, u, nearest);
 			}
 		}
 }

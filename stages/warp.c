@@ -294,14 +294,7 @@ void sul_warp_resample(const struct sul_volume *fixed, const struct sul_volume *
 				for (a = 0; a < 3; a++)
 					q3[a] += d[3 * x + a];
 				map_point(inv, q3, u);
-				if (!nearest) {
-					row[x] = (float)reg_interp_value(moving->data, n, u);
-				} else {
-					int64_t i = (int64_t)floor(u[0] + 0.5), j = (int64_t)floor(u[1] + 0.5),
-						k = (int64_t)floor(u[2] + 0.5);
-					if (i >= 0 && j >= 0 && k >= 0 && i < n[0] && j < n[1] && k < n[2])
-						row[x] = moving->data[i + n[0] * (j + n[1] * k)];
-				}
+				row[x] = reg_sample(moving, n, u, nearest);
 			}
 		}
 	free(d);

@@ -185,6 +185,34 @@ START_TEST(planted_group_effect_is_found_where_it_is)
 	for (y = 1; y < N - 1; y++)
 		ck_assert(pmap.data[5 + N * (y + N * (N - 2))] == 0);
 	sul_volume_release(&pmap);
+	/* F at the blob's centre, against one-way ANOVA computed here from the
+	 * subjects' values there (identity transforms: the same voxel). */
+	{
+		const int v = 6 + N * (6 + N * 8);
+		double x[NSUB], mean[2] = { 0, 0 }, all = 0, between = 0, within = 0, f_expect;
+		struct sul_volume fv;
+		int s;
+		for (s = 0; s < NSUB; s++) {
+			struct sul_volume h;
+			char *ph = sul_xasprintf("%s/volumes/gradcam/sub-%02d_predicted.nii.gz", c1, s + 1);
+			ck_assert_int_eq(sul_volume_read(ph, &h, &err), 0);
+			x[s] = h.data[v];
+			mean[s >= NSUB / 2] += x[s] / (NSUB / 2);
+			all += x[s] / NSUB;
+			sul_volume_release(&h);
+			free(ph);
+		}
+		for (s = 0; s < NSUB; s++) {
+			within += (x[s] - mean[s >= NSUB / 2]) * (x[s] - mean[s >= NSUB / 2]);
+			between += (mean[s >= NSUB / 2] - all) * (mean[s >= NSUB / 2] - all);
+		}
+		f_expect = (between / 1) / (within / (NSUB - 2));
+		p = sul_xasprintf("%s/maps/cam_a/gradcam/F.nii.gz", out);
+		ck_assert_int_eq(sul_volume_read(p, &fv, &err), 0);
+		free(p);
+		ck_assert_msg(fabs(fv.data[v] - f_expect) < 1e-3 * f_expect, "F %g, expected %g", fv.data[v], f_expect);
+		sul_volume_release(&fv);
+	}
 	/* Group means: A is 1 higher on the blob. */
 	{
 		struct sul_volume a, b;
