@@ -26,7 +26,8 @@
  * lobe, also for no registration and for the affine alone); a table
  * atlas_quality (with the warp's smallest Jacobian and the share of voxels
  * where it folds); a warning for a subject whose brain Dice is below
- * `min_brain_dice` (flagged = 1); and the template's own labels
+ * `min_brain_dice` or whose warp folds on more than `max_folded` of its
+ * voxels (flagged = 1); and the template's own labels
  * (template/lobes.nii.gz, wm_tracts.nii.gz, brain.nii.gz: what group maps
  * in template space are summed over).  A subject that cannot be registered
  * (no image, unreadable, no overlap) fails the stage naming it, or with
@@ -70,6 +71,8 @@ static const struct sul_param_spec atlas_params[] = {
 	  "mm^2) against the mutual information" },
 	{ "min_brain_dice", SUL_T_FLOAT, "0.85", 0, 1, NULL,
 	  "flag (warn, atlas_quality.flagged) a subject whose warped brain overlaps its own mask less" },
+	{ "max_folded", SUL_T_FLOAT, "0.0001", 0, 1, NULL,
+	  "flag (warn, atlas_quality.flagged) a subject whose warp folds (Jacobian <= 0) on a larger share of its voxels" },
 	{ "bad", SUL_T_STRING, "fail", 0, 0, "fail|drop",
 	  "a subject whose image is missing or unreadable or whose registration fails: fail the stage, or drop "
 	  "the subject (and a flagged one) and say so in the log, atlas_quality and the metric subjects_dropped" },
@@ -325,6 +328,8 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	struct sul_buf trow = SUL_BUF_INIT;
 	const int drop = !strcmp(sul_ctx_str(ctx, "bad"), "drop");
 	double sum_mi = 0, sum_brain = 0, sum_lobes = 0, sum_none = 0, sum_affine = 0, min_dice = sul_ctx_float(ctx, "min_brain_dice");
+	const double max_folded = sul_ctx_float(ctx, "max_folded");
+	const char *reason = "";
 	size_t row, c, nmask = 0, ntruth = 0, nflag = 0, ndrop = 0, nreg = 0;
 	long scol, rcol, mcol, lcol;
 	struct atlas at;
@@ -411,12 +416,20 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			continue;
 		}
 		nreg++;
-		r.flagged = r.have_mask && r.dice_brain < min_dice;
-		if (r.flagged) {
-			fprintf(stderr, "atlas: warning: subject '%s': the warped template brain overlaps its mask with Dice "
-				"%.3f, below min_brain_dice %.2f: check its registration%s\n", sub, r.dice_brain, min_dice,
-				drop ? " (dropped: bad = \"drop\")" : "");
-			nflag++;
+		{
+			const int low = r.have_mask && r.dice_brain < min_dice, folds = r.folded > max_folded;
+			r.flagged = low || folds;
+			if (low)
+				fprintf(stderr, "atlas: warning: subject '%s': the warped template brain overlaps its mask with "
+					"Dice %.3f, below min_brain_dice %.2f: check its registration%s\n", sub, r.dice_brain,
+					min_dice, drop ? " (dropped: bad = \"drop\")" : "");
+			if (folds)
+				fprintf(stderr, "atlas: warning: subject '%s': the warp folds on %.3f%% of its voxels (Jacobian "
+					"down to %.3f), above max_folded %g%%: raise bending or warp_mm%s\n", sub,
+					100 * r.folded, r.jac_min, 100 * max_folded, drop ? " (dropped: bad = \"drop\")" : "");
+			reason = low && folds ? "flagged: brain Dice below min_brain_dice, and the warp folds"
+				 : low ? "flagged: brain Dice below min_brain_dice" : "flagged: the warp folds";
+			nflag += r.flagged;
 		}
 		if (!(r.flagged && drop)) {
 			for (c = 0; c < t.ncols; c++)
@@ -459,7 +472,7 @@ static int atlas_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			sul_buf_adds(&quality, "\t\t\t\t\t\t\t");
 		}
 		sul_buf_addf(&quality, "\t%.4f\t%.6f\t%.3f\t%d\t%s\t%s\n", r.jac_min, r.folded, r.seconds, r.flagged, r.flagged && drop ? "dropped" : "used",
-			     r.flagged && drop ? "flagged: brain Dice below min_brain_dice" : "");
+			     r.flagged && drop ? reason : "");
 	}
 	if (nreg && sul_ctx_metric(ctx, "mi_mean", -1, sum_mi / (double)nreg, err))
 		goto out;
@@ -518,7 +531,7 @@ static const struct sul_table_spec atlas_tables[] = {
 	  "  jacobian_min    REAL,     -- smallest Jacobian determinant of the warp relative to the affine's\n"
 	  "  folded          REAL,     -- fraction of the subject's voxels where the warp folds (Jacobian <= 0)\n"
 	  "  register_s      REAL,     -- CPU seconds of the registration\n"
-	  "  flagged         INTEGER,  -- 1 when dice_brain < min_brain_dice\n"
+	  "  flagged         INTEGER,  -- 1 when dice_brain < min_brain_dice or folded > max_folded\n"
 	  "  status          TEXT,     -- used, or dropped (bad = \"drop\")\n"
 	  "  reason          TEXT      -- why dropped",
 	  "subject" },
@@ -527,7 +540,7 @@ static const struct sul_table_spec atlas_tables[] = {
 
 const struct sul_kind sul_kind_atlas = {
 	.name = "atlas",
-	.version = 2,
+	.version = 3,
 	.doc = "the Colin27 template registered (affine, then a B-spline warp) to each subject's T1; lobes, JHU "
 	       "white-matter labels and brain warped onto its grid",
 	.params = atlas_params,
