@@ -189,21 +189,21 @@ START_TEST(planted_group_effect_is_found_where_it_is)
 	 * subjects' values there (identity transforms: the same voxel). */
 	{
 		const int v = 6 + N * (6 + N * 8);
-		double x[NSUB], mean[2] = { 0, 0 }, all = 0, between = 0, within = 0, f_expect;
+		double val[NSUB], mean[2] = { 0, 0 }, all = 0, between = 0, within = 0, f_expect;
 		struct sul_volume fv;
 		int s;
 		for (s = 0; s < NSUB; s++) {
 			struct sul_volume h;
 			char *ph = sul_xasprintf("%s/volumes/gradcam/sub-%02d_predicted.nii.gz", c1, s + 1);
 			ck_assert_int_eq(sul_volume_read(ph, &h, &err), 0);
-			x[s] = h.data[v];
-			mean[s >= NSUB / 2] += x[s] / (NSUB / 2);
-			all += x[s] / NSUB;
+			val[s] = h.data[v];
+			mean[s >= NSUB / 2] += val[s] / (NSUB / 2);
+			all += val[s] / NSUB;
 			sul_volume_release(&h);
 			free(ph);
 		}
 		for (s = 0; s < NSUB; s++) {
-			within += (x[s] - mean[s >= NSUB / 2]) * (x[s] - mean[s >= NSUB / 2]);
+			within += (val[s] - mean[s >= NSUB / 2]) * (val[s] - mean[s >= NSUB / 2]);
 			between += (mean[s >= NSUB / 2] - all) * (mean[s >= NSUB / 2] - all);
 		}
 		f_expect = (between / 1) / (within / (NSUB - 2));
