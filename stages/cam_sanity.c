@@ -20,7 +20,7 @@ int sul_cam_sanity(struct cam_run *run, struct sul_err *err)
 	size_t i = 0;
 
 	run->model.api->randomize(run->model.net, (unsigned long)sul_ctx_int(run->ctx, "seed"));
-	if (run->cam_ok && run->model.api->cam_weights(run->model.net, run->camw, err))
+	if (run->cam_ok && run->camw && run->model.api->cam_weights(run->model.net, run->camw, err))
 		goto out;
 	while (i < run->nheatmaps) {
 		size_t idx[CAM_MAX_BATCH];

@@ -92,4 +92,12 @@ assert_ran cam_gap
 assert_eq "$(q 'count(*)' cam_gap "sanity_rho IS NOT NULL")" 0
 assert_eq "$(sql_value "SELECT count(*) FROM heatmap_tests t JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_gap' AND t.name = 'sanity_rank_correlation' AND t.value IS NOT NULL")" 0
 assert_eq "$(sql_value "SELECT count(*) FROM metrics m JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_gap' AND m.name LIKE 'sanity_rho_%'")" 0
+
+# Without CAM among the methods, on a GAP head: the randomization check
+# once asked the model for CAM's weights into memory never allocated for
+# them (SIGSEGV in the stage).
+run_ok "$SULCUS" run --set 'cam_gap.methods=gradcam' --only cam_gap wf.cfg
+assert_ran cam_gap
+assert_eq "$(q 'count(*)' cam_gap "sanity_rho IS NOT NULL")" 30
+
 exit 0
