@@ -1,7 +1,8 @@
 /*
- * cam.c - the `cam` kind: CAM, Grad-CAM and Grad-CAM++ heatmaps of a
- * trained model on slices, with the study's region statistics, group
- * comparison, localization, faithfulness and sanity checks.
+ * cam.c - the `cam` kind: CAM, Grad-CAM, Grad-CAM++, HiResCAM, XGrad-CAM
+ * and LayerCAM heatmaps of a trained model on slices, with the study's
+ * region statistics, group comparison, localization, faithfulness and
+ * sanity checks.
  *
  * Inputs: a model (train, evaluate, or rank with pick = N), the split
  * table and the slices (PNG images; the optional label slices and
@@ -52,7 +53,7 @@
 
 static const struct sul_param_spec cam_params[] = {
 	{ "methods", SUL_T_STRING, "cam, gradcam, gradcampp", 0, 0, NULL,
-	  "heatmap methods, comma-separated: cam, gradcam, gradcampp" },
+	  "heatmap methods, comma-separated: cam, gradcam, gradcampp, hirescam, xgradcam, layercam" },
 	{ "target", SUL_T_STRING, "predicted", 0, 0, "predicted|true|all", "the class each heatmap explains" },
 	{ "score", SUL_T_STRING, "logit", 0, 0, "logit|softmax",
 	  "Grad-CAM's y^c: the class score before softmax (as pytorch-grad-cam and MONAI) or its probability" },

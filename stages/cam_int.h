@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { M_CAM, M_GRADCAM, M_GRADCAMPP, NMETHODS };
+enum { M_CAM, M_GRADCAM, M_GRADCAMPP, M_HIRESCAM, M_XGRADCAM, M_LAYERCAM, NMETHODS };
 extern const char *const sul_cam_method_names[NMETHODS];
 #define NLOBES 5
 /* Label l (1..NLOBES) is lobe sul_cam_lobe_names[l - 1]. */

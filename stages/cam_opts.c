@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const sul_cam_method_names[NMETHODS] = { "cam", "gradcam", "gradcampp" };
+const char *const sul_cam_method_names[NMETHODS] = { "cam", "gradcam", "gradcampp", "hirescam", "xgradcam", "layercam" };
 const char *const sul_cam_lobe_names[NLOBES] = { "frontal", "temporal", "parietal", "occipital", "other" };
 
 int sul_cam_parse_methods(const char *text, int use[NMETHODS], struct sul_err *err)
@@ -21,8 +21,8 @@ int sul_cam_parse_methods(const char *text, int use[NMETHODS], struct sul_err *e
 	memset(use, 0, sizeof(int) * NMETHODS);
 	if (malformed) {
 		free(buf);
-		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'methods': expected cam, gradcam and/or gradcampp, "
-						       "comma-separated, none empty, got '%s'",
+		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'methods': expected some of cam, gradcam, gradcampp, "
+						       "hirescam, xgradcam, layercam, comma-separated, none empty, got '%s'",
 				   text);
 	}
 	for (i = 0; i < n; i++) {
@@ -30,7 +30,7 @@ int sul_cam_parse_methods(const char *text, int use[NMETHODS], struct sul_err *e
 			;
 		if (m == NMETHODS) {
 			sul_err_set(err, SUL_ERR_INPUT, "parameter 'methods': unknown method '%s' (expected cam, gradcam, "
-				    "gradcampp)", items[i]);
+				    "gradcampp, hirescam, xgradcam, layercam)", items[i]);
 			free(buf);
 			return -1;
 		}

@@ -70,8 +70,14 @@ void sul_cam_method_maps(const struct cam_run *run, int method, const float *A, 
 				maps + msz * i);
 		else if (method == M_GRADCAM)
 			sul_gradcam(A + lsz * i, G + lsz * i, run->lc, run->lh, run->lw, maps + msz * i);
-		else
+		else if (method == M_GRADCAMPP)
 			sul_gradcampp(A + lsz * i, G + lsz * i, run->lc, run->lh, run->lw, maps + msz * i);
+		else if (method == M_HIRESCAM)
+			sul_hirescam(A + lsz * i, G + lsz * i, run->lc, run->lh, run->lw, maps + msz * i);
+		else if (method == M_XGRADCAM)
+			sul_xgradcam(A + lsz * i, G + lsz * i, run->lc, run->lh, run->lw, maps + msz * i);
+		else
+			sul_layercam(A + lsz * i, G + lsz * i, run->lc, run->lh, run->lw, maps + msz * i);
 	}
 }
 

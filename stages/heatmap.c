@@ -128,6 +128,64 @@ static void bilinear_tap(int dst, int n, int N, int *i0, int *i1, double *f)
 	*f = src - i;
 }
 
+/* ReLU(sum_c f(G_c) * A_c) position by position: f the identity
+ * (HiResCAM) or ReLU (LayerCAM). */
+static void elementwise(const float *A, const float *G, int k, int h, int w, int relu_grad, float *map)
+{
+	const size_t n = (size_t)h * (size_t)w;
+	size_t p;
+	int c;
+
+	assert(k > 0 && h > 0 && w > 0);
+	for (p = 0; p < n; p++) {
+		double s = 0;
+		for (c = 0; c < k; c++) {
+			double g = G[(size_t)c * n + p];
+			if (relu_grad && !(g > 0))
+				continue;
+			s += g * A[(size_t)c * n + p];
+		}
+		map[p] = (float)(s > 0 ? s : 0);
+	}
+}
+
+void sul_hirescam(const float *A, const float *G, int k, int h, int w, float *map)
+{
+	elementwise(A, G, k, h, w, 0, map);
+}
+
+void sul_layercam(const float *A, const float *G, int k, int h, int w, float *map)
+{
+	elementwise(A, G, k, h, w, 1, map);
+}
+
+void sul_xgradcam_weights(const float *A, const float *G, int k, int h, int w, double *wts)
+{
+	const size_t n = (size_t)h * (size_t)w;
+	size_t p;
+	int c;
+
+	assert(k > 0 && h > 0 && w > 0);
+	for (c = 0; c < k; c++) {
+		const float *a = A + (size_t)c * n, *g = G + (size_t)c * n;
+		double sum = 0, ag = 0;
+		for (p = 0; p < n; p++) {
+			sum += a[p];
+			ag += (double)a[p] * g[p];
+		}
+		wts[c] = fabs(sum) > 1e-12 ? ag / sum : 0;
+	}
+}
+
+void sul_xgradcam(const float *A, const float *G, int k, int h, int w, float *map)
+{
+	double *wts = sul_xmalloc((size_t)k * sizeof(*wts));
+
+	sul_xgradcam_weights(A, G, k, h, w, wts);
+	combine(A, wts, k, (size_t)h * (size_t)w, 1, map);
+	free(wts);
+}
+
 void sul_upsample_bilinear(const float *in, int h, int w, float *out, int H, int W)
 {
 	int y, x;

@@ -97,6 +97,46 @@ size_t sul_gradcampp_weights(const float *A, const float *G, int k, int h, int w
  * sul_gradcampp_weights().  Returns what that returns. */
 size_t sul_gradcampp(const float *A, const float *G, int k, int h, int w, float *map);
 
+/* HiResCAM (Draelos & Carin, "Use HiResCAM instead of Grad-CAM for
+ * faithful explanations of convolutional neural networks", 2020): the
+ * gradient multiplies the activations position by position instead of
+ * being averaged over the map first,
+ *
+ *     map = ReLU(sum_c G_c * A_c)   (elementwise),
+ *
+ * so for a network whose score is a sum over positions (a GAP head and a
+ * linear layer) the map is exactly each position's share of the score;
+ * pytorch-grad-cam's HiResCAM, whose ReLU comes from its base class.
+ * Equal to Grad-CAM when each channel's gradient is constant over the map
+ * (a GAP head), and different wherever the gradient varies. */
+void sul_hirescam(const float *A, const float *G, int k, int h, int w, float *map);
+
+/* XGrad-CAM (Fu et al., "Axiom-based Grad-CAM", BMVC 2020, Eq. 13): the
+ * channel weight averages the gradient weighted by the activation,
+ *
+ *     w[c] = sum_ij (A_c[i][j] / sum_ab A_c[a][b]) G_c[i][j],
+ *     map  = ReLU(sum_c w[c] A_c),
+ *
+ * which makes the map satisfy the paper's sensitivity and conservation
+ * axioms for a linear head.  A channel whose activations sum to 0 (a dead
+ * channel after a ReLU: it adds nothing to the map whatever its weight)
+ * gets weight 0 where pytorch-grad-cam adds 1e-7 to the denominator; with
+ * leaky activations a sum within 1e-12 of 0 is treated the same rather
+ * than blown up.  Equal to Grad-CAM when each channel's gradient is
+ * constant over the map. */
+void sul_xgradcam_weights(const float *A, const float *G, int k, int h, int w, double *wts);
+void sul_xgradcam(const float *A, const float *G, int k, int h, int w, float *map);
+
+/* LayerCAM (Jiang et al., "LayerCAM: Exploring Hierarchical Class
+ * Activation Maps for Localization", IEEE TIP 2021, Eq. 5-6): each
+ * position keeps its own positive gradient as its weight,
+ *
+ *     map = ReLU(sum_c ReLU(G_c) * A_c)   (elementwise),
+ *
+ * which stays sharp at earlier, higher-resolution layers where averaged
+ * gradients blur (small MS lesions); pytorch-grad-cam's LayerCAM. */
+void sul_layercam(const float *A, const float *G, int k, int h, int w, float *map);
+
 /* Resizes an h x w map to H x W by bilinear interpolation with half-pixel
  * centres, as OpenCV's cv2.resize(INTER_LINEAR) and PyTorch's
  * interpolate(align_corners=False) do, and so pytorch-grad-cam: output

@@ -265,6 +265,74 @@ START_TEST(cam_and_the_gap_identity)
 }
 END_TEST
 
+/* --- HiResCAM, XGrad-CAM, LayerCAM ------------------------------------------- */
+
+/* By hand, 2 channels of 1 x 3 (k, h, w = 2, 1, 3):
+ *   A0 = (1, 2, 3), A1 = (4, 0, 2), G0 = (1, -1, 2), G1 = (-1, 3, 0.5).
+ * HiResCAM: sum_c G A = (1 - 4, -2 + 0, 6 + 1) = (-3, -2, 7) -> ReLU (0, 0, 7).
+ * LayerCAM: sum_c ReLU(G) A = (1 + 0, 0 + 0, 6 + 1) = (1, 0, 7).
+ * XGrad-CAM: w0 = (1 - 2 + 6) / 6 = 5/6, w1 = (-4 + 0 + 1) / 6 = -1/2;
+ *   sum_c w A = (5/6 - 2, 5/3, 5/2 - 1) -> ReLU (0, 5/3, 3/2).
+ * (pytorch-grad-cam's formulas: elementwise grads * activations summed
+ * over channels; grads * activations / sum of activations per channel,
+ * summed over the map, as weights; ReLU(grads) * activations.) */
+START_TEST(hirescam_xgradcam_layercam_by_hand)
+{
+	static const float A[6] = { 1, 2, 3, 4, 0, 2 }, G[6] = { 1, -1, 2, -1, 3, 0.5f };
+	static const float dead_A[6] = { 0, 0, 0, 1, 2, 3 }, dead_G[6] = { 5, 5, 5, 1, 1, 1 };
+	float m[3];
+	double wts[2];
+
+	sul_hirescam(A, G, 2, 1, 3, m);
+	ck_assert_float_eq(m[0], 0.0f);
+	ck_assert_float_eq(m[1], 0.0f);
+	ck_assert_float_eq(m[2], 7.0f);
+	sul_layercam(A, G, 2, 1, 3, m);
+	ck_assert_float_eq(m[0], 1.0f);
+	ck_assert_float_eq(m[1], 0.0f);
+	ck_assert_float_eq(m[2], 7.0f);
+	sul_xgradcam_weights(A, G, 2, 1, 3, wts);
+	ck_assert(near(wts[0], 5.0 / 6, 1e-12) && near(wts[1], -0.5, 1e-12));
+	sul_xgradcam(A, G, 2, 1, 3, m);
+	ck_assert_float_eq(m[0], 0.0f);
+	ck_assert(near(m[1], 5.0 / 3, 1e-6) && near(m[2], 1.5, 1e-6));
+	/* A dead channel (activations all 0) gets weight 0, not 0/0. */
+	sul_xgradcam_weights(dead_A, dead_G, 2, 1, 3, wts);
+	ck_assert(wts[0] == 0 && near(wts[1], 1, 1e-12));
+}
+END_TEST
+
+/* With each channel's gradient constant over the map (a GAP head), HiResCAM
+ * and XGrad-CAM are Grad-CAM; LayerCAM is too when every gradient is
+ * positive. */
+START_TEST(variants_reduce_to_gradcam_for_constant_gradients)
+{
+	struct ref r;
+	float G[K * HW], grad[HW], hires[HW], xgrad[HW], layer[HW];
+	int c, p, pos = 0;
+
+	ref_open(&r);
+	for (c = 0; c < K; c++)
+		for (p = 0; p < HW; p++)
+			G[c * HW + p] = (float)(0.01 * (c + 1));
+	sul_gradcam(r.A, G, K, H, W, grad);
+	sul_hirescam(r.A, G, K, H, W, hires);
+	sul_xgradcam(r.A, G, K, H, W, xgrad);
+	sul_layercam(r.A, G, K, H, W, layer);
+	for (p = 0; p < HW; p++) {
+		ck_assert_msg(near(hires[p], grad[p], 1e-6), "hirescam[%d] %g, gradcam %g", p, (double)hires[p],
+			      (double)grad[p]);
+		ck_assert_msg(near(xgrad[p], grad[p], 1e-6), "xgradcam[%d] %g, gradcam %g", p, (double)xgrad[p],
+			      (double)grad[p]);
+		ck_assert_msg(near(layer[p], grad[p], 1e-6), "layercam[%d] %g, gradcam %g", p, (double)layer[p],
+			      (double)grad[p]);
+		pos += grad[p] > 0;
+	}
+	ck_assert(pos > 0);
+	ref_close(&r);
+}
+END_TEST
+
 /* --- Grad-CAM++ ---------------------------------------------------------------- */
 
 /* Our form is the README's recommended one.  The others differ on purpose:
@@ -793,6 +861,8 @@ SUL_SUITE(heatmap)
 
 	tcase_add_test(m, gradcam_matches_reference);
 	tcase_add_test(m, cam_and_the_gap_identity);
+	tcase_add_test(m, hirescam_xgradcam_layercam_by_hand);
+	tcase_add_test(m, variants_reduce_to_gradcam_for_constant_gradients);
 	tcase_add_test(m, gradcampp_matches_eq19_reference);
 	tcase_add_test(m, gradcampp_small_gradients_need_no_epsilon);
 	tcase_add_test(m, gradcampp_guards_the_pole);

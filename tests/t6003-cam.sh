@@ -100,4 +100,19 @@ run_ok "$SULCUS" run --set 'cam_gap.methods=gradcam' --only cam_gap wf.cfg
 assert_ran cam_gap
 assert_eq "$(q 'count(*)' cam_gap "sanity_rho IS NOT NULL")" 30
 
+# HiResCAM, XGrad-CAM and LayerCAM: a heatmap per slice and method; on a
+# GAP head each channel's gradient is constant over the map, so HiResCAM
+# and XGrad-CAM draw Grad-CAM's maps (tests/check_heatmap.c pins the
+# formulas), and LayerCAM, which drops the negative gradients, need not.
+run_ok "$SULCUS" run --set 'cam_gap.methods=gradcam, hirescam, xgradcam, layercam' --only cam_gap wf.cfg
+assert_ran cam_gap
+assert_eq "$(q 'count(*)' cam_gap)" 120
+assert_eq "$(q 'count(DISTINCT method)' cam_gap "applicable = 1")" 4
+for m in hirescam xgradcam; do
+	r=$(sql_value "SELECT value FROM heatmap_tests t JOIN latest_executions e USING (cache_key)
+	               WHERE e.stage = 'cam_gap' AND method = 'gradcam' AND name = 'agreement_with_$m'")
+	above "$r" 0.9999 || fail "Grad-CAM and $m correlate only $r on a GAP head"
+done
+run_fail_msg 2 "parameter 'methods': unknown method 'scorecam' (expected cam, gradcam, gradcampp, hirescam, xgradcam, layercam)" \
+	"$SULCUS" check --set 'cam_gap.methods=gradcam, scorecam' wf.cfg
 exit 0
