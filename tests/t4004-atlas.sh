@@ -20,9 +20,11 @@ name = "atlas-small";
 stages = (
   { id = "synth"; kind = "synth"; params = { rrms = 1; spms = 1; hc = 1; matrix = "64x76x56"; seed = 3; }; },
   { id = "ingest"; kind = "ingest"; inputs = ["synth"]; },
-  { id = "atlas"; kind = "atlas"; inputs = ["ingest"]; }
+  { id = "atlas"; kind = "atlas"; inputs = ["ingest"]; params = { warp_samples = 20000; }; }
 );
 CFG
+# (A tenth of the default samples: these heads are small, and the test
+# runs the stage five times, under AddressSanitizer too.)
 run_ok "$SULCUS" run wf.cfg
 assert_ran atlas
 
@@ -75,7 +77,7 @@ stages = (
   { id = "ingest"; kind = "ingest"; inputs = ["synth"]; },
   { id = "holes"; kind = "command"; inputs = ["ingest"];
     command = "cp -r {in.ingest}/. {out}/ && rm -r {out}/tables && awk -F '\\t' 'BEGIN { OFS = FS } NR == 3 { $4 = \"\" } { print }' {in.ingest}/subjects.tsv >{out}/subjects.tsv"; },
-  { id = "atlas"; kind = "atlas"; inputs = ["holes"]; }
+  { id = "atlas"; kind = "atlas"; inputs = ["holes"]; params = { warp_samples = 20000; }; }
 );
 CFG
 run_fail_msg 1 "subject 'sub-02': no T1w image in the table" "$SULCUS" run wf2.cfg

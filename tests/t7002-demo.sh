@@ -15,7 +15,8 @@
 [ -f /usr/lib/darknet/libdarknet.so ] || fail "libdarknet is not installed: make deps installs darknet"
 REPO=$(cd "$TESTS_DIR/.." && pwd)
 set -- --set synth.rrms=4 --set synth.spms=4 --set synth.hc=4 --set synth.matrix=48x56x40 \
-	--set slices.keep=12 --set params.epochs=2 --set 'cam_*.curve_steps=2'
+	--set slices.keep=12 --set params.epochs=2 --set 'cam_*.curve_steps=2' --set atlas.warp_samples=20000 \
+	--set group_maps.permutations=200
 
 run_ok "$SULCUS" run "$@" "$REPO/workflows/demo.cfg"
 assert_eq "$(sql_value "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" succeeded
