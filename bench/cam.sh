@@ -53,13 +53,14 @@ stages = (
                learning_rate = 0.001; threads = $THREADS; }; },
   { id = "evaluate"; kind = "evaluate"; inputs = ["train", "data"]; params = { batch = 8; threads = $THREADS; }; },
   { id = "cam"; kind = "cam"; inputs = ["train", "data"];
-    params = { batch = 8; curve_steps = 0; sanity = false; threads = $THREADS; }; }
+    params = { batch = 8; curve_steps = 0; sanity = false; threads = $THREADS;
+               methods = "cam, gradcam, gradcampp, hirescam, xgradcam, layercam"; }; }
 );
 CFG
 	echo "bench/cam.sh: $net at ${size}x$size" >&2
 	(cd "$work" && "$SULCUS" run -q wf.cfg >/dev/null)
 	fwd=$(cd "$work" && metric evaluate images_per_s)
-	for m in cam gradcam gradcampp; do
+	for m in cam gradcam gradcampp hirescam xgradcam layercam; do
 		hps=$(cd "$work" && metric cam "heatmaps_per_s_$m")
 		[ -n "$hps" ] || continue
 		rows="$rows$(printf '%-10s %5s  %-10s %10.2f %10.2f %8s' "$net" "$size" "$m" "$fwd" "$hps" "$(ratio "$fwd" "$hps")")
