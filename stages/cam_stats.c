@@ -9,6 +9,7 @@
  */
 #include "cam_int.h"
 #include "../engine/fsutil.h"
+#include "tsv.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -21,15 +22,6 @@ static void add_num(struct sul_buf *b, double v)
 		sul_buf_adds(b, "\t");
 	else
 		sul_buf_addf(b, "\t%.6g", v);
-}
-
-static int write_table(const struct sul_stage_ctx *ctx, const char *name, struct sul_buf *b, struct sul_err *err)
-{
-	char *dir = sul_xasprintf("%s/tables", ctx->out), *path = sul_xasprintf("%s/%s.tsv", dir, name);
-	int r = sul_mkdirs(dir, err) || sul_write_file_atomic(path, b->buf, b->len, err);
-	free(dir);
-	free(path);
-	return r ? -1 : 0;
 }
 
 int sul_cam_heatmaps_table(const struct cam_run *run, struct sul_err *err)
@@ -81,7 +73,7 @@ int sul_cam_heatmaps_table(const struct cam_run *run, struct sul_err *err)
 		add_num(&b, h->sanity);
 		sul_buf_addc(&b, '\n');
 	}
-	r = write_table(run->ctx, "heatmaps", &b, err);
+	r = sul_ctx_table(run->ctx, "heatmaps", &b, err);
 	sul_buf_release(&b);
 	return r;
 }
@@ -374,7 +366,7 @@ int sul_cam_summaries(const struct cam_run *run, struct sul_err *err)
 	for (m = 0; m < NMETHODS; m++)
 		if (run->use[m] && method_summary(run, m, &groups, &lobes, &tests, err))
 			goto out;
-	if (write_table(run->ctx, "heatmap_lobes", &lobes, err) || write_table(run->ctx, "heatmap_tests", &tests, err))
+	if (sul_ctx_table(run->ctx, "heatmap_lobes", &lobes, err) || sul_ctx_table(run->ctx, "heatmap_tests", &tests, err))
 		goto out;
 	ret = 0;
 out:

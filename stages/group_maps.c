@@ -897,16 +897,6 @@ static void gm_release(struct gm *g)
 	free(g->mask);
 }
 
-static int write_table(const struct sul_stage_ctx *ctx, const char *name, const struct sul_buf *b, struct sul_err *err)
-{
-	char *dir = sul_xasprintf("%s/tables", ctx->out), *p = sul_xasprintf("%s/%s.tsv", dir, name);
-	int r = sul_mkdirs(dir, err) || sul_write_file_atomic(p, b->buf, b->len, err) ? -1 : 0;
-
-	free(dir);
-	free(p);
-	return r;
-}
-
 static int group_maps_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 {
 	struct sul_buf tests = SUL_BUF_INIT, cons = SUL_BUF_INIT, rows = SUL_BUF_INIT, rtests = SUL_BUF_INIT;
@@ -946,8 +936,8 @@ static int group_maps_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		}
 	if (g.nmask)
 		consistency(&g, &cons);
-	if (write_table(ctx, "group_map_tests", &tests, err) || write_table(ctx, "map_consistency", &cons, err)
-	    || write_table(ctx, "map_regions", &rows, err) || write_table(ctx, "map_region_tests", &rtests, err))
+	if (sul_ctx_table(ctx, "group_map_tests", &tests, err) || sul_ctx_table(ctx, "map_consistency", &cons, err)
+	    || sul_ctx_table(ctx, "map_regions", &rows, err) || sul_ctx_table(ctx, "map_region_tests", &rtests, err))
 		goto out;
 	r = 0;
 out:

@@ -169,3 +169,13 @@ int sul_tsv_carry(const struct sul_tsv *t, const char *const *skip, size_t nskip
 	}
 	return 0;
 }
+
+int sul_ctx_table(const struct sul_stage_ctx *ctx, const char *name, const struct sul_buf *b, struct sul_err *err)
+{
+	char *dir = sul_xasprintf("%s/tables", ctx->out), *path = sul_xasprintf("%s/%s.tsv", dir, name);
+	int r = sul_mkdirs(dir, err) || sul_write_file_atomic(path, b->buf, b->len, err);
+
+	free(dir);
+	free(path);
+	return r ? -1 : 0;
+}

@@ -63,4 +63,9 @@ int sul_ctx_list(const struct sul_stage_ctx *ctx, const char *name, size_t max, 
 int sul_check_list(const struct sul_stage_ctx *ctx, const char *name, size_t max, const char **about,
 		   struct sul_err *err);
 
+/* Writes a table of the stage's declared database tables (engine/kind.h
+ * struct sul_table_spec): b's TSV text as ctx->out/tables/NAME.tsv,
+ * atomically. */
+int sul_ctx_table(const struct sul_stage_ctx *ctx, const char *name, const struct sul_buf *b, struct sul_err *err);
+
 #endif
