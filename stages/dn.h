@@ -24,7 +24,7 @@
 #include "../engine/err.h"
 
 /* Bumped whenever struct sul_dn_api or the structs below change. */
-#define SUL_DN_ABI 8
+#define SUL_DN_ABI 9
 
 struct sul_dn_net;
 
@@ -133,6 +133,19 @@ struct sul_dn_api {
 			 float *acts, float *grads, float *probs, struct sul_err *err);
 	/* The class scores before softmax (n x classes), inference mode. */
 	int (*logits)(struct sul_dn_net *net, const float *x, int n, float *out, struct sul_err *err);
+	/*
+	 * The rest of the network on altered activations, for methods that
+	 * ablate or replace a layer's output (Ablation-CAM): after predict,
+	 * logits or gradients on n images, replaces layer `layer`'s output
+	 * with acts (n x out_c x out_h x out_w) and runs the layers above it
+	 * in inference mode; out gets the class scores before softmax (n x
+	 * classes).  The layers below keep the outputs of that pass, for the
+	 * shortcuts and routes that read them, so it may be called again with
+	 * other acts at the same layer or one below.  layer: 0 to the layer
+	 * two below the softmax.
+	 */
+	int (*forward_from)(struct sul_dn_net *net, int n, int layer, const float *acts, float *out,
+			    struct sul_err *err);
 	/* CAM's weights: the [connected] layer after the global pool, classes x
 	 * channels of info.gap_layer.  -1 (err) when the head is not a GAP head. */
 	int (*cam_weights)(const struct sul_dn_net *net, float *w, struct sul_err *err);

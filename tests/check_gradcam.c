@@ -373,6 +373,75 @@ START_TEST(gradients_leave_the_model_alone)
 }
 END_TEST
 
+static void assert_logits_near(const float *a, const float *b, int n, const char *what)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_msg(fabsf(a[i] - b[i]) <= 1e-5f * (1 + fabsf(b[i])), "%s: logit %d is %g, expected %g", what, i,
+			      a[i], b[i]);
+}
+
+/*
+ * forward_from() reruns the layers above a replaced output.  Unchanged
+ * activations give the network's logits again (at a layer whose shortcut
+ * reads a layer below it, too); zeroing channel k of a convolution without
+ * batchnorm must equal zeroing that filter's weights and bias (leaky(0) =
+ * 0), which a full forward computes independently; and it refuses to run
+ * on outputs that no longer belong to the images.
+ */
+START_TEST(forward_from_reruns_the_head)
+{
+	const struct sul_dn_api *api = api_or_fail();
+	struct sul_dn_net *net = open_net(api, plain_net, _i);
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_dn_layer li;
+	static float x[B * 3 * W * W], A[B * 8 * 144], G[B * 8 * 144], wts[8 * 6 * 9], bias[8];
+	float l0[B * 3], la[B * 3], lb[B * 3];
+	int target[B] = { 0, 1, 2, 0 }, b, k = 3;
+	const int plane = 36;
+
+	train_some(api, net);
+	fill_images(x, 9);
+	api->layer(net, 1, &li);
+	ck_assert_int_eq(li.out_c * li.out_h * li.out_w, 8 * plane);
+	ck_assert_msg(api->logits(net, x, B, l0, &err) == 0, "%s", err.msg);
+	ck_assert_msg(api->gradients(net, x, B, 1, target, SUL_DN_LOGIT, A, G, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(api->forward_from(net, B, 1, A, la, &err) == 0, "%s", err.msg);
+	assert_logits_near(la, l0, B * 3, "unchanged activations");
+	/* Again at the same layer: the layers below still hold the images'. */
+	for (b = 0; b < B; b++)
+		memset(A + ((size_t)b * 8 + k) * plane, 0, sizeof(float) * plane);
+	ck_assert_msg(api->forward_from(net, B, 1, A, la, &err) == 0, "%s", err.msg);
+	ck_assert_msg(fabsf(la[0] - l0[0]) > 1e-4f, "ablating channel %d changed nothing", k);
+	ck_assert(api->param(net, 1, SUL_DN_WEIGHTS, wts, sizeof(wts) / sizeof(wts[0]), 0, &err) == 0);
+	ck_assert(api->param(net, 1, SUL_DN_BIASES, bias, 8, 0, &err) == 0);
+	memset(wts + (size_t)k * 6 * 9, 0, sizeof(float) * 6 * 9);
+	bias[k] = 0;
+	ck_assert(api->param(net, 1, SUL_DN_WEIGHTS, wts, sizeof(wts) / sizeof(wts[0]), 1, &err) == 0);
+	ck_assert(api->param(net, 1, SUL_DN_BIASES, bias, 8, 1, &err) == 0);
+	/* New weights: the stored outputs are stale. */
+	ck_assert_int_eq(api->forward_from(net, B, 1, A, la, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "needs an inference pass"));
+	ck_assert_msg(api->logits(net, x, B, lb, &err) == 0, "%s", err.msg);
+	assert_logits_near(la, lb, B * 3, "channel zeroed in the activations vs in the weights");
+	api->close(net);
+
+	/* A bottleneck's middle layer: the shortcut above it reads layer 0. */
+	net = open_net(api, resnet_like, _i);
+	train_some(api, net);
+	ck_assert_msg(api->logits(net, x, B, l0, &err) == 0, "%s", err.msg);
+	api->layer(net, 2, &li);
+	ck_assert_int_le(li.out_c * li.out_h * li.out_w, 8 * 144);
+	ck_assert_msg(api->gradients(net, x, B, 2, target, SUL_DN_LOGIT, A, G, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(api->forward_from(net, B, 2, A, la, &err) == 0, "%s", err.msg);
+	assert_logits_near(la, l0, B * 3, "unchanged activations below a shortcut");
+	ck_assert_int_eq(api->forward_from(net, B, 5, A, la, &err), -1);
+	api->close(net);
+	tu_cleanup();
+}
+END_TEST
+
 SUL_SUITE(gradcam)
 {
 	Suite *s = suite_create("gradcam");
@@ -386,6 +455,7 @@ SUL_SUITE(gradcam)
 	tcase_add_loop_test(tc, fd_loss_batchnorm, 0, 2);
 	tcase_add_loop_test(tc, gradcam_equals_cam_on_gap, 0, 2);
 	tcase_add_loop_test(tc, gradients_leave_the_model_alone, 0, 2);
+	tcase_add_loop_test(tc, forward_from_reruns_the_head, 0, 2);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #ifdef GPU
 #define ON_GPU(net) ((net)->gpu_index >= 0)
@@ -160,6 +161,43 @@ void sul_dn_delta_push(const network *net, layer *l, size_t n)
 	cuda_push_array(l->delta_gpu, l->delta, n);
 #else
 	(void)l, (void)n;
+#endif
+}
+
+void sul_dn_forward_layers(network *net, int start)
+{
+	network tmp = *net;
+	layer *prev = &net->layers[start - 1];
+	int i;
+
+	tmp.train = 0;
+	tmp.truth = NULL;
+	tmp.delta = NULL;
+	if (!ON_GPU(net)) {
+		tmp.input = prev->output;
+		for (i = start; i < net->n; i++) {
+			layer l = net->layers[i];
+			tmp.index = i;
+			if (l.delta)
+				memset(l.delta, 0, sizeof(float) * (size_t)l.outputs * l.batch);
+			l.forward(l, tmp);
+			tmp.input = l.output;
+		}
+		return;
+	}
+#ifdef GPU
+	cuda_push_array(prev->output_gpu, prev->output, (size_t)prev->outputs * prev->batch);
+	tmp.input_gpu = prev->output_gpu;
+	tmp.input = prev->output;
+	for (i = start; i < net->n; i++) {
+		layer l = net->layers[i];
+		tmp.index = i;
+		if (l.delta_gpu)
+			fill_gpu(l.outputs * l.batch, 0, l.delta_gpu, 1);
+		l.forward_gpu(l, tmp);
+		tmp.input_gpu = l.output_gpu;
+		tmp.input = l.output;
+	}
 #endif
 }
 

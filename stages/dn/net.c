@@ -41,12 +41,17 @@ struct sul_dn_net {
 	double **sum_var;
 	long bn_batches;
 	struct sul_dnnl *plan;  /* the oneDNN backend; NULL: Darknet's own layers */
+	/* After an inference forward of fwd_images images (0: none since the
+	 * last other pass), layers below fwd_valid hold their outputs: what
+	 * forward_from() builds on. */
+	int fwd_images, fwd_valid;
 	char backend[160];      /* what runs it, for info() */
 };
 
 /* Darknet's forward_network() or the oneDNN plan's. */
 static int net_forward(struct sul_dn_net *h, struct sul_err *err)
 {
+	h->fwd_images = 0;  /* forward_inference() sets it after */
 	if (h->plan)
 		return sul_dnnl_forward(h->plan, err);
 	forward_network(h->net);
@@ -56,6 +61,7 @@ static int net_forward(struct sul_dn_net *h, struct sul_err *err)
 /* The parameters or batchnorm statistics in Darknet's arrays changed. */
 static void params_changed(struct sul_dn_net *h)
 {
+	h->fwd_images = 0;
 	if (h->plan)
 		sul_dnnl_params_changed(h->plan);
 }
@@ -520,6 +526,10 @@ static int forward_inference(struct sul_dn_net *h, const float *x, int n, struct
 	net->delta = NULL;
 	net->train = 0;
 	r = net_forward(h, err);
+	if (!r) {
+		h->fwd_images = n;
+		h->fwd_valid = net->n;
+	}
 	net->truth = truth;
 	net->delta = delta;
 	return r;
@@ -554,6 +564,38 @@ static int dn_logits(struct sul_dn_net *h, const float *x, int n, float *out, st
 	if (io_pull(h, pre, 1, 0, (size_t)n * h->classes, err))
 		return -1;
 	memcpy(out, pre->output, sizeof(float) * (size_t)n * h->classes);
+	return 0;
+}
+
+static int dn_forward_from(struct sul_dn_net *h, int n, int at, const float *acts, float *out, struct sul_err *err)
+{
+	network *net = h->net;
+	layer *l, *pre;
+
+	if (n < 1 || n > net->batch)
+		return sul_err_set(err, SUL_ERR_FAIL, "forward_from: %d images, batch is %d", n, net->batch);
+	if (net->n < 2 || net->layers[net->n - 1].type != SOFTMAX)
+		return sul_err_set(err, SUL_ERR_INPUT, "the network does not end in [softmax]");
+	if (at < 0 || at > net->n - 3)
+		return sul_err_set(err, SUL_ERR_INPUT, "forward_from: layer %d: expected 0 to %d", at, net->n - 3);
+	if (n != h->fwd_images || at > h->fwd_valid)
+		return sul_err_set(err, SUL_ERR_FAIL, "forward_from: layer %d needs an inference pass of the same %d "
+				   "images before it", at, n);
+	l = &net->layers[at];
+	memcpy(l->output, acts, sizeof(float) * (size_t)n * l->outputs);
+	if (h->plan) {
+		if (sul_dnnl_forward_from(h->plan, at + 1, err))
+			return -1;
+	} else {
+		sul_dn_forward_layers(net, at + 1);
+	}
+	h->fwd_valid = at;
+	pre = &net->layers[net->n - 2];
+	if (io_pull(h, pre, 1, 0, (size_t)n * h->classes, err))
+		return -1;
+	memcpy(out, pre->output, sizeof(float) * (size_t)n * h->classes);
+	if (!finite_all(out, (size_t)n * h->classes))
+		return sul_err_set(err, SUL_ERR_FAIL, "the network's output is not finite (NaN or inf)");
 	return 0;
 }
 
@@ -848,6 +890,7 @@ static const struct sul_dn_api api = {
 	.digest = dn_digest,
 	.gradients = dn_gradients,
 	.logits = dn_logits,
+	.forward_from = dn_forward_from,
 	.cam_weights = dn_cam_weights,
 	.randomize = dn_randomize,
 	.loss_gradients = dn_loss_gradients,

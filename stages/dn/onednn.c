@@ -83,6 +83,7 @@ struct pnode {
 	int written;                   /* dout holds gradient (this backward) */
 	int pending_plain;             /* l->delta holds gradient not yet in dout */
 	struct reorder to_plain, delta_to_plain, delta_from_plain, delta_add_plain;
+	struct reorder from_plain;     /* l->output -> out, for sul_dnnl_forward_from() */
 
 	/* conv, fc */
 	dnnl_primitive_desc_t fwd_train_pd, fwd_infer_pd, bwd_data_pd, bwd_weights_pd;
@@ -887,6 +888,7 @@ void sul_dnnl_free(struct sul_dnnl *p)
 		weights_release(&nd->w_bwd_train);
 		weights_release(&nd->w_bwd_infer);
 		reorder_release(&nd->to_plain);
+		reorder_release(&nd->from_plain);
 		reorder_release(&nd->delta_to_plain);
 		reorder_release(&nd->delta_from_plain);
 		reorder_release(&nd->delta_add_plain);
@@ -1018,12 +1020,13 @@ static int darknet_forward(struct sul_dnnl *p, struct pnode *nd, struct sul_err 
 	return 0;
 }
 
-int sul_dnnl_forward(struct sul_dnnl *p, struct sul_err *err)
+/* Nodes start..n-1 of the forward pass. */
+static int forward_nodes(struct sul_dnnl *p, int start, struct sul_err *err)
 {
 	const int train = p->net->train;
 	int i, r = 0;
 
-	for (i = 0; i < p->n && !r; i++) {
+	for (i = start; i < p->n && !r; i++) {
 		struct pnode *nd = &p->nodes[i];
 		layer *l = nd->l;
 		nd->plain_valid = !is_blocked(&nd->out);
@@ -1039,6 +1042,32 @@ int sul_dnnl_forward(struct sul_dnnl *p, struct sul_err *err)
 			memset(l->delta, 0, sizeof(float) * (size_t)l->outputs * l->batch);
 	}
 	return r;
+}
+
+int sul_dnnl_forward(struct sul_dnnl *p, struct sul_err *err)
+{
+	return forward_nodes(p, 0, err);
+}
+
+int sul_dnnl_forward_from(struct sul_dnnl *p, int start, struct sul_err *err)
+{
+	struct pnode *nd = &p->nodes[start - 1];
+
+	if (is_blocked(&nd->out)) {
+		if (!nd->from_plain.p) {
+			dnnl_memory_desc_t md;
+			dnnl_dims_t dims = { nd->out.shape.n, nd->out.shape.c, nd->out.shape.h, nd->out.shape.w };
+			CHECK(dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_nchw), "memory descriptor");
+			if (reorder_make(p, &nd->from_plain, &md, nd->l->output, &nd->out.md, nd->out.data, 0, err))
+				return -1;
+		}
+		if (reorder_run(p, &nd->from_plain, err))
+			return -1;
+	} else if (nd->out.data != nd->l->output) {
+		memcpy(nd->out.data, nd->l->output, sizeof(float) * (size_t)nd->l->outputs * nd->l->batch);
+	}
+	nd->plain_valid = 1;
+	return forward_nodes(p, start, err);
 }
 
 /* ---- backward --------------------------------------------------------- */

@@ -44,6 +44,12 @@ void sul_dnnl_free(struct sul_dnnl *p);
  * as net->train says.  Darknet's own layers see net->truth as usual. */
 int sul_dnnl_forward(struct sul_dnnl *p, struct sul_err *err);
 
+/* The forward pass from layer start (>= 1) on, after a forward of the same
+ * inputs: layer start - 1's output is taken from its l->output (planar,
+ * which the caller wrote); the layers before it keep what that forward
+ * left, for the routes and shortcuts that read them. */
+int sul_dnnl_forward_from(struct sul_dnnl *p, int start, struct sul_err *err);
+
 /*
  * The backward pass after a forward in the same mode: from the last layer's
  * delta (set by its forward, or by the caller) down to layer stop + 1, as

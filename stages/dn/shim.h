@@ -36,6 +36,11 @@ void sul_dn_params_push(const network *net, layer *l);
 /* The first n floats of l's output and/or delta to the host. */
 void sul_dn_io_pull(const network *net, layer *l, int output, int delta, size_t n);
 void sul_dn_delta_push(const network *net, layer *l, size_t n);
+/* Runs layers start..last forward in inference mode from layer start - 1's
+ * host output (pushed to the device first), after a forward of the same
+ * inputs; the last layer's output is left where Darknet leaves it
+ * (io_pull it). */
+void sul_dn_forward_layers(network *net, int start);
 /* Runs layer i's backward in inference mode, its input gradient going to
  * the previous layer's delta, or for i = 0 to input_delta (batch x
  * inputs, host; NULL: none).  *input_delta_dev is a device buffer for it,
