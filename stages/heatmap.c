@@ -1,6 +1,8 @@
 /*
- * heatmap.c - CAM, Grad-CAM, Grad-CAM++ and the map operations; see
- * heatmap.h for the mathematics and the papers.
+ * heatmap.c - the gradient methods (CAM, Grad-CAM, Grad-CAM++, HiResCAM,
+ * XGrad-CAM, LayerCAM) and the map operations; see heatmap.h for the
+ * mathematics and the papers.  The gradient-free methods are in
+ * heatmap_free.c.
  */
 #include "heatmap.h"
 
@@ -26,6 +28,12 @@ static void combine(const float *A, const double *wts, int k, size_t n, int relu
 			s += wts[c] * A[(size_t)c * n + p];
 		map[p] = (float)(relu && !(s > 0) ? 0 : s);
 	}
+}
+
+void sul_weighted_map(const float *A, const double *wts, int k, int h, int w, float *map)
+{
+	assert(k > 0 && h > 0 && w > 0);
+	combine(A, wts, k, (size_t)h * (size_t)w, 1, map);
 }
 
 void sul_cam(const float *A, const float *wc, int k, int h, int w, float *map)
@@ -207,6 +215,39 @@ void sul_upsample_bilinear(const float *in, int h, int w, float *out, int H, int
 			top = (1 - fx) * r0[x0] + fx * r0[x1];
 			bottom = (1 - fx) * r1[x0] + fx * r1[x1];
 			out[(size_t)y * (size_t)W + (size_t)x] = (float)((1 - fy) * top + fy * bottom);
+		}
+	}
+}
+
+/* The share of input cell [i, i+1) inside output cell o's span
+ * [o N / n, (o+1) N / n), in input units. */
+static double overlap(int o, int n, int N, int i)
+{
+	double lo = (double)o * N / n, hi = (double)(o + 1) * N / n;
+	double a = i > lo ? i : lo, b = i + 1 < hi ? i + 1 : hi;
+
+	return b > a ? b - a : 0;
+}
+
+void sul_downsample_area(const float *in, int H, int W, float *out, int h, int w)
+{
+	int y, x, i, j;
+
+	assert(h > 0 && w > 0 && H >= h && W >= w);
+	for (y = 0; y < h; y++) {
+		const int i0 = (int)((long)y * H / h), i1 = (int)(((long)(y + 1) * H + h - 1) / h);
+		for (x = 0; x < w; x++) {
+			const int j0 = (int)((long)x * W / w), j1 = (int)(((long)(x + 1) * W + w - 1) / w);
+			double s = 0, area = 0;
+			for (i = i0; i < i1 && i < H; i++) {
+				const double fy = overlap(y, h, H, i);
+				for (j = j0; j < j1 && j < W; j++) {
+					const double f = fy * overlap(x, w, W, j);
+					s += f * in[(size_t)i * W + j];
+					area += f;
+				}
+			}
+			out[(size_t)y * w + x] = (float)(s / area);
 		}
 	}
 }

@@ -1,8 +1,9 @@
 /*
- * heatmap.h - the arithmetic of class activation maps: CAM, Grad-CAM and
- * Grad-CAM++ from one image's activations and gradients, and the map
- * operations applied before maps are compared (bilinear resize, min-max
- * normalization).  Not a kind and no Darknet: the `cam` kind runs the network,
+ * heatmap.h - the arithmetic of class activation maps: CAM, Grad-CAM,
+ * Grad-CAM++, HiResCAM, XGrad-CAM and LayerCAM from one image's activations
+ * and gradients, EigenCAM, Score-CAM and Ablation-CAM from activations and
+ * the scores of forward passes, and the map operations applied before maps
+ * are compared (bilinear and area resize, min-max normalization).  Not a kind and no Darknet: the `cam` kind runs the network,
  * takes A and G out of it and calls these.  Statistics over finished maps
  * (regions, pointing game, correlations) are in stats.h.
  *
@@ -18,8 +19,8 @@
  * Sums are accumulated in double and rounded to float once, so a map does
  * not depend on the order of channels beyond the last bit.  Every function
  * here is pure: no state, the caller owns all arrays, outputs never alias
- * inputs, nothing can fail.  sul_gradcam() and sul_gradcampp() allocate
- * their k channel weights (sul_xmalloc: out of memory aborts).  Sizes must
+ * inputs, nothing can fail.  Methods that need working memory (channel
+ * weights, EigenCAM's Gram matrix) allocate it (sul_xmalloc: out of memory aborts).  Sizes must
  * be positive (assert).
  */
 #ifndef SUL_HEATMAP_H
@@ -137,6 +138,59 @@ void sul_xgradcam(const float *A, const float *G, int k, int h, int w, float *ma
  * gradients blur (small MS lesions); pytorch-grad-cam's LayerCAM. */
 void sul_layercam(const float *A, const float *G, int k, int h, int w, float *map);
 
+/* map = ReLU(sum_c wts[c] * A_c): the last step of the methods whose
+ * channel weights come from forward passes of the network rather than from
+ * gradients (Score-CAM, Ablation-CAM below). */
+void sul_weighted_map(const float *A, const double *wts, int k, int h, int w, float *map);
+
+/* EigenCAM (Muhammad & Yeasin, "Eigen-CAM: Class Activation Map using
+ * Principal Components", IJCNN 2020): the activations' first principal
+ * component, with no gradient and no class.  With X the h w x k matrix of
+ * positions by channels, centred (each channel's mean over positions
+ * subtracted, as pytorch-grad-cam's get_2d_projection does) and v its
+ * first right singular vector,
+ *
+ *     map = ReLU(X v)
+ *
+ * (pytorch-grad-cam's ReLU comes from its base class).  The sign of v is
+ * arbitrary in an SVD (numpy's choice is LAPACK's); we take the one whose
+ * channel loadings sum to >= 0, so that the map follows where the
+ * channels are jointly high rather than low.  v comes from the smaller
+ * Gram matrix (positions or channels) by power iteration from a fixed
+ * start: deterministic, and where the first two singular values are
+ * nearly equal the component is ill-defined by any method.  Class-
+ * agnostic: every target gets the same map.  Constant activations give
+ * all 0. */
+void sul_eigencam(const float *A, int k, int h, int w, float *map);
+
+/* Score-CAM (Wang et al., "Score-CAM: Score-Weighted Visual Explanations
+ * for Convolutional Neural Networks", CVPR-W 2020): channel c's weight is
+ * the model's softmax probability of the class on the image masked by
+ * that channel (upsampled to the image, min-max normalized, multiplied
+ * into every image channel), and map = ReLU(sum_c w[c] A_c)
+ * (sul_weighted_map).  This makes the mask of channel Ac (h x w) at image
+ * size H x W; 0 and no mask for a constant channel, which the authors'
+ * code skips (its weight is 0).  The weights are the probabilities
+ * themselves as in the authors' code; pytorch-grad-cam instead takes a
+ * softmax over channels of the masked images' logits, which puts nearly
+ * all weight on a few channels. */
+int sul_scorecam_mask(const float *Ac, int h, int w, float *mask, int H, int W);
+
+/* Ablation-CAM (Desai & Ramaswamy, "Ablation-CAM: Visual Explanations for
+ * Deep Convolutional Network via Gradient-free Localization", WACV 2020,
+ * Eq. 3): channel c's weight is the fall of the class score (the logit)
+ * when that channel is set to 0 everywhere, relative to the score,
+ *
+ *     w[c] = (y - y_c) / y,   map = ReLU(sum_c w[c] A_c),
+ *
+ * from y and y_ablated[c] = y_c.  We divide by |y| instead: for a class
+ * the model scores below 0 (target = all explains every class) dividing
+ * by y would flip every weight, so that channels that support the class
+ * would count against it; for y > 0 it is the paper's formula, as
+ * pytorch-grad-cam's.  |y| < 1e-12 divides by 1 (the map is normalized
+ * afterwards; only the raw values change scale). */
+void sul_ablationcam_weights(double y, const float *y_ablated, int k, double *wts);
+
 /* Resizes an h x w map to H x W by bilinear interpolation with half-pixel
  * centres, as OpenCV's cv2.resize(INTER_LINEAR) and PyTorch's
  * interpolate(align_corners=False) do, and so pytorch-grad-cam: output
@@ -149,6 +203,12 @@ void sul_layercam(const float *A, const float *G, int k, int h, int w, float *ma
  * the image at every size.  Downsizing does not average (no antialiasing),
  * as INTER_LINEAR. */
 void sul_upsample_bilinear(const float *in, int h, int w, float *out, int H, int W);
+
+/* Shrinks an H x W map to h x w (H >= h, W >= w) by area averaging: each
+ * output pixel is the mean of the input it covers, fractional pixels
+ * weighted by their share (OpenCV's INTER_AREA).  Pixel-space maps are
+ * compared with layer-resolution maps at the layer's resolution. */
+void sul_downsample_area(const float *in, int H, int W, float *out, int h, int w);
 
 /* Min-max normalization in place: m = (m - min) / (max - min), so the map
  * spans [0, 1].  A constant map (max == min) becomes all 0: it has no

@@ -464,6 +464,101 @@ START_TEST(final_6x6_matches_pytorch_grad_cam)
 }
 END_TEST
 
+/*
+ * EigenCAM against numpy: X = A reshaped to positions x channels, centred,
+ * numpy.linalg.svd, v = VT[0] with the sign whose loadings sum to >= 0,
+ * ReLU(X v).  One case per Gram matrix (more positions than channels, and
+ * fewer).  Also: a positive rescaling of A only rescales the map; constant
+ * activations give 0.
+ */
+START_TEST(eigencam_matches_numpy_svd)
+{
+	static const float A1[3 * 6] = { 1, 2, 0, 3, 1, 4, 0.5f, 0, 2, 1, 1, 1, 2, 1, 3, 0, 2, 1 };
+	static const double want1[6] = { 0, 0.5679689, 0, 1.76832342, 0, 2.02865791 };
+	static const float A2[5 * 4] = { 1, 0, 2, 3, 0, 1, 1, 0, 2, 2, 0, 1, 1, 3, 1, 1, 0.5f, 0.25f, 2, 0 };
+	static const double want2[4] = { 0.43065832, 2.28142683, 0, 0 };
+	float map[6], A3[3 * 6], flat[2 * 6];
+	int i;
+
+	sul_eigencam(A1, 3, 2, 3, map);
+	for (i = 0; i < 6; i++)
+		ck_assert_msg(fabs(map[i] - want1[i]) < 1e-5, "k < hw, pixel %d: %g, numpy %g", i, map[i], want1[i]);
+	sul_eigencam(A2, 5, 2, 2, map);
+	for (i = 0; i < 4; i++)
+		ck_assert_msg(fabs(map[i] - want2[i]) < 1e-5, "k > hw, pixel %d: %g, numpy %g", i, map[i], want2[i]);
+	for (i = 0; i < 18; i++)
+		A3[i] = 3 * A1[i];
+	sul_eigencam(A3, 3, 2, 3, map);
+	for (i = 0; i < 6; i++)
+		ck_assert(fabs(map[i] - 3 * want1[i]) < 1e-4);
+	for (i = 0; i < 12; i++)
+		flat[i] = 2.5f;
+	sul_eigencam(flat, 2, 2, 3, map);
+	for (i = 0; i < 6; i++)
+		ck_assert(map[i] == 0);
+}
+END_TEST
+
+/* Score-CAM's mask is the channel upsampled and spanning [0, 1], none for a
+ * constant channel; the weighted map is ReLU(sum w A); Ablation-CAM's
+ * weights are the relative fall of the score, by |y| for a negative y. */
+START_TEST(scorecam_and_ablationcam_by_hand)
+{
+	static const float A[2 * 4] = { 0, 1, 2, 3, 1, 1, 1, 1 };
+	static const double wts[2] = { 0.5, -1 };
+	const float ya[3] = { 1.5f, 3, 2 };
+	double w[3];
+	float mask[16], map[4];
+	int i;
+
+	ck_assert_int_eq(sul_scorecam_mask(A, 2, 2, mask, 4, 4), 1);
+	ck_assert(mask[0] == 0 && mask[15] == 1);
+	/* Half-pixel bilinear: row 0 of the 4x4 is 0, 0.25, 0.75, 1 of channel
+	 * row 0 (0, 1), so after normalization by the range 3: 0, 1/12, 3/12, 4/12. */
+	ck_assert(fabs(mask[1] - 0.25 / 3) < 1e-6 && fabs(mask[3] - 1.0 / 3) < 1e-6);
+	ck_assert_int_eq(sul_scorecam_mask(A + 4, 2, 2, mask, 4, 4), 0);
+	sul_weighted_map(A, wts, 2, 2, 2, map);
+	/* 0.5 * (0, 1, 2, 3) - 1: ReLU(-1, -0.5, 0, 0.5) */
+	ck_assert(map[0] == 0 && map[1] == 0 && map[2] == 0 && fabs(map[3] - 0.5) < 1e-7);
+	sul_ablationcam_weights(2, ya, 3, w);
+	ck_assert(fabs(w[0] - 0.25) < 1e-12 && fabs(w[1] + 0.5) < 1e-12 && w[2] == 0);
+	sul_ablationcam_weights(-2, ya, 3, w);
+	/* y = -2: without channel 0 the score rises to 1.5, so the channel
+	 * argues against the class: (-2 - 1.5) / |-2| = -1.75, where dividing
+	 * by y would make it +1.75. */
+	ck_assert(fabs(w[0] + 1.75) < 1e-12 && fabs(w[1] + 2.5) < 1e-12 && fabs(w[2] + 2) < 1e-12);
+	for (i = 0; i < 3; i++)
+		ck_assert(isfinite(w[i]));
+}
+END_TEST
+
+/* Area averaging: exact block means when the sizes divide, fractional
+ * shares when they do not; a constant map stays constant. */
+START_TEST(downsample_area_by_hand)
+{
+	float in[4 * 6], out[6], c[25], o2[4];
+	int i;
+
+	for (i = 0; i < 24; i++)
+		in[i] = (float)i;
+	sul_downsample_area(in, 4, 6, out, 2, 3);
+	/* Block (0,0): 0, 1, 6, 7 -> 3.5; each block to the right adds 2, down 12. */
+	for (i = 0; i < 6; i++)
+		ck_assert_msg(fabs(out[i] - (3.5 + 2 * (i % 3) + 12 * (i / 3))) < 1e-6, "block %d: %g", i, out[i]);
+	for (i = 0; i < 25; i++)
+		c[i] = (float)(i % 5);
+	sul_downsample_area(c, 5, 5, o2, 2, 2);
+	/* Columns 0, 1 and half of 2: (0 + 1 + 0.5 * 2) / 2.5 = 0.8; the other
+	 * side (0.5 * 2 + 3 + 4) / 2.5 = 3.2. */
+	ck_assert(fabs(o2[0] - 0.8) < 1e-6 && fabs(o2[1] - 3.2) < 1e-6 && fabs(o2[2] - 0.8) < 1e-6);
+	for (i = 0; i < 25; i++)
+		c[i] = 7;
+	sul_downsample_area(c, 5, 5, o2, 2, 2);
+	for (i = 0; i < 4; i++)
+		ck_assert(fabs(o2[i] - 7) < 1e-6);
+}
+END_TEST
+
 START_TEST(bilinear_uses_half_pixel_centres)
 {
 	/* Along an axis of 2 -> 4, output centres fall at input coordinates
@@ -867,6 +962,9 @@ SUL_SUITE(heatmap)
 	tcase_add_test(m, gradcampp_small_gradients_need_no_epsilon);
 	tcase_add_test(m, gradcampp_guards_the_pole);
 	tcase_add_test(m, final_6x6_matches_pytorch_grad_cam);
+	tcase_add_test(m, eigencam_matches_numpy_svd);
+	tcase_add_test(m, scorecam_and_ablationcam_by_hand);
+	tcase_add_test(m, downsample_area_by_hand);
 	tcase_add_test(m, bilinear_uses_half_pixel_centres);
 	tcase_add_test(m, minmax_spans_zero_to_one);
 	suite_add_tcase(s, m);
