@@ -5,6 +5,7 @@
 #
 # usage: sh bench/cam.sh [SLICES]          (default 32 test slices per net)
 #        NETS="resnet18:224 vgg16_fc:224 tiny_gap:64" THREADS=2 sh bench/cam.sh
+#        PERCHANNEL="resnet18 tiny_gap" sh bench/cam.sh
 #
 # For each cfg/NET.cfg at SIZE, batch 16 (8 for the heatmaps), THREADS
 # threads: tests/mkslices data, `train` for one step's worth of images (the
@@ -13,14 +14,19 @@
 # with every method, no deletion/insertion curves and no sanity pass (its
 # heatmaps_per_s_<method>: the forward and partial backward that the
 # method needs, as if it ran alone, plus its arithmetic).  Forward passes
-# per heatmap = forward images/s / heatmaps/s.  Outputs under
-# bench/out/cam/.
+# per heatmap = forward images/s / heatmaps/s.  Score-CAM and Ablation-CAM
+# run a forward pass per channel of the target layer (512 on ResNet18 and
+# VGG16), so they run in a second `cam` stage on 3 slices (one per test
+# subject), and only for the nets in PERCHANNEL (VGG16's 512 masked passes
+# at 2 images/s would take 13 minutes; its ratio is ResNet18's channel
+# count again).  Outputs under bench/out/cam/.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SLICES=${1:-32}
 NETS=${NETS:-"resnet18:224 vgg16_fc:224 tiny_gap:64"}
 THREADS=${THREADS:-2}
+PERCHANNEL=${PERCHANNEL:-"resnet18 tiny_gap"}
 OUT=$ROOT/bench/out/cam
 SULCUS=$ROOT/build/sulcus
 MKSLICES=$ROOT/build/mkslices
@@ -54,16 +60,28 @@ stages = (
   { id = "evaluate"; kind = "evaluate"; inputs = ["train", "data"]; params = { batch = 8; threads = $THREADS; }; },
   { id = "cam"; kind = "cam"; inputs = ["train", "data"];
     params = { batch = 8; curve_steps = 0; sanity = false; threads = $THREADS;
-               methods = "cam, gradcam, gradcampp, hirescam, xgradcam, layercam"; }; }
-);
+               methods = "cam, gradcam, gradcampp, hirescam, xgradcam, layercam, eigencam"; }; }
 CFG
+	case " $PERCHANNEL " in
+	*" $net "*) cat >>"$work/wf.cfg" <<CFG
+  , { id = "data1"; kind = "command"; command = "$MKSLICES {out} 5 1 $size 1"; },
+  { id = "cam_perchannel"; kind = "cam"; inputs = ["train", "data1"];
+    params = { batch = 8; curve_steps = 0; sanity = false; threads = $THREADS;
+               methods = "scorecam, ablationcam"; }; }
+CFG
+		;;
+	esac
+	echo ");" >>"$work/wf.cfg"
+
 	echo "bench/cam.sh: $net at ${size}x$size" >&2
 	(cd "$work" && "$SULCUS" run -q wf.cfg >/dev/null)
 	fwd=$(cd "$work" && metric evaluate images_per_s)
-	for m in cam gradcam gradcampp hirescam xgradcam layercam; do
-		hps=$(cd "$work" && metric cam "heatmaps_per_s_$m")
+	for m in cam gradcam gradcampp hirescam xgradcam layercam eigencam scorecam ablationcam; do
+		stage=cam
+		case $m in scorecam | ablationcam) stage=cam_perchannel ;; esac
+		hps=$(cd "$work" && metric "$stage" "heatmaps_per_s_$m")
 		[ -n "$hps" ] || continue
-		rows="$rows$(printf '%-10s %5s  %-10s %10.2f %10.2f %8s' "$net" "$size" "$m" "$fwd" "$hps" "$(ratio "$fwd" "$hps")")
+		rows="$rows$(printf '%-10s %5s  %-11s %10.2f %10.2f %8s' "$net" "$size" "$m" "$fwd" "$hps" "$(ratio "$fwd" "$hps")")
 "
 	done
 	case $net in
@@ -78,11 +96,11 @@ CFG
 		}
 		tf=$(printf '%s\n' "$t" | sed -n 's/^torch forward images\/s: //p')
 		tg=$(printf '%s\n' "$t" | sed -n 's/^torch gradcam heatmaps\/s: //p')
-		[ -n "$tg" ] && rows="$rows$(printf '%-10s %5s  %-10s %10.2f %10.2f %8s' "$net" "$size" "torch-gc" "$tf" "$tg" "$(ratio "$tf" "$tg")")
+		[ -n "$tg" ] && rows="$rows$(printf '%-10s %5s  %-11s %10.2f %10.2f %8s' "$net" "$size" "torch-gc" "$tf" "$tg" "$(ratio "$tf" "$tg")")
 "
 	fi
 done
 
 echo "heatmaps, batch 8, $THREADS threads, $(nproc) cores, $(uname -m):"
-printf '%-10s %5s  %-10s %10s %10s %8s\n' net size method "forward/s" "heatmaps/s" "fwd/map"
+printf '%-10s %5s  %-11s %10s %10s %8s\n' net size method "forward/s" "heatmaps/s" "fwd/map"
 printf '%s' "$rows"

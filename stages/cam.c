@@ -1,6 +1,7 @@
 /*
- * cam.c - the `cam` kind: CAM, Grad-CAM, Grad-CAM++, HiResCAM, XGrad-CAM
- * and LayerCAM heatmaps of a trained model on slices, with the study's
+ * cam.c - the `cam` kind: CAM, Grad-CAM, Grad-CAM++, HiResCAM, XGrad-CAM,
+ * LayerCAM, EigenCAM, Score-CAM and Ablation-CAM heatmaps of a trained
+ * model on slices, with the study's
  * region statistics, group comparison, localization, faithfulness and
  * sanity checks.
  *
@@ -12,7 +13,10 @@
  * layer's resolution (stages/heatmap.h: the formulas), upsampled bilinearly
  * to the slice and min-max normalized to [0, 1]; the raw upsampled values
  * are kept too.  Gradients come from Darknet's backward pass, run only down
- * to the target layer (stages/dn.h gradients()).  CAM needs a GAP head; on
+ * to the target layer (stages/dn.h gradients()); Score-CAM's and
+ * Ablation-CAM's channel weights from a forward pass per channel (of the
+ * masked image, or of the layers above the target layer with the channel
+ * zeroed: dn.h forward_from()), cam_methods.c.  CAM needs a GAP head; on
  * another head it is recorded as not applicable, not as a failure.
  *
  * Per heatmap (the `heatmaps` table, db/migrate-4.sql): share of heat and
@@ -53,7 +57,8 @@
 
 static const struct sul_param_spec cam_params[] = {
 	{ "methods", SUL_T_STRING, "cam, gradcam, gradcampp", 0, 0, NULL,
-	  "heatmap methods, comma-separated: cam, gradcam, gradcampp, hirescam, xgradcam, layercam" },
+	  "heatmap methods, comma-separated: cam, gradcam, gradcampp, hirescam, xgradcam, layercam (gradients); "
+	  "eigencam (activations alone); scorecam, ablationcam (a forward pass per channel)" },
 	{ "target", SUL_T_STRING, "predicted", 0, 0, "predicted|true|all", "the class each heatmap explains" },
 	{ "score", SUL_T_STRING, "logit", 0, 0, "logit|softmax",
 	  "Grad-CAM's y^c: the class score before softmax (as pytorch-grad-cam and MONAI) or its probability" },
@@ -227,9 +232,11 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		goto out;
 	if (run.use[M_CAM] && !run.cam_ok)
 		fprintf(stderr, "cam: the model has no GAP head: CAM is recorded as not applicable\n");
-	fprintf(stderr, "cam: target layer %d [%s] %dx%dx%d; methods:%s%s%s; target %s; score %s\n", run.layer,
-		li.type, run.lw, run.lh, run.lc, run.use[0] ? " cam" : "", run.use[1] ? " gradcam" : "",
-		run.use[2] ? " gradcampp" : "", sul_ctx_str(ctx, "target"),
+	fprintf(stderr, "cam: target layer %d [%s] %dx%dx%d; methods:", run.layer, li.type, run.lw, run.lh, run.lc);
+	for (i = 0; i < NMETHODS; i++)
+		if (run.use[i])
+			fprintf(stderr, " %s", sul_cam_method_names[i]);
+	fprintf(stderr, "; target %s; score %s\n", sul_ctx_str(ctx, "target"),
 		run.score_mode == SUL_DN_PROB ? "softmax" : "logit");
 	for (i = 0; i < (size_t)run.slices.classes && i < (size_t)run.model.classes; i++)
 		if (strcmp(run.slices.class_names[i], run.model.class_names[i])) {
@@ -277,7 +284,7 @@ static const struct sul_table_spec cam_tables[] = {
 	  "  slice           INTEGER,            -- axial index in the subject's volume\n"
 	  "  group_name      TEXT NOT NULL,      -- RRMS, SPMS, HC, ...\n"
 	  "  label           TEXT NOT NULL,      -- true class\n"
-	  "  method          TEXT NOT NULL,      -- cam, gradcam, gradcampp\n"
+	  "  method          TEXT NOT NULL,      -- cam, gradcam, gradcampp, ... (the methods parameter)\n"
 	  "  target          TEXT NOT NULL,      -- the class the heatmap explains\n"
 	  "  predicted       TEXT NOT NULL,      -- the model's class for the slice\n"
 	  "  prob            REAL NOT NULL,      -- the model's probability of target\n"
@@ -339,8 +346,8 @@ static const struct sul_table_spec cam_tables[] = {
 const struct sul_kind sul_kind_cam = {
 	.name = "cam",
 	.version = 2,
-	.doc = "CAM, Grad-CAM and Grad-CAM++ heatmaps with lobe statistics, group comparison, localization, "
-	       "faithfulness and sanity checks",
+	.doc = "CAM-family heatmaps (CAM, Grad-CAM, Grad-CAM++, HiResCAM, XGrad-CAM, LayerCAM, EigenCAM, Score-CAM, "
+	       "Ablation-CAM) with lobe statistics, group comparison, localization, faithfulness and sanity checks",
 	.params = cam_params,
 	.resources = &cam_resources,
 	.tables = cam_tables,

@@ -9,6 +9,8 @@
  *                      of methods and lobes
  *   cam_subject.c      one subject: maps of every method and target, batch
  *                      by batch, and each heatmap's row
+ *   cam_methods.c      each method: the passes of the network it needs
+ *                      and its arithmetic (heatmap.h), for one batch
  *   cam_localize.c     where the heat lies: lobes, pointing game, lesions
  *   cam_faithfulness.c the model's score on the heatmap: Average Drop,
  *                      deletion and insertion curves
@@ -31,7 +33,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { M_CAM, M_GRADCAM, M_GRADCAMPP, M_HIRESCAM, M_XGRADCAM, M_LAYERCAM, NMETHODS };
+enum {
+	M_CAM, M_GRADCAM, M_GRADCAMPP, M_HIRESCAM, M_XGRADCAM, M_LAYERCAM,  /* activations and gradients */
+	M_EIGENCAM,                                                          /* activations alone */
+	M_SCORECAM, M_ABLATIONCAM,                                           /* activations and forward passes */
+	NMETHODS
+};
 extern const char *const sul_cam_method_names[NMETHODS];
 #define NLOBES 5
 /* Label l (1..NLOBES) is lobe sul_cam_lobe_names[l - 1]. */
@@ -99,12 +106,43 @@ int sul_cam_read_options(struct cam_run *run, struct sul_err *err);
  * target = all, else "true" or "predicted". */
 const char *sul_cam_target_name(const struct cam_run *run, int cls);
 
+/* cam_methods.c */
+
+/* What the network's passes over one batch of images left, for the methods
+ * that follow; made for run->batch images.  The caller sets x, n and
+ * target, and calls sul_cam_work_reset() when they change. */
+struct cam_work {
+	const float *x;              /* n images, CHW */
+	int n;
+	const int *target;           /* the class each image's maps explain */
+	float *A, *G;                /* at grad_layer: activations, gradients of the target scores */
+	int grad_layer;              /* -2: none yet for these images and targets */
+	double grad_secs;            /* what that pass took */
+	/* Score-CAM's [0] and Ablation-CAM's [1] scores of every class per
+	 * image and channel ((lc + 1) x classes; row lc: no channel ablated),
+	 * whether they are for these images, and what they took. */
+	float *chan[2];
+	int chan_ok[2];
+	double chan_secs[2];
+	float *xb, *mask, *scores, *acts;  /* scratch for those passes */
+};
+void sul_cam_work_init(const struct cam_run *run, struct cam_work *w);
+void sul_cam_work_release(struct cam_work *w);
+/* New images (images = 1), or new targets for the same images (0). */
+void sul_cam_work_reset(struct cam_work *w, int images);
+/* The size of method m's maps: the target layer's (h x w). */
+void sul_cam_map_dims(const struct cam_run *run, int method, int *h, int *w);
+/* Method m's raw maps of w's images and targets (sul_cam_map_dims each),
+ * running the passes it needs; *secs (may be NULL) gets its cost, the
+ * passes it used counted as if it ran alone. */
+int sul_cam_maps(const struct cam_run *run, struct cam_work *w, int m, float *maps, double *secs,
+		 struct sul_err *err);
+/* A map of method m at the target layer's resolution, normalized to
+ * [0, 1]: what maps of different methods and models are compared by. */
+void sul_cam_small(const struct cam_run *run, int m, const float *map, float *small);
+
 /* cam_subject.c */
 
-/* The small maps (lh x lw each) of one method for n images, from their
- * activations A and gradients G at the method's layer. */
-void sul_cam_method_maps(const struct cam_run *run, int method, const float *A, const float *G, const int *target,
-			 int n, float *maps);
 /* Makes and records the heatmaps of one subject's slices rows[0..nrows),
  * and writes its overlays and volumes. */
 int sul_cam_explain_subject(struct cam_run *run, const size_t *rows, size_t nrows, struct sul_err *err);

@@ -6,31 +6,44 @@
 #include "cam_int.h"
 #include "tsv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *const sul_cam_method_names[NMETHODS] = { "cam", "gradcam", "gradcampp", "hirescam", "xgradcam", "layercam" };
+const char *const sul_cam_method_names[NMETHODS] = { "cam",      "gradcam",  "gradcampp", "hirescam",   "xgradcam",
+							"layercam", "eigencam", "scorecam",  "ablationcam" };
 const char *const sul_cam_lobe_names[NLOBES] = { "frontal", "temporal", "parietal", "occipital", "other" };
+
+/* "cam, gradcam, ...": every method's name, for messages. */
+static void method_list(char *buf, size_t n)
+{
+	size_t used = 0;
+	int m;
+
+	buf[0] = 0;
+	for (m = 0; m < NMETHODS && used < n; m++)
+		used += (size_t)snprintf(buf + used, n - used, "%s%s", m ? ", " : "", sul_cam_method_names[m]);
+}
 
 int sul_cam_parse_methods(const char *text, int use[NMETHODS], struct sul_err *err)
 {
-	char *buf = sul_xstrdup(text), *items[8];
+	char *buf = sul_xstrdup(text), *items[NMETHODS + 1], names[256];
 	int m, any = 0, malformed;
-	size_t n = sul_split_list(buf, items, 8, &malformed), i;
+	size_t n = sul_split_list(buf, items, NMETHODS + 1, &malformed), i;
 
 	memset(use, 0, sizeof(int) * NMETHODS);
+	method_list(names, sizeof(names));
 	if (malformed) {
 		free(buf);
-		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'methods': expected some of cam, gradcam, gradcampp, "
-						       "hirescam, xgradcam, layercam, comma-separated, none empty, got '%s'",
-				   text);
+		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'methods': expected some of %s, comma-separated, "
+				   "none empty, got '%s'", names, text);
 	}
 	for (i = 0; i < n; i++) {
 		for (m = 0; m < NMETHODS && strcmp(items[i], sul_cam_method_names[m]); m++)
 			;
 		if (m == NMETHODS) {
-			sul_err_set(err, SUL_ERR_INPUT, "parameter 'methods': unknown method '%s' (expected cam, gradcam, "
-				    "gradcampp, hirescam, xgradcam, layercam)", items[i]);
+			sul_err_set(err, SUL_ERR_INPUT, "parameter 'methods': unknown method '%s' (expected %s)", items[i],
+				    names);
 			free(buf);
 			return -1;
 		}

@@ -10,21 +10,29 @@
 
 int sul_cam_sanity(struct cam_run *run, struct sul_err *err)
 {
-	const size_t plane = (size_t)run->size * run->size, one = plane * 3;
-	const size_t lsz = (size_t)run->lc * run->lh * run->lw, msz = (size_t)run->lh * run->lw;
+	const size_t plane = (size_t)run->size * run->size, one = plane * 3, msz = (size_t)run->lh * run->lw;
 	const int b = run->batch;
 	struct cam_heatmap *heatmaps = run->heatmaps;
-	float *x = sul_xmalloc(sizeof(float) * one * b), *A = sul_xmalloc(sizeof(float) * lsz * b);
-	float *G = sul_xmalloc(sizeof(float) * lsz * b), *maps = sul_xmalloc(sizeof(float) * msz * b);
-	int target[CAM_MAX_BATCH], j, ret = -1;
-	size_t i = 0;
+	float *x = sul_xmalloc(sizeof(float) * one * b), *small = sul_xmalloc(sizeof(float) * msz), *maps;
+	int target[CAM_MAX_BATCH], j, m, mh, mw, ret = -1;
+	size_t i = 0, most = 0;
+	struct cam_work w;
 
+	for (m = 0; m < NMETHODS; m++) {
+		sul_cam_map_dims(run, m, &mh, &mw);
+		most = (size_t)mh * mw > most ? (size_t)mh * mw : most;
+	}
+	maps = sul_xmalloc(sizeof(float) * most * b);
+	sul_cam_work_init(run, &w);
+	w.x = x;
+	w.target = target;
 	run->model.api->randomize(run->model.net, (unsigned long)sul_ctx_int(run->ctx, "seed"));
 	if (run->cam_ok && run->camw && run->model.api->cam_weights(run->model.net, run->camw, err))
 		goto out;
 	while (i < run->nheatmaps) {
 		size_t idx[CAM_MAX_BATCH];
-		int n = 0, m = heatmaps[i].method;
+		int n = 0;
+		m = heatmaps[i].method;
 		/* A batch of heatmaps of one method. */
 		for (; i < run->nheatmaps && n < b; i++) {
 			if (!heatmaps[i].applicable)
@@ -40,18 +48,21 @@ int sul_cam_sanity(struct cam_run *run, struct sul_err *err)
 			sul_slicedata_chw(&run->slices, heatmaps[idx[j]].slice_row, x + one * j);
 			target[j] = heatmaps[idx[j]].target;
 		}
-		if (run->model.api->gradients(run->model.net, x, n, m == M_CAM ? run->cam_layer : run->layer, target,
-					      run->score_mode, A, G, NULL, err))
+		w.n = n;
+		sul_cam_work_reset(&w, 1);
+		if (sul_cam_maps(run, &w, m, maps, NULL, err))
 			goto out;
-		sul_cam_method_maps(run, m, A, G, target, n, maps);
-		for (j = 0; j < n; j++)
-			heatmaps[idx[j]].sanity = sul_spearman(heatmaps[idx[j]].small, maps + msz * j, msz);
+		sul_cam_map_dims(run, m, &mh, &mw);
+		for (j = 0; j < n; j++) {
+			sul_cam_small(run, m, maps + (size_t)mh * mw * j, small);
+			heatmaps[idx[j]].sanity = sul_spearman(heatmaps[idx[j]].small, small, msz);
+		}
 	}
 	ret = 0;
 out:
+	sul_cam_work_release(&w);
 	free(x);
-	free(A);
-	free(G);
+	free(small);
 	free(maps);
 	return ret;
 }

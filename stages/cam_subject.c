@@ -6,7 +6,6 @@
  * heatmap.h; what happens to a finished map is in the other cam_*.c files.
  */
 #include "cam_int.h"
-#include "../engine/clock.h"
 #include "heatmap.h"
 
 #include <math.h>
@@ -21,10 +20,8 @@ struct batch {
 	float *x;                                    /* the images, CHW */
 	float *probs;                                /* n x classes */
 	int pred[CAM_MAX_BATCH], target[CAM_MAX_BATCH];
-	float *A, *G;                                /* activations, gradients at grad_layer */
-	int grad_layer;                              /* -2: none for this target yet */
-	double grad_secs;                            /* what that pass took */
-	float *maps;                                 /* the current method's small maps */
+	struct cam_work work;                        /* the network's passes over x */
+	float *maps;                                 /* the current method's raw maps */
 	float *up, *norm;                            /* one heatmap at slice size: raw, in [0, 1] */
 	float *masked;                               /* the images x their heatmaps */
 };
@@ -32,14 +29,21 @@ struct batch {
 static void batch_init(const struct cam_run *run, struct batch *b)
 {
 	const size_t plane = (size_t)run->size * run->size, one = plane * 3;
-	const size_t lsz = (size_t)run->lc * run->lh * run->lw, msz = (size_t)run->lh * run->lw;
 	const int nb = run->batch;
+	size_t msz = 0;
+	int m, mh, mw;
 
 	memset(b, 0, sizeof(*b));
+	for (m = 0; m < NMETHODS; m++) {
+		sul_cam_map_dims(run, m, &mh, &mw);
+		if (run->use[m] && (size_t)mh * mw > msz)
+			msz = (size_t)mh * mw;
+	}
 	b->x = sul_xmalloc(sizeof(float) * one * nb);
-	b->A = sul_xmalloc(sizeof(float) * lsz * nb);
-	b->G = sul_xmalloc(sizeof(float) * lsz * nb);
 	b->probs = sul_xmalloc(sizeof(float) * run->model.classes * nb);
+	sul_cam_work_init(run, &b->work);
+	b->work.x = b->x;
+	b->work.target = b->target;
 	b->maps = sul_xmalloc(sizeof(float) * msz * nb);
 	b->up = sul_xmalloc(sizeof(float) * plane);
 	b->norm = sul_xmalloc(sizeof(float) * plane);
@@ -49,36 +53,12 @@ static void batch_init(const struct cam_run *run, struct batch *b)
 static void batch_release(struct batch *b)
 {
 	free(b->x);
-	free(b->A);
-	free(b->G);
 	free(b->probs);
+	sul_cam_work_release(&b->work);
 	free(b->maps);
 	free(b->up);
 	free(b->norm);
 	free(b->masked);
-}
-
-void sul_cam_method_maps(const struct cam_run *run, int method, const float *A, const float *G, const int *target,
-			 int n, float *maps)
-{
-	const size_t lsz = (size_t)run->lc * run->lh * run->lw, msz = (size_t)run->lh * run->lw;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if (method == M_CAM)
-			sul_cam(A + lsz * i, run->camw + (size_t)target[i] * run->lc, run->lc, run->lh, run->lw,
-				maps + msz * i);
-		else if (method == M_GRADCAM)
-			sul_gradcam(A + lsz * i, G + lsz * i, run->lc, run->lh, run->lw, maps + msz * i);
-		else if (method == M_GRADCAMPP)
-			sul_gradcampp(A + lsz * i, G + lsz * i, run->lc, run->lh, run->lw, maps + msz * i);
-		else if (method == M_HIRESCAM)
-			sul_hirescam(A + lsz * i, G + lsz * i, run->lc, run->lh, run->lw, maps + msz * i);
-		else if (method == M_XGRADCAM)
-			sul_xgradcam(A + lsz * i, G + lsz * i, run->lc, run->lh, run->lw, maps + msz * i);
-		else
-			sul_layercam(A + lsz * i, G + lsz * i, run->lc, run->lh, run->lw, maps + msz * i);
-	}
 }
 
 static struct cam_heatmap *new_heatmap(struct cam_run *run)
@@ -112,14 +92,20 @@ static struct cam_heatmap *batch_heatmap(struct cam_run *run, const struct batch
 static int describe_heatmap(struct cam_run *run, struct batch *b, int j, int m, int t, struct cam_heatmap *h,
 			    struct cam_volumes *vols, struct sul_err *err)
 {
-	const size_t plane = (size_t)run->size * run->size, one = plane * 3, msz = (size_t)run->lh * run->lw;
+	const size_t plane = (size_t)run->size * run->size, one = plane * 3;
 	const size_t row = b->rows[j];
+	const float *map;
 	size_t q;
+	int mh, mw;
 
-	h->small = sul_xmalloc(sizeof(float) * msz);
-	memcpy(h->small, b->maps + msz * j, sizeof(float) * msz);
-	sul_minmax01(h->small, msz);
-	sul_upsample_bilinear(b->maps + msz * j, run->lh, run->lw, b->up, run->size, run->size);
+	sul_cam_map_dims(run, m, &mh, &mw);
+	map = b->maps + (size_t)mh * mw * j;
+	h->small = sul_xmalloc(sizeof(float) * run->lh * run->lw);
+	sul_cam_small(run, m, map, h->small);
+	if (mh == run->size && mw == run->size)
+		memcpy(b->up, map, sizeof(float) * plane);
+	else
+		sul_upsample_bilinear(map, mh, mw, b->up, run->size, run->size);
 	h->raw_min = h->raw_max = b->up[0];
 	for (q = 0; q < plane; q++) {
 		if (b->up[q] < h->raw_min)
@@ -148,8 +134,7 @@ static int describe_heatmap(struct cam_run *run, struct batch *b, int j, int m, 
 static int explain_method(struct cam_run *run, struct batch *b, int m, int t, struct cam_volumes *vols,
 			  struct sul_err *err)
 {
-	const int need = m == M_CAM ? run->cam_layer : run->layer;
-	double t0;
+	double secs;
 	int j;
 
 	if (m == M_CAM && !run->cam_ok) {
@@ -157,19 +142,9 @@ static int explain_method(struct cam_run *run, struct batch *b, int m, int t, st
 			batch_heatmap(run, b, j, m, 0);
 		return 0;
 	}
-	/* One forward and partial backward per batch and target serves every
-	 * method; each method's rate counts that cost as if it ran alone. */
-	if (b->grad_layer != need) {
-		t0 = sul_now_s();
-		if (run->model.api->gradients(run->model.net, b->x, b->n, need, b->target, run->score_mode, b->A, b->G,
-					      NULL, err))
-			return -1;
-		b->grad_secs = sul_now_s() - t0;
-		b->grad_layer = need;
-	}
-	t0 = sul_now_s();
-	sul_cam_method_maps(run, m, b->A, b->G, b->target, b->n, b->maps);
-	run->secs[m] += b->grad_secs + sul_now_s() - t0;
+	if (sul_cam_maps(run, &b->work, m, b->maps, &secs, err))
+		return -1;
+	run->secs[m] += secs;
 	run->counted[m] += (size_t)b->n;
 	for (j = 0; j < b->n; j++)
 		if (describe_heatmap(run, b, j, m, t, batch_heatmap(run, b, j, m, 1), vols, err))
@@ -192,13 +167,14 @@ static int explain_batch(struct cam_run *run, struct batch *b, struct cam_volume
 		return -1;
 	for (j = 0; j < b->n; j++)
 		b->pred[j] = sul_argmax(b->probs + (size_t)j * classes, classes);
+	b->work.n = b->n;
+	sul_cam_work_reset(&b->work, 1);
 	for (t = 0; t < ntarget; t++) {
 		for (j = 0; j < b->n; j++)
 			b->target[j] = run->target_mode == CAM_TARGET_ALL    ? t
 				       : run->target_mode == CAM_TARGET_TRUE ? run->slices.rows[b->rows[j]].label
 									     : b->pred[j];
-		b->grad_layer = -2;
-		b->grad_secs = 0;
+		sul_cam_work_reset(&b->work, 0);
 		for (m = 0; m < NMETHODS; m++)
 			if (run->use[m] && explain_method(run, b, m, t, vols, err))
 				return -1;

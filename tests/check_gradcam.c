@@ -12,6 +12,7 @@
  * Grad-CAM at the last spatial layer is CAM up to a positive factor.
  */
 #include "../engine/err.h"
+#include "../stages/cam_int.h"
 #include "../stages/dn.h"
 #include "../stages/heatmap.h"
 #include "check_util.h"
@@ -442,6 +443,90 @@ START_TEST(forward_from_reruns_the_head)
 }
 END_TEST
 
+/*
+ * Score-CAM's and Ablation-CAM's maps as the `cam` kind assembles them
+ * (cam_methods.c: batched masked passes, channels ablated through
+ * forward_from, scores kept across targets) against the formulas computed
+ * here one image and one channel at a time.  On a GAP head the ablated
+ * logit falls by exactly W[t][c] mean(A_c), so Ablation-CAM is
+ * ReLU(sum_c W[t][c] mean(A_c) A_c) / |y_t|.
+ */
+START_TEST(scorecam_and_ablationcam_as_the_kind_runs_them)
+{
+	const struct sul_dn_api *api = api_or_fail();
+	struct sul_dn_net *net = open_net(api, resnet_like, _i);
+	struct sul_err err = SUL_ERR_INIT;
+	enum { K = 8, HW = 36, PL = W * W };
+	static float x[B * 3 * PL], A[B * K * HW], G[B * K * HW], maps[B * HW], xm[B * 3 * PL];
+	float wc[3 * K], logit[B * 3], probs[B * 3], mask[PL];
+	double wts[K];
+	int target[B] = { 2, 0, 1, 2 }, i, c, p, t;
+	struct cam_run run;
+	struct cam_work w;
+
+	train_some(api, net);
+	fill_images(x, 21);
+	memset(&run, 0, sizeof(run));
+	run.model.api = api;
+	run.model.net = net;
+	run.model.classes = 3;
+	run.lc = K, run.lh = 6, run.lw = 6, run.size = W, run.batch = B;
+	run.layer = run.cam_layer = 5;
+	run.use[M_SCORECAM] = run.use[M_ABLATIONCAM] = 1;
+	sul_cam_work_init(&run, &w);
+	w.x = x, w.n = B, w.target = target;
+	sul_cam_work_reset(&w, 1);
+	ck_assert_msg(api->gradients(net, x, B, 5, target, SUL_DN_LOGIT, A, G, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(api->cam_weights(net, wc, &err) == 0);
+	ck_assert(api->logits(net, x, B, logit, &err) == 0);
+	for (t = 0; t < 2; t++) {
+		/* The second round explains other classes from the same passes. */
+		if (t) {
+			for (i = 0; i < B; i++)
+				target[i] = (target[i] + 1) % 3;
+			sul_cam_work_reset(&w, 0);
+		}
+		ck_assert_msg(sul_cam_maps(&run, &w, M_ABLATIONCAM, maps, NULL, &err) == 0, "%s", err.msg);
+		for (i = 0; i < B; i++) {
+			const float *a = A + (size_t)i * K * HW;
+			float ref[HW];
+			for (c = 0; c < K; c++) {
+				double mean = 0;
+				for (p = 0; p < HW; p++)
+					mean += a[c * HW + p];
+				wts[c] = wc[target[i] * K + c] * mean / HW / fabs(logit[i * 3 + target[i]]);
+			}
+			sul_weighted_map(a, wts, K, 6, 6, ref);
+			for (p = 0; p < HW; p++)
+				ck_assert_msg(fabsf(maps[i * HW + p] - ref[p]) <= 1e-4f * (1 + fabsf(ref[p])),
+					      "Ablation-CAM image %d pixel %d: %g, by the GAP formula %g", i, p,
+					      maps[i * HW + p], ref[p]);
+		}
+		ck_assert_msg(sul_cam_maps(&run, &w, M_SCORECAM, maps, NULL, &err) == 0, "%s", err.msg);
+		for (i = 0; i < B; i++) {
+			const float *a = A + (size_t)i * K * HW;
+			float ref[HW];
+			for (c = 0; c < K; c++) {
+				wts[c] = 0;
+				if (!sul_scorecam_mask(a + c * HW, 6, 6, mask, W, W))
+					continue;
+				sul_cam_mask_image(x + (size_t)i * 3 * PL, mask, PL, xm);
+				ck_assert(api->predict(net, xm, 1, probs, &err) == 0);
+				wts[c] = probs[target[i]];
+			}
+			sul_weighted_map(a, wts, K, 6, 6, ref);
+			for (p = 0; p < HW; p++)
+				ck_assert_msg(fabsf(maps[i * HW + p] - ref[p]) <= 1e-4f * (1 + fabsf(ref[p])),
+					      "Score-CAM image %d pixel %d: %g, one image at a time %g", i, p,
+					      maps[i * HW + p], ref[p]);
+		}
+	}
+	sul_cam_work_release(&w);
+	api->close(net);
+	tu_cleanup();
+}
+END_TEST
+
 SUL_SUITE(gradcam)
 {
 	Suite *s = suite_create("gradcam");
@@ -456,6 +541,7 @@ SUL_SUITE(gradcam)
 	tcase_add_loop_test(tc, gradcam_equals_cam_on_gap, 0, 2);
 	tcase_add_loop_test(tc, gradients_leave_the_model_alone, 0, 2);
 	tcase_add_loop_test(tc, forward_from_reruns_the_head, 0, 2);
+	tcase_add_loop_test(tc, scorecam_and_ablationcam_as_the_kind_runs_them, 0, 2);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -113,6 +113,24 @@ for m in hirescam xgradcam; do
 	               WHERE e.stage = 'cam_gap' AND method = 'gradcam' AND name = 'agreement_with_$m'")
 	above "$r" 0.9999 || fail "Grad-CAM and $m correlate only $r on a GAP head"
 done
-run_fail_msg 2 "parameter 'methods': unknown method 'scorecam' (expected cam, gradcam, gradcampp, hirescam, xgradcam, layercam)" \
-	"$SULCUS" check --set 'cam_gap.methods=gradcam, scorecam' wf.cfg
+
+# EigenCAM, Score-CAM and Ablation-CAM, on both heads (Ablation-CAM reruns
+# the FC head's layers, dropout included, with each channel zeroed): a
+# heatmap per slice and method, each pointing at the blob well above chance,
+# and each changed by randomizing the weights.
+for net in gap fc; do
+	run_ok "$SULCUS" run --set "cam_$net.methods=gradcam, eigencam, scorecam, ablationcam" --only "cam_$net" wf.cfg
+	assert_ran "cam_$net"
+	assert_eq "$(q 'count(*)' "cam_$net" "applicable = 1")" 120
+	for m in eigencam scorecam ablationcam; do
+		hit=$(sql_value "SELECT value FROM metrics m JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_$net' AND m.name = 'pointing_game_$m'")
+		chance=$(sql_value "SELECT value FROM metrics m JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_$net' AND m.name = 'pointing_game_chance_$m'")
+		above "$hit" 0.5 || fail "cam_$net: $m pointing game $hit (chance $chance)"
+		above "$hit" "$chance" || fail "cam_$net: $m pointing game $hit is not above its chance $chance"
+		rho=$(sql_value "SELECT value FROM metrics m JOIN latest_executions e USING (cache_key) WHERE e.stage = 'cam_$net' AND m.name = 'sanity_rho_$m'")
+		above 0.9 "$rho" || fail "cam_$net: $m of the randomized model correlates $rho with the trained model's"
+	done
+done
+run_fail_msg 2 "parameter 'methods': unknown method 'gradcamx' (expected cam, gradcam, gradcampp, hirescam, xgradcam, layercam, eigencam, scorecam, ablationcam)" \
+	"$SULCUS" check --set 'cam_gap.methods=gradcam, gradcamx' wf.cfg
 exit 0
