@@ -1,7 +1,9 @@
 /*
  * cam.c - the `cam` kind: CAM, Grad-CAM, Grad-CAM++, HiResCAM, XGrad-CAM,
- * LayerCAM, EigenCAM, Score-CAM and Ablation-CAM heatmaps of a trained
- * model on slices, with the study's
+ * LayerCAM, EigenCAM, Score-CAM and Ablation-CAM heatmaps and the
+ * pixel-space attributions (guided backpropagation, Guided Grad-CAM,
+ * SmoothGrad, Integrated Gradients, occlusion) of a trained model on
+ * slices, with the study's
  * region statistics, group comparison, localization, faithfulness and
  * sanity checks.
  *
@@ -16,7 +18,11 @@
  * to the target layer (stages/dn.h gradients()); Score-CAM's and
  * Ablation-CAM's channel weights from a forward pass per channel (of the
  * masked image, or of the layers above the target layer with the channel
- * zeroed: dn.h forward_from()), cam_methods.c.  CAM needs a GAP head; on
+ * zeroed: dn.h forward_from()), cam_methods.c.  The pixel-space methods
+ * give maps at the slice's resolution (stages/attribution.h) from input
+ * gradients (guided, of noisy copies, along the path from a black slice)
+ * or from forward passes with windows hidden; they are compared with the
+ * others at the target layer's resolution.  CAM needs a GAP head; on
  * another head it is recorded as not applicable, not as a failure.
  *
  * Per heatmap (the `heatmaps` table, db/migrate-4.sql): share of heat and
@@ -56,9 +62,11 @@
 #define MAX_SUBJECTS 4096
 
 static const struct sul_param_spec cam_params[] = {
-	{ "methods", SUL_T_STRING, "cam, gradcam, gradcampp", 0, 0, NULL,
+	{ "methods", SUL_T_STRING, "cam, gradcam, gradcampp, random", 0, 0, NULL,
 	  "heatmap methods, comma-separated: cam, gradcam, gradcampp, hirescam, xgradcam, layercam (gradients); "
-	  "eigencam (activations alone); scorecam, ablationcam (a forward pass per channel)" },
+	  "eigencam (activations alone); scorecam, ablationcam (a forward pass per channel); guidedbp, "
+	  "guidedgradcam, smoothgrad, intgrad, occlusion (pixel-space attributions); random (uniform noise at the "
+	  "layer's resolution: the chance level of every figure)" },
 	{ "target", SUL_T_STRING, "predicted", 0, 0, "predicted|true|all", "the class each heatmap explains" },
 	{ "score", SUL_T_STRING, "logit", 0, 0, "logit|softmax",
 	  "Grad-CAM's y^c: the class score before softmax (as pytorch-grad-cam and MONAI) or its probability" },
@@ -80,9 +88,23 @@ static const struct sul_param_spec cam_params[] = {
 	  "deletion/insertion curves: steps from 0 to 100% of the pixels (0: not computed)" },
 	{ "sanity", SUL_T_BOOL, "true", 0, 0, NULL,
 	  "compare with the heatmaps of the model with randomized weights (Adebayo et al. 2018)" },
+	{ "sanity_cascade", SUL_T_INT, "0", 0, 100000, NULL,
+	  "the cascading randomization: this many heatmaps per method made again after each learnable layer is "
+	  "randomized, from the top down (table sanity_cascade); 0: off" },
 	{ "batch", SUL_T_INT, "8", 1, 1024, NULL, "images per forward/backward pass" },
 	{ "table", SUL_T_STRING, "split.tsv", 0, 0, NULL, "the split table, in an input" },
-	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "seed of the randomized model" },
+	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "seed of the randomized model and of SmoothGrad's noise" },
+	{ "smoothgrad_samples", SUL_T_INT, "16", 1, 1000, NULL,
+	  "smoothgrad (and smooth_cams): noisy copies of each image averaged" },
+	{ "smoothgrad_noise", SUL_T_FLOAT, "0.15", 0, 10, NULL,
+	  "smoothgrad: the noise's standard deviation, a fraction of each image's intensity range" },
+	{ "smooth_cams", SUL_T_BOOL, "false", 0, 0, NULL,
+	  "average the maps of cam, gradcam, gradcampp, hirescam, xgradcam, layercam and eigencam over "
+	  "SmoothGrad's noisy copies (smoothgrad_samples passes per map)" },
+	{ "ig_steps", SUL_T_INT, "32", 1, 4096, NULL,
+	  "intgrad: steps on the path from the black image (midpoint rule), a backward pass each" },
+	{ "occlusion_patch", SUL_T_INT, "0", 0, 4096, NULL, "occlusion: window side in pixels; 0: an eighth of the slice" },
+	{ "occlusion_stride", SUL_T_INT, "0", 0, 4096, NULL, "occlusion: window step in pixels; 0: half the window" },
 	SUL_MODEL_DEVICE_PARAMS,
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
@@ -245,6 +267,8 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 			goto out;
 		}
 	run.size = run.model.info.w;
+	if (run.use[M_OCCLUSION] && sul_cam_occlusion_grid(&run, err))
+		goto out;
 	if (sul_slicedata_load(&run.slices, run.model.info.w, run.model.info.h, split < 0 ? ~0u : 1u << split, err))
 		goto out;
 	select_rows(&run, split, only, nonly, &rows, &nsel);
@@ -254,6 +278,10 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 		goto out;
 	}
 	if (explain_subjects(&run, rows, nsel, err))
+		goto out;
+	/* The cascade ends with every layer randomized as the sanity check's
+	 * model is (each layer's draw depends only on the seed). */
+	if (sul_ctx_int(ctx, "sanity_cascade") && sul_cam_cascade(&run, (size_t)sul_ctx_int(ctx, "sanity_cascade"), err))
 		goto out;
 	if (sul_ctx_int(ctx, "sanity") && sul_cam_sanity(&run, err))
 		goto out;
@@ -265,6 +293,7 @@ out:
 		free(run.heatmaps[i].small);
 	free(run.heatmaps);
 	free(run.camw);
+	free(run.occ_off);
 	if (run.model.net || run.model.class_names)
 		sul_model_close(&run.model);
 	sul_slicedata_release(&run.slices);
@@ -313,8 +342,10 @@ static const struct sul_table_spec cam_tables[] = {
 	  "  masked_score    REAL,               -- ... and on the slice times its heatmap (Average Drop)\n"
 	  "  deletion_auc    REAL,               -- area under the deletion curve (lower: more faithful)\n"
 	  "  insertion_auc   REAL,               -- area under the insertion curve (higher: more faithful)\n"
-	  "  sanity_rho      REAL                -- Spearman correlation with the randomized model's heatmap; NULL: "
-	  "not measured (sanity = false)",
+	  "  sanity_rho      REAL,               -- Spearman correlation with the randomized model's heatmap; NULL: "
+	  "not measured (sanity = false)\n"
+	  "  completeness_error REAL             -- intgrad: |sum of attributions - (F(x) - F(black))| / |F(x) - "
+	  "F(black)|; NULL: other methods",
 	  "method" },
 	{ "heatmap_lobes", "how often each lobe holds the peak, per method and group",
 	  "method     TEXT NOT NULL,\n"
@@ -340,14 +371,25 @@ static const struct sul_table_spec cam_tables[] = {
 	  "  p         REAL,\n"
 	  "  n         REAL",
 	  NULL },
+	{ "sanity_cascade", "the cascading randomization check: per method and step, the heatmaps' rank correlation "
+	  "with the original ones",
+	  "method     TEXT NOT NULL,\n"
+	  "  step       INTEGER NOT NULL,      -- 0: nothing randomized; k: the k top learnable layers\n"
+	  "  layer      INTEGER,               -- the lowest layer randomized (Darknet's index)\n"
+	  "  layer_type TEXT,                  -- its type: convolutional, connected\n"
+	  "  rho        REAL,                  -- mean Spearman correlation with the trained model's heatmaps\n"
+	  "  rho_sd     REAL,\n"
+	  "  n          INTEGER NOT NULL       -- heatmaps compared",
+	  "method" },
 	{ NULL, NULL, NULL, NULL },
 };
 
 const struct sul_kind sul_kind_cam = {
 	.name = "cam",
-	.version = 2,
-	.doc = "CAM-family heatmaps (CAM, Grad-CAM, Grad-CAM++, HiResCAM, XGrad-CAM, LayerCAM, EigenCAM, Score-CAM, "
-	       "Ablation-CAM) with lobe statistics, group comparison, localization, faithfulness and sanity checks",
+	.version = 3,
+	.doc = "heatmaps (CAM, Grad-CAM, Grad-CAM++, HiResCAM, XGrad-CAM, LayerCAM, EigenCAM, Score-CAM, Ablation-CAM; "
+	       "guided backpropagation, Guided Grad-CAM, SmoothGrad, Integrated Gradients, occlusion) with lobe "
+	       "statistics, group comparison, localization, faithfulness and sanity checks",
 	.params = cam_params,
 	.resources = &cam_resources,
 	.tables = cam_tables,

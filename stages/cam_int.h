@@ -10,12 +10,14 @@
  *   cam_subject.c      one subject: maps of every method and target, batch
  *                      by batch, and each heatmap's row
  *   cam_methods.c      each method: the passes of the network it needs
- *                      and its arithmetic (heatmap.h), for one batch
+ *                      and its arithmetic (heatmap.h, attribution.h), for
+ *                      one batch
  *   cam_localize.c     where the heat lies: lobes, pointing game, lesions
  *   cam_faithfulness.c the model's score on the heatmap: Average Drop,
  *                      deletion and insertion curves
  *   cam_files.c        PNG overlays and NIfTI volumes of the heatmaps
- *   cam_sanity.c       the randomized-weights sanity check
+ *   cam_sanity.c       the randomized-weights sanity checks (whole and
+ *                      cascading)
  *   cam_stats.c        the tables and the per-method summaries (metrics)
  */
 #ifndef SUL_CAM_INT_H
@@ -37,6 +39,9 @@ enum {
 	M_CAM, M_GRADCAM, M_GRADCAMPP, M_HIRESCAM, M_XGRADCAM, M_LAYERCAM,  /* activations and gradients */
 	M_EIGENCAM,                                                          /* activations alone */
 	M_SCORECAM, M_ABLATIONCAM,                                           /* activations and forward passes */
+	M_RANDOM,                                                            /* the chance baseline */
+	/* pixel-space attributions, maps at the input's resolution */
+	M_GUIDEDBP, M_GUIDEDGRADCAM, M_SMOOTHGRAD, M_INTGRAD, M_OCCLUSION,
 	NMETHODS
 };
 extern const char *const sul_cam_method_names[NMETHODS];
@@ -66,6 +71,7 @@ struct cam_heatmap {
 	double score, masked_score;  /* target score (probability) on the image, on image x heatmap */
 	double deletion, insertion;
 	double sanity;
+	double completeness;  /* Integrated Gradients: relative error of the sum (NaN: other methods) */
 	float *small;         /* the map at the target layer's resolution, normalized; owned */
 };
 
@@ -84,6 +90,11 @@ struct cam_run {
 	enum cam_target target_mode;
 	int batch, score_mode, steps, overlay, lobe_fallback;
 	double alpha, tol;
+	uint64_t seed;                     /* the randomized model's, and SmoothGrad's noise */
+	int smooth_n, smooth_cams;         /* SmoothGrad: noisy copies; also for the CAM family */
+	double smooth_noise;               /* its noise: a fraction of each image's range */
+	int ig_steps;                      /* Integrated Gradients: steps on the path */
+	int occ_patch, occ_n, *occ_off;    /* occlusion: window side, offsets (occ_n of them) */
 	/* the network */
 	int size;                          /* slice width = height, pixels */
 	int layer, cam_layer, lw, lh, lc;  /* target layer and its output size */
@@ -102,6 +113,9 @@ struct cam_run {
 int sul_cam_parse_methods(const char *text, int use[NMETHODS], struct sul_err *err);
 /* Fills run's options from its parameters (run->ctx set, the rest zero). */
 int sul_cam_read_options(struct cam_run *run, struct sul_err *err);
+/* Occlusion's windows over run->size slices from the occlusion_patch and
+ * occlusion_stride parameters (0: an eighth of the slice, half the patch). */
+int sul_cam_occlusion_grid(struct cam_run *run, struct sul_err *err);
 /* The name of a heatmap's target in file names: the class name with
  * target = all, else "true" or "predicted". */
 const char *sul_cam_target_name(const struct cam_run *run, int cls);
@@ -111,26 +125,33 @@ const char *sul_cam_target_name(const struct cam_run *run, int cls);
 /* What the network's passes over one batch of images left, for the methods
  * that follow; made for run->batch images.  The caller sets x, n and
  * target, and calls sul_cam_work_reset() when they change. */
+enum { T_SCORE, T_ABLATE, T_OCCLUDE, NTABLES };  /* score tables of Score-CAM, Ablation-CAM, occlusion */
 struct cam_work {
 	const float *x;              /* n images, CHW */
 	int n;
 	const int *target;           /* the class each image's maps explain */
+	const size_t *ids;           /* a stable id per image (its slice row): seeds its noise */
 	float *A, *G;                /* at grad_layer: activations, gradients of the target scores */
 	int grad_layer;              /* -2: none yet for these images and targets */
 	double grad_secs;            /* what that pass took */
-	/* Score-CAM's [0] and Ablation-CAM's [1] scores of every class per
-	 * image and channel ((lc + 1) x classes; row lc: no channel ablated),
-	 * whether they are for these images, and what they took. */
-	float *chan[2];
-	int chan_ok[2];
-	double chan_secs[2];
-	float *xb, *mask, *scores, *acts;  /* scratch for those passes */
+	float *gin;                  /* guided backpropagation's input gradients, when guided_ok */
+	int guided_ok;
+	double guided_secs;
+	/* The scores of every class per image and altered copy (rows x
+	 * classes, sul_cam_maps' files say which rows), whether they are for
+	 * these images, and what they took. */
+	float *table[NTABLES];
+	int table_ok[NTABLES];
+	double table_secs[NTABLES];
+	double *check;               /* per image: Integrated Gradients' completeness; NaN for other methods */
+	float *xb, *xa, *gs, *acc, *mask, *scores, *acts, *sA, *sG;  /* scratch */
 };
 void sul_cam_work_init(const struct cam_run *run, struct cam_work *w);
 void sul_cam_work_release(struct cam_work *w);
 /* New images (images = 1), or new targets for the same images (0). */
 void sul_cam_work_reset(struct cam_work *w, int images);
-/* The size of method m's maps: the target layer's (h x w). */
+/* The size of method m's maps: the target layer's (h x w), or the input's
+ * for the pixel-space attributions. */
 void sul_cam_map_dims(const struct cam_run *run, int method, int *h, int *w);
 /* Method m's raw maps of w's images and targets (sul_cam_map_dims each),
  * running the passes it needs; *secs (may be NULL) gets its cost, the
@@ -209,6 +230,10 @@ void sul_cam_volumes_release(struct cam_volumes *vols);
  * sanity (rank correlation with the randomized model's map).  The model
  * is not usable for anything else afterwards. */
 int sul_cam_sanity(struct cam_run *run, struct sul_err *err);
+/* The cascading form: up to per heatmaps of each method made again after
+ * each learnable layer is randomized, from the top down; writes table
+ * sanity_cascade.  Leaves every layer randomized. */
+int sul_cam_cascade(struct cam_run *run, size_t per, struct sul_err *err);
 
 /* cam_stats.c */
 

@@ -4,14 +4,17 @@
  * cam.c, with the kind.
  */
 #include "cam_int.h"
+#include "attribution.h"
 #include "tsv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *const sul_cam_method_names[NMETHODS] = { "cam",      "gradcam",  "gradcampp", "hirescam",   "xgradcam",
-							"layercam", "eigencam", "scorecam",  "ablationcam" };
+const char *const sul_cam_method_names[NMETHODS] = {
+	"cam",         "gradcam",  "gradcampp",     "hirescam",   "xgradcam", "layercam", "eigencam",
+	"scorecam",    "ablationcam", "random", "guidedbp", "guidedgradcam", "smoothgrad", "intgrad", "occlusion",
+};
 const char *const sul_cam_lobe_names[NLOBES] = { "frontal", "temporal", "parietal", "occipital", "other" };
 
 /* "cam, gradcam, ...": every method's name, for messages. */
@@ -70,7 +73,30 @@ int sul_cam_read_options(struct cam_run *run, struct sul_err *err)
 	run->tol = sul_ctx_float(ctx, "pointing_tolerance");
 	run->lobe_fallback = (int)sul_ctx_int(ctx, "lobe_fallback");
 	run->overlay = !strcmp(overlay, "t2") ? 1 : !strcmp(overlay, "flair") ? 2 : 0;
+	run->seed = (uint64_t)sul_ctx_int(ctx, "seed");
+	run->smooth_n = (int)sul_ctx_int(ctx, "smoothgrad_samples");
+	run->smooth_noise = sul_ctx_float(ctx, "smoothgrad_noise");
+	run->smooth_cams = (int)sul_ctx_int(ctx, "smooth_cams");
+	run->ig_steps = (int)sul_ctx_int(ctx, "ig_steps");
 	return sul_cam_parse_methods(sul_ctx_str(ctx, "methods"), run->use, err);
+}
+
+int sul_cam_occlusion_grid(struct cam_run *run, struct sul_err *err)
+{
+	const struct sul_stage_ctx *ctx = run->ctx;
+	int patch = (int)sul_ctx_int(ctx, "occlusion_patch"), stride = (int)sul_ctx_int(ctx, "occlusion_stride");
+
+	if (!patch)
+		patch = run->size / 8 > 1 ? run->size / 8 : 1;
+	if (patch > run->size)
+		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'occlusion_patch': %d pixels, larger than the %dx%d "
+				   "slices", patch, run->size, run->size);
+	if (!stride)
+		stride = patch / 2 > 1 ? patch / 2 : 1;
+	run->occ_patch = patch;
+	run->occ_off = sul_xmalloc(sizeof(int) * (size_t)run->size);
+	run->occ_n = sul_occlusion_offsets(run->size, patch, stride, run->occ_off);
+	return 0;
 }
 
 const char *sul_cam_target_name(const struct cam_run *run, int cls)

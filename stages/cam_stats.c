@@ -16,13 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void add_num(struct sul_buf *b, double v)
-{
-	if (isnan(v))
-		sul_buf_adds(b, "\t");
-	else
-		sul_buf_addf(b, "\t%.6g", v);
-}
 
 int sul_cam_heatmaps_table(const struct cam_run *run, struct sul_err *err)
 {
@@ -36,7 +29,7 @@ int sul_cam_heatmaps_table(const struct cam_run *run, struct sul_err *err)
 	for (l = 0; l < NLOBES; l++)
 		sul_buf_addf(&b, "\tpeak_%s", sul_cam_lobe_names[l]);
 	sul_buf_adds(&b, "\tpeak_lobe\ttop_lobe\tlobe_source\tpointing\tpointing_chance\tlesion_share\tlesion_share_chance"
-			 "\tscore\tmasked_score\tdeletion_auc\tinsertion_auc\tsanity_rho\n");
+			 "\tscore\tmasked_score\tdeletion_auc\tinsertion_auc\tsanity_rho\tcompleteness_error\n");
 	for (i = 0; i < run->nheatmaps; i++) {
 		const struct cam_heatmap *h = &run->heatmaps[i];
 		const struct sul_slice *s = &run->slices.rows[h->slice_row];
@@ -45,17 +38,17 @@ int sul_cam_heatmaps_table(const struct cam_run *run, struct sul_err *err)
 			     run->model.class_names[h->predicted], h->prob, h->applicable);
 		if (!h->applicable) {
 			/* CAM on a non-GAP head: the row says so, every value is NULL. */
-			for (l = 0; l < 2 + 2 * NLOBES + 12; l++)
+			for (l = 0; l < 2 + 2 * NLOBES + 13; l++)
 				sul_buf_adds(&b, "\t");
 			sul_buf_addc(&b, '\n');
 			continue;
 		}
-		add_num(&b, h->raw_min);
-		add_num(&b, h->raw_max);
+		sul_tsv_num(&b, h->raw_min);
+		sul_tsv_num(&b, h->raw_max);
 		for (l = 0; l < NLOBES; l++)
-			add_num(&b, h->has_lobes ? h->lobes[l].share : NAN);
+			sul_tsv_num(&b, h->has_lobes ? h->lobes[l].share : NAN);
 		for (l = 0; l < NLOBES; l++)
-			add_num(&b, h->has_lobes ? h->lobes[l].peak : NAN);
+			sul_tsv_num(&b, h->has_lobes ? h->lobes[l].peak : NAN);
 		sul_buf_addf(&b, "\t%s\t%s\t%s", h->peak_lobe ? sul_cam_lobe_names[h->peak_lobe - 1] : "",
 			     h->top_lobe ? sul_cam_lobe_names[h->top_lobe - 1] : "",
 			     h->lobe_source == 1 ? "labels" : h->lobe_source == 2 ? "geometric" : "");
@@ -63,14 +56,15 @@ int sul_cam_heatmaps_table(const struct cam_run *run, struct sul_err *err)
 			sul_buf_adds(&b, "\t");
 		else
 			sul_buf_addf(&b, "\t%d", h->pointing);
-		add_num(&b, h->pointing_chance);
-		add_num(&b, h->lesion_share);
-		add_num(&b, h->lesion_share_chance);
-		add_num(&b, h->score);
-		add_num(&b, h->masked_score);
-		add_num(&b, h->deletion);
-		add_num(&b, h->insertion);
-		add_num(&b, h->sanity);
+		sul_tsv_num(&b, h->pointing_chance);
+		sul_tsv_num(&b, h->lesion_share);
+		sul_tsv_num(&b, h->lesion_share_chance);
+		sul_tsv_num(&b, h->score);
+		sul_tsv_num(&b, h->masked_score);
+		sul_tsv_num(&b, h->deletion);
+		sul_tsv_num(&b, h->insertion);
+		sul_tsv_num(&b, h->sanity);
+		sul_tsv_num(&b, h->completeness);
 		sul_buf_addc(&b, '\n');
 	}
 	r = sul_ctx_table(run->ctx, "heatmaps", &b, err);
@@ -82,10 +76,10 @@ static void test_row(struct sul_buf *b, const char *method, const char *name, do
 		     double n)
 {
 	sul_buf_addf(b, "%s\t%s", method, name);
-	add_num(b, value);
-	add_num(b, df);
-	add_num(b, p);
-	add_num(b, n);
+	sul_tsv_num(b, value);
+	sul_tsv_num(b, df);
+	sul_tsv_num(b, p);
+	sul_tsv_num(b, n);
 	sul_buf_addc(b, '\n');
 }
 
@@ -164,6 +158,7 @@ struct method_sums {
 	double nptc, hitsc;   /* its chance level, over the slices that have one */
 	double nls, lshare;   /* share of heat in lesions, over slices with a lesion */
 	double nlsc, lsharec; /* its chance level */
+	double ncomp, comp;   /* Integrated Gradients' completeness error */
 };
 
 static void sum_method(const struct cam_run *run, int m, const struct groups *groups, struct method_sums *s)
@@ -211,6 +206,10 @@ static void sum_method(const struct cam_run *run, int m, const struct groups *gr
 			s->lsharec += h->lesion_share_chance;
 			s->nlsc++;
 		}
+		if (!isnan(h->completeness)) {
+			s->comp += h->completeness;
+			s->ncomp++;
+		}
 	}
 }
 
@@ -232,7 +231,7 @@ static int lobe_tests(const struct cam_run *run, int m, const struct groups *gro
 		for (l = 0; l < NLOBES; l++) {
 			sul_buf_addf(lobes, "%s\t%s\t%s\t%.0f\t%.0f", name, groups->names[g], sul_cam_lobe_names[l],
 				     s->peaks[g * NLOBES + l], tot);
-			add_num(lobes, tot > 0 ? s->peaks[g * NLOBES + l] / tot : NAN);
+			sul_tsv_num(lobes, tot > 0 ? s->peaks[g * NLOBES + l] / tot : NAN);
 			sul_buf_addc(lobes, '\n');
 		}
 	}
@@ -298,6 +297,11 @@ static int mean_tests(const struct cam_run *run, int m, const struct method_sums
 	test_row(tests, name, "lesion_share", s->nls ? s->lshare / s->nls : NAN, NAN, NAN, s->nls);
 	test_row(tests, name, "lesion_share_chance", s->nlsc ? s->lsharec / s->nlsc : NAN, NAN, NAN, s->nlsc);
 	test_row(tests, name, "sanity_rank_correlation", s->nsan ? s->san / s->nsan : NAN, NAN, NAN, s->nsan);
+	if (s->ncomp) {
+		test_row(tests, name, "completeness_error", s->comp / s->ncomp, NAN, NAN, s->ncomp);
+		if (metric(run->ctx, "completeness_error", name, s->comp / s->ncomp, err))
+			return -1;
+	}
 	if (metric(run->ctx, "average_drop", name, s->n_ad ? 100 * s->ad / s->n_ad : NAN, err)
 	    || metric(run->ctx, "increase_in_confidence", name, s->n_ad ? 100 * s->ic / s->n_ad : NAN, err)
 	    || metric(run->ctx, "deletion_auc", name, s->nd ? s->del / s->nd : NAN, err)

@@ -80,6 +80,7 @@ static struct cam_heatmap *batch_heatmap(struct cam_run *run, const struct batch
 	h->predicted = b->pred[j];
 	h->prob = b->probs[j * run->model.classes + b->target[j]];
 	h->applicable = applicable;
+	h->completeness = NAN;
 	return h;
 }
 
@@ -120,6 +121,7 @@ static int describe_heatmap(struct cam_run *run, struct batch *b, int j, int m, 
 	sul_cam_mask_image(b->x + one * j, b->norm, plane, b->masked + one * j);
 	h->deletion = h->insertion = NAN;
 	h->sanity = NAN;  /* measured later, when the sanity check runs */
+	h->completeness = b->work.check[j];
 	if (run->steps > 0
 	    && sul_cam_curves(run, b->x + one * j, b->norm, b->target[j], &h->deletion, &h->insertion, err))
 		return -1;
@@ -168,6 +170,7 @@ static int explain_batch(struct cam_run *run, struct batch *b, struct cam_volume
 	for (j = 0; j < b->n; j++)
 		b->pred[j] = sul_argmax(b->probs + (size_t)j * classes, classes);
 	b->work.n = b->n;
+	b->work.ids = b->rows;
 	sul_cam_work_reset(&b->work, 1);
 	for (t = 0; t < ntarget; t++) {
 		for (j = 0; j < b->n; j++)

@@ -29,6 +29,10 @@
 struct sul_dn_net;
 
 enum { SUL_DN_LOGIT = 0, SUL_DN_PROB = 1 };
+/* Or'ed into gradients()'s score: guided backpropagation (Springenberg et
+ * al. 2015), only positive gradients passing back through each ReLU or
+ * leaky ReLU.  Not a gradient: for guided backpropagation's maps only. */
+enum { SUL_DN_GUIDED = 4 };
 
 /* What computes the layers on the CPU.  oneDNN runs the network's hot
  * layers on oneDNN's primitives (stages/dn/onednn.h); Darknet runs
@@ -149,10 +153,12 @@ struct sul_dn_api {
 	/* CAM's weights: the [connected] layer after the global pool, classes x
 	 * channels of info.gap_layer.  -1 (err) when the head is not a GAP head. */
 	int (*cam_weights)(const struct sul_dn_net *net, float *w, struct sul_err *err);
-	/* Replaces every learnable parameter with a fresh seeded initialization,
-	 * keeping batchnorm statistics: the randomized model of Adebayo et al.'s
-	 * sanity check. */
-	void (*randomize)(struct sul_dn_net *net, unsigned long seed);
+	/* Replaces the learnable parameters of layers from..last with a fresh
+	 * seeded initialization, keeping batchnorm statistics: the randomized
+	 * model of Adebayo et al.'s sanity check (from = 0), or a step of its
+	 * cascading form (from the top layer down).  Each layer's draw depends
+	 * only on seed and its index. */
+	void (*randomize)(struct sul_dn_net *net, unsigned long seed, int from);
 
 	/* Writes the weights in Darknet's format (atomically, via a temporary file). */
 	int (*save)(struct sul_dn_net *net, const char *path, struct sul_err *err);

@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,6 +169,14 @@ int sul_tsv_carry(const struct sul_tsv *t, const char *const *skip, size_t nskip
 		}
 	}
 	return 0;
+}
+
+void sul_tsv_num(struct sul_buf *b, double v)
+{
+	if (isnan(v))
+		sul_buf_adds(b, "\t");
+	else
+		sul_buf_addf(b, "\t%.6g", v);
 }
 
 int sul_ctx_table(const struct sul_stage_ctx *ctx, const char *name, const struct sul_buf *b, struct sul_err *err)

@@ -63,6 +63,10 @@ int sul_ctx_list(const struct sul_stage_ctx *ctx, const char *name, size_t max, 
 int sul_check_list(const struct sul_stage_ctx *ctx, const char *name, size_t max, const char **about,
 		   struct sul_err *err);
 
+/* Appends a tab and v (%.6g), or only the tab for NaN: an empty field,
+ * which the database reads as NULL (not measured, never 0). */
+void sul_tsv_num(struct sul_buf *b, double v);
+
 /* Writes a table of the stage's declared database tables (engine/kind.h
  * struct sul_table_spec): b's TSV text as ctx->out/tables/NAME.tsv,
  * atomically. */

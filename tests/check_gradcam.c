@@ -12,12 +12,14 @@
  * Grad-CAM at the last spatial layer is CAM up to a positive factor.
  */
 #include "../engine/err.h"
+#include "../stages/attribution.h"
 #include "../stages/cam_int.h"
 #include "../stages/dn.h"
 #include "../stages/heatmap.h"
 #include "check_util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -527,6 +529,181 @@ START_TEST(scorecam_and_ablationcam_as_the_kind_runs_them)
 }
 END_TEST
 
+/* One rectifier, then a linear GAP head: guided backpropagation's rule
+ * there drops exactly the channels whose head weight for the class is
+ * negative. */
+static const char relu_gap[] =
+	"[net]\nbatch=4\nsubdivisions=1\nwidth=12\nheight=12\nchannels=3\n"
+	"[convolutional]\nfilters=6\nsize=3\nstride=1\npad=1\nactivation=relu\n"
+	"[avgpool]\n[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+
+/*
+ * Guided backpropagation (score | SUL_DN_GUIDED).  With one ReLU layer
+ * under a GAP head, the gradient reaching the ReLU is W[c][k] / (h w) per
+ * channel; the guided rule keeps the positive ones, so the guided input
+ * gradient must equal the ordinary gradient of the network with the
+ * class's negative head weights set to 0 (computed by the plain backward
+ * pass).  And on a deeper network (shortcut, max pool, leaky FC) both
+ * backends give the same guided gradients for the same weights.
+ */
+START_TEST(guided_backprop_drops_negative_gradients)
+{
+	const struct sul_dn_api *api = api_or_fail();
+	struct sul_dn_net *net = open_net(api, relu_gap, _i), *other;
+	struct sul_err err = SUL_ERR_INIT;
+	static float x[B * 3 * W * W], acts[B * 3 * W * W], gg[B * 3 * W * W], gr[B * 3 * W * W];
+	float fc[3 * 6];
+	int target[B] = { 1, 1, 1, 1 }, k, negative = 0;
+	size_t i, n = (size_t)B * 3 * W * W;
+	double diff = 0, scale = 0;
+	struct sul_dn_open o;
+	char *dir, cfg[4096], wpath[4200];
+
+	train_some(api, net);
+	fill_images(x, 13);
+	ck_assert_msg(api->gradients(net, x, B, -1, target, SUL_DN_LOGIT | SUL_DN_GUIDED, acts, gg, NULL, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_msg(api->gradients(net, x, B, -1, target, SUL_DN_LOGIT, acts, gr, NULL, &err) == 0, "%s", err.msg);
+	for (i = 0; i < n; i++)
+		diff += fabs(gg[i] - gr[i]);
+	ck_assert(api->param(net, 2, SUL_DN_WEIGHTS, fc, 18, 0, &err) == 0);
+	for (k = 0; k < 6; k++)
+		if (fc[6 + k] < 0) {
+			fc[6 + k] = 0;
+			negative++;
+		}
+	ck_assert_msg(negative > 0 && diff > 0, "no negative head weight for class 1: the test shows nothing");
+	ck_assert(api->param(net, 2, SUL_DN_WEIGHTS, fc, 18, 1, &err) == 0);
+	ck_assert_msg(api->gradients(net, x, B, -1, target, SUL_DN_LOGIT, acts, gr, NULL, &err) == 0, "%s", err.msg);
+	for (i = 0; i < n; i++) {
+		scale = fabs(gr[i]) > scale ? fabs(gr[i]) : scale;
+		ck_assert_msg(fabsf(gg[i] - gr[i]) <= 1e-5f * (1 + fabsf(gr[i])), "input %zu: guided %g, gradient without "
+			      "the negative weights %g", i, gg[i], gr[i]);
+	}
+	ck_assert(scale > 0);
+	api->close(net);
+
+	/* The same weights on both backends. */
+	net = open_net(api, plain_net, _i);
+	train_some(api, net);
+	dir = tu_tmpdir();
+	memset(&o, 0, sizeof(o));
+	snprintf(cfg, sizeof(cfg), "%s", tu_write(dir, "plain.cfg", plain_net));
+	snprintf(wpath, sizeof(wpath), "%s/w.weights", dir);
+	ck_assert(api->save(net, wpath, &err) == 0);
+	o.cfg = cfg;
+	o.weights = wpath;
+	o.batch = B, o.seed = 11, o.threads = 2, o.gpu = -1, o.backend = !_i;
+	ck_assert_msg(api->open(&o, &other, &err) == 0, "%s", err.msg);
+	target[0] = 0, target[2] = 2;
+	ck_assert(api->gradients(net, x, B, -1, target, SUL_DN_PROB | SUL_DN_GUIDED, acts, gg, NULL, &err) == 0);
+	ck_assert(api->gradients(other, x, B, -1, target, SUL_DN_PROB | SUL_DN_GUIDED, acts, gr, NULL, &err) == 0);
+	for (i = 0, scale = 0; i < n; i++)
+		scale = fabs(gr[i]) > scale ? fabs(gr[i]) : scale;
+	ck_assert(scale > 0);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(fabsf(gg[i] - gr[i]) <= 1e-4f * (float)scale, "input %zu: guided %g on backend %d, %g on "
+			      "the other", i, gg[i], _i, gr[i]);
+	api->close(other);
+	api->close(net);
+	tu_cleanup();
+}
+END_TEST
+
+/*
+ * The pixel-space methods as the kind runs them (cam_methods.c):
+ * Integrated Gradients satisfies completeness (the attributions sum to
+ * F(x) - F(black)); SmoothGrad without noise is the gradient's magnitude
+ * and with noise is deterministic per image id; occlusion equals the drops
+ * computed one window at a time; Guided Grad-CAM is guided
+ * backpropagation times the normalized, upsampled Grad-CAM map.
+ */
+START_TEST(pixel_attributions_as_the_kind_runs_them)
+{
+	const struct sul_dn_api *api = api_or_fail();
+	struct sul_dn_net *net = open_net(api, resnet_like, _i);
+	struct sul_err err = SUL_ERR_INIT;
+	enum { PL = W * W };
+	static float x[B * 3 * PL], acts[B * 3 * PL], g[B * 3 * PL], maps[B * PL], m2[B * PL], xo[3 * PL];
+	float ref[PL], base[B * 3], lo[B * 3], cam[36], up[PL];
+	double drop[64];
+	int target[B] = { 2, 0, 1, 2 }, i, p, a, b, off[W], noff;
+	size_t ids[B] = { 10, 11, 12, 13 };
+	struct cam_run run;
+	struct cam_work w;
+
+	train_some(api, net);
+	fill_images(x, 31);
+	memset(&run, 0, sizeof(run));
+	run.model.api = api, run.model.net = net, run.model.classes = 3;
+	run.lc = 8, run.lh = 6, run.lw = 6, run.size = W, run.batch = B;
+	run.layer = run.cam_layer = 5;
+	run.use[M_INTGRAD] = run.use[M_SMOOTHGRAD] = run.use[M_OCCLUSION] = 1;
+	run.use[M_GUIDEDBP] = run.use[M_GUIDEDGRADCAM] = 1;
+	run.ig_steps = 128, run.smooth_n = 4, run.smooth_noise = 0, run.seed = 5;
+	run.occ_patch = 4;
+	run.occ_off = off;
+	run.occ_n = noff = sul_occlusion_offsets(W, 4, 2, off);
+	sul_cam_work_init(&run, &w);
+	w.x = x, w.n = B, w.target = target, w.ids = ids;
+	sul_cam_work_reset(&w, 1);
+
+	ck_assert_msg(sul_cam_maps(&run, &w, M_INTGRAD, maps, NULL, &err) == 0, "%s", err.msg);
+	for (i = 0; i < B; i++)
+		ck_assert_msg(w.check[i] < 0.01, "image %d: Integrated Gradients' completeness error %g", i, w.check[i]);
+
+	ck_assert_msg(sul_cam_maps(&run, &w, M_SMOOTHGRAD, maps, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(api->gradients(net, x, B, -1, target, SUL_DN_LOGIT, acts, g, NULL, &err) == 0);
+	for (i = 0; i < B; i++) {
+		sul_attr_magnitude(g + (size_t)i * 3 * PL, PL, ref);
+		for (p = 0; p < PL; p++)
+			ck_assert(fabsf(maps[i * PL + p] - ref[p]) <= 1e-5f * (1 + ref[p]));
+	}
+	run.smooth_noise = 0.2;
+	ck_assert(sul_cam_maps(&run, &w, M_SMOOTHGRAD, maps, NULL, &err) == 0);
+	ck_assert(sul_cam_maps(&run, &w, M_SMOOTHGRAD, m2, NULL, &err) == 0);
+	ck_assert(memcmp(maps, m2, sizeof(maps)) == 0);
+	ids[0] = 99;
+	ck_assert(sul_cam_maps(&run, &w, M_SMOOTHGRAD, m2, NULL, &err) == 0);
+	ck_assert(memcmp(maps, m2, sizeof(float) * PL) != 0);
+	ck_assert(memcmp(maps + PL, m2 + PL, sizeof(float) * (B - 1) * PL) == 0);
+
+	ck_assert_msg(sul_cam_maps(&run, &w, M_OCCLUSION, maps, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(api->logits(net, x, B, base, &err) == 0);
+	for (i = 0; i < B; i++) {
+		for (a = 0; a < noff; a++)
+			for (b = 0; b < noff; b++) {
+				int ch, y, xx;
+				memcpy(xo, x + (size_t)i * 3 * PL, sizeof(xo));
+				for (ch = 0; ch < 3; ch++)
+					for (y = off[a]; y < off[a] + 4; y++)
+						for (xx = off[b]; xx < off[b] + 4; xx++)
+							xo[ch * PL + y * W + xx] = 0;
+				ck_assert(api->logits(net, xo, 1, lo, &err) == 0);
+				drop[a * noff + b] = base[i * 3 + target[i]] - lo[target[i]];
+			}
+		sul_occlusion_map(drop, off, noff, 4, W, ref);
+		for (p = 0; p < PL; p++)
+			ck_assert_msg(fabsf(maps[i * PL + p] - ref[p]) <= 1e-4f * (1 + fabsf(ref[p])),
+				      "occlusion image %d pixel %d: %g, one window at a time %g", i, p, maps[i * PL + p], ref[p]);
+	}
+
+	ck_assert_msg(sul_cam_maps(&run, &w, M_GUIDEDGRADCAM, maps, NULL, &err) == 0, "%s", err.msg);
+	ck_assert(sul_cam_maps(&run, &w, M_GUIDEDBP, m2, NULL, &err) == 0);
+	ck_assert(api->gradients(net, x, B, 5, target, SUL_DN_LOGIT, acts, g, NULL, &err) == 0);
+	for (i = 0; i < B; i++) {
+		sul_gradcam(acts + (size_t)i * 8 * 36, g + (size_t)i * 8 * 36, 8, 6, 6, cam);
+		sul_upsample_bilinear(cam, 6, 6, up, W, W);
+		sul_minmax01(up, PL);
+		for (p = 0; p < PL; p++)
+			ck_assert(fabsf(maps[i * PL + p] - m2[i * PL + p] * up[p]) <= 1e-5f * (1 + m2[i * PL + p]));
+	}
+	sul_cam_work_release(&w);
+	api->close(net);
+	tu_cleanup();
+}
+END_TEST
+
 SUL_SUITE(gradcam)
 {
 	Suite *s = suite_create("gradcam");
@@ -542,6 +719,8 @@ SUL_SUITE(gradcam)
 	tcase_add_loop_test(tc, gradients_leave_the_model_alone, 0, 2);
 	tcase_add_loop_test(tc, forward_from_reruns_the_head, 0, 2);
 	tcase_add_loop_test(tc, scorecam_and_ablationcam_as_the_kind_runs_them, 0, 2);
+	tcase_add_loop_test(tc, guided_backprop_drops_negative_gradients, 0, 2);
+	tcase_add_loop_test(tc, pixel_attributions_as_the_kind_runs_them, 0, 2);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -14,6 +14,7 @@
 #include "../engine/strbuf.h"
 #include "../engine/kind.h"
 #include "../stages/cam_int.h"
+#include "../stages/attribution.h"
 #include "../stages/heatmap.h"
 #include "../stages/pngio.h"
 #include "../stages/stats.h"
@@ -559,6 +560,50 @@ START_TEST(downsample_area_by_hand)
 }
 END_TEST
 
+/* The pixel-space arithmetic by hand: channel magnitudes, Integrated
+ * Gradients' attributions and their sum, the completeness ratio, the
+ * occlusion grid (the last window flush with the edge) and its map. */
+START_TEST(attributions_by_hand)
+{
+	static const float g[3 * 2] = { 1, -2, -0.5f, 0, 0.25f, 3 };
+	static const float x[3 * 2] = { 1, 2, 2, 1, 4, 0 };
+	static const float gm[3 * 2] = { 0.5f, -1, 0.25f, 0.5f, -0.5f, 1 };
+	static const double drop[4] = { 1, 2, 3, 4 };
+	int off[16], n;
+	float map[16];
+	double sum;
+
+	sul_attr_magnitude(g, 2, map);
+	ck_assert(fabs(map[0] - 1.75) < 1e-6 && fabs(map[1] - 5) < 1e-6);
+	/* pixel 0: 1 * 0.5 + 2 * 0.25 + 4 * -0.5 = -1 -> 0; pixel 1: -2 + 0.5 + 0 = -1.5 -> 0 */
+	sum = sul_attr_integrated(x, gm, 2, map);
+	ck_assert(fabs(sum + 2.5) < 1e-9 && map[0] == 0 && map[1] == 0);
+	sum = sul_attr_integrated(gm + 0, x, 2, map);  /* symmetric in x and g */
+	ck_assert(fabs(sum + 2.5) < 1e-9);
+	ck_assert(fabs(sul_attr_completeness(1.9, 3, 1) - 0.05) < 1e-12);
+	ck_assert(isnan(sul_attr_completeness(1, 2, 2)));
+	n = sul_occlusion_offsets(10, 4, 3, off);
+	ck_assert_int_eq(n, 3);
+	ck_assert(off[0] == 0 && off[1] == 3 && off[2] == 6);
+	n = sul_occlusion_offsets(10, 4, 4, off);
+	ck_assert_int_eq(n, 3);
+	ck_assert(off[0] == 0 && off[1] == 4 && off[2] == 6);
+	ck_assert_int_eq(sul_occlusion_offsets(5, 5, 2, off), 1);
+	/* 4x4, windows of 2 at 0 and 2: each pixel in one window. */
+	n = sul_occlusion_offsets(4, 2, 2, off);
+	ck_assert_int_eq(n, 2);
+	sul_occlusion_map(drop, off, n, 2, 4, map);
+	ck_assert(map[0] == 1 && map[3] == 2 && map[12] == 3 && map[15] == 4 && map[5] == 1 && map[6] == 2);
+	/* Overlapping windows, 2 wide over 3 pixels with stride 1 (offsets 0
+	 * and 1): the centre lies in all four and averages them, a pixel on
+	 * an edge's middle in two. */
+	n = sul_occlusion_offsets(3, 2, 1, off);
+	ck_assert_int_eq(n, 2);
+	sul_occlusion_map(drop, off, n, 2, 3, map);
+	ck_assert(fabs(map[4] - 2.5) < 1e-6 && map[0] == 1 && map[8] == 4 && fabs(map[1] - 1.5) < 1e-6);
+}
+END_TEST
+
 START_TEST(bilinear_uses_half_pixel_centres)
 {
 	/* Along an axis of 2 -> 4, output centres fall at input coordinates
@@ -965,6 +1010,7 @@ SUL_SUITE(heatmap)
 	tcase_add_test(m, eigencam_matches_numpy_svd);
 	tcase_add_test(m, scorecam_and_ablationcam_by_hand);
 	tcase_add_test(m, downsample_area_by_hand);
+	tcase_add_test(m, attributions_by_hand);
 	tcase_add_test(m, bilinear_uses_half_pixel_centres);
 	tcase_add_test(m, minmax_spans_zero_to_one);
 	suite_add_tcase(s, m);

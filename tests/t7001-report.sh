@@ -106,16 +106,16 @@ run_fail_msg 2 "report: no workflow file 'nope.cfg'" "$SULCUS" report nope.cfg -
 # The study's spec beside the workflow.
 cp "$REPO/workflows/report.cfg" report.cfg
 run_ok "$SULCUS" report --out rep
-assert_contains "$(cat "$OUT")" "report: rep/index.html: 18 sections, 60 images, 30 linked files, run 1 (spec report.cfg)"
+assert_contains "$(cat "$OUT")" "report: rep/index.html: 19 sections, 84 images, 42 linked files, run 1 (spec report.cfg)"
 check_report rep
 # Montages: per model and method (CAM is not applicable to the FC head:
-# 3 + 2 panels), 4 images for each of the 3 groups.
-assert_eq 60 "$NIMG" "images in the report"
-# Volumes: 3 test subjects x 5 methods, normalized and raw, copied into
+# 4 + 3 panels with the random baseline), 4 images for each of the 3 groups.
+assert_eq 84 "$NIMG" "images in the report"
+# Volumes: 3 test subjects x 7 methods, normalized and raw, copied into
 # the report's folder (it can be moved or zipped, and outlives gc).
-assert_eq 30 "$NLINK" "links to heatmap volumes"
-assert_eq 90 "$(find rep/img -type f | wc -l | tr -d ' ')" "files in rep/img (60 images, 30 volumes)"
-assert_eq 30 "$(section volumes rep/index.html | grep -o '<a href="img/' | wc -l | tr -d ' ')" "volume links into img/"
+assert_eq 42 "$NLINK" "links to heatmap volumes"
+assert_eq 126 "$(find rep/img -type f | wc -l | tr -d ' ')" "files in rep/img (84 images, 42 volumes)"
+assert_eq 42 "$(section volumes rep/index.html | grep -o '<a href="img/' | wc -l | tr -d ' ')" "volume links into img/"
 mv rep moved
 for href in $(section volumes moved/index.html | grep -o '<a href="[^"]*"' | sed 's/^<a href="//; s/"$//'); do
 	[ -f "moved/$href" ] || fail "link '$href' of the moved report leads nowhere"
@@ -131,14 +131,19 @@ assert_eq 3 "$(section curves | grep -o '<svg' | wc -l | tr -d ' ')" "training c
 assert_eq 6 "$(section curves | grep -o '<polyline' | wc -l | tr -d ' ')" "training curves"
 assert_eq 2 "$(section confusion | grep -o '<svg' | wc -l | tr -d ' ')" "confusion matrices"
 assert_eq 18 "$(section confusion | grep -o 'class="cell"' | wc -l | tr -d ' ')" "confusion matrix cells"
-assert_eq 5 "$(section lobes | grep -o '<svg' | wc -l | tr -d ' ')" "lobe charts"
+assert_eq 7 "$(section lobes | grep -o '<svg' | wc -l | tr -d ' ')" "lobe charts"
 assert_contains "$(section heatmap-tests)" "<td>cam_gap</td><td>gradcam</td>"
+# The random baseline's row comes last, beside the methods it is the
+# chance level of.
+assert_eq random "$(section heatmap-tests | grep -o '<td>cam_gap</td><td>[a-z]*</td>' | tail -1 | sed 's/.*<td>\([a-z]*\)<\/td>$/\1/')" "last row of cam_gap"
+# No cam stage ran the cascading check: the section says so.
+assert_contains "$(section cascade)" 'class="nodata"'
 # Each panel names the model the cam stage explains (its train input).
 assert_contains "$(section heatmaps)" "cam_gap · train_gap · gradcam"
 # The heatmaps' colour scale, and each heatmap's caption: subject and
 # slice, true class, the model's class and its probability.
 assert_eq 6 "$(section heatmaps | grep -o '<stop ' | wc -l | tr -d ' ')" "stops of the heatmaps' colour scale"
-assert_eq 60 "$(section heatmaps | grep -o '<figcaption>[^<]* z[0-9]*: [A-C] as [A-C] (p [01]\.[0-9][0-9])</figcaption>' | wc -l | tr -d ' ')" \
+assert_eq 84 "$(section heatmaps | grep -o '<figcaption>[^<]* z[0-9]*: [A-C] as [A-C] (p [01]\.[0-9][0-9])</figcaption>' | wc -l | tr -d ' ')" \
 	"heatmap captions with classes and probability"
 assert_contains "$(section stages)" "<td>cam_gap</td><td>cam</td><td>ran</td>"
 
@@ -150,7 +155,7 @@ run_ok "$SULCUS" report --out rep
 assert_contains "$(cat "$OUT")" "run 2"
 check_report rep
 assert_contains "$(section stages)" "<td>cam_gap</td><td>cam</td><td>cached</td>"
-assert_eq 90 "$(find rep/img -type f | wc -l | tr -d ' ')" "files in rep/img after a second report (images and volumes)"
+assert_eq 126 "$(find rep/img -type f | wc -l | tr -d ' ')" "files in rep/img after a second report (images and volumes)"
 # Without --compare the comparison sections say how to get them.
 assert_contains "$(section compare-models)" 'class="nodata"'
 # --compare 1: run 2's models beside run 1's (the same, from the cache),
@@ -215,14 +220,14 @@ browse --dump-dom >dom.html 2>"$ERR" || { cat "$ERR" >&2; fail "chromium --dump-
 for id in $IDS; do
 	assert_file_contains dom.html "<section id=\"$id\""
 done
-assert_eq 60 "$(grep -o '<img ' dom.html | wc -l | tr -d ' ')" "<img> elements in the DOM"
+assert_eq 84 "$(grep -o '<img ' dom.html | wc -l | tr -d ' ')" "<img> elements in the DOM"
 # The heatmaps' colour scale and captions, as the browser built them.
 assert_eq 1 "$(grep -o 'class="colorbar"' dom.html | wc -l | tr -d ' ')" "colour scale in the DOM"
-assert_eq 60 "$(grep -o '<figcaption>[^<]* as [A-C] (p [01]\.[0-9][0-9])</figcaption>' dom.html | wc -l | tr -d ' ')" \
+assert_eq 84 "$(grep -o '<figcaption>[^<]* as [A-C] (p [01]\.[0-9][0-9])</figcaption>' dom.html | wc -l | tr -d ' ')" \
 	"heatmap captions in the DOM"
 # The stage graph, 3 training curve charts, 2 confusion matrices, the
-# heatmaps' colour scale, 5 lobe charts.
-assert_eq 12 "$(grep -o '<svg ' dom.html | wc -l | tr -d ' ')" "<svg> elements in the DOM"
+# heatmaps' colour scale, 7 lobe charts.
+assert_eq 14 "$(grep -o '<svg ' dom.html | wc -l | tr -d ' ')" "<svg> elements in the DOM"
 browse --screenshot="$PWD/shot.png" --window-size=1280,4000 >"$OUT" 2>"$ERR" || { cat "$ERR" >&2; fail "chromium --screenshot failed"; }
 [ -f shot.png ] || fail "chromium wrote no screenshot"
 [ "$(head -c 4 shot.png | od -An -c | tr -d ' ')" = "211PNG" ] || fail "the screenshot is not a PNG"

@@ -164,6 +164,27 @@ void sul_dn_delta_push(const network *net, layer *l, size_t n)
 #endif
 }
 
+int sul_dn_rectified(const layer *l)
+{
+	return (l->type == CONVOLUTIONAL || l->type == CONNECTED || l->type == SHORTCUT)
+	       && (l->activation == RELU || l->activation == LEAKY);
+}
+
+void sul_dn_guide(const network *net, layer *l)
+{
+	const size_t n = (size_t)l->outputs * l->batch;
+	size_t i;
+
+	if (!sul_dn_rectified(l))
+		return;
+	/* On a device: through the host, which is slow but the rule's only use
+	 * (guided backpropagation) is one pass per heatmap. */
+	sul_dn_io_pull(net, l, 0, 1, n);
+	for (i = 0; i < n; i++)
+		l->delta[i] = l->delta[i] > 0 ? l->delta[i] : 0;
+	sul_dn_delta_push(net, l, n);
+}
+
 void sul_dn_forward_layers(network *net, int start)
 {
 	network tmp = *net;

@@ -427,7 +427,7 @@ static int train_pass(struct sul_dn_net *h, const float *x, const int *labels, c
 		sul_dn_delta_push(net, last, (size_t)b * k);
 	}
 	if (h->plan)
-		return sul_dnnl_backward(h->plan, -1, NULL, err);
+		return sul_dnnl_backward(h->plan, -1, NULL, 0, err);
 	backward_network(net);
 	return 0;
 }
@@ -603,10 +603,12 @@ static int dn_gradients(struct sul_dn_net *h, const float *x, int n, int target_
 			float *acts, float *grads, float *probs, struct sul_err *err)
 {
 	network *net = h->net;
-	const int k = h->classes, last = net->n - 1;
+	const int k = h->classes, last = net->n - 1, guided = !!(score & SUL_DN_GUIDED);
 	layer *soft = &net->layers[last];
 	size_t count;
 	int b, i, j;
+
+	score &= ~SUL_DN_GUIDED;
 
 	if (n < 1 || n > net->batch)
 		return sul_err_set(err, SUL_ERR_FAIL, "gradients: %d images, batch is %d", n, net->batch);
@@ -646,11 +648,14 @@ static int dn_gradients(struct sul_dn_net *h, const float *x, int n, int target_
 	/* backward_network(), stopping above the target layer, whose delta then
 	 * holds d(score)/d(its output): its own backward would overwrite it. */
 	if (h->plan) {
-		if (sul_dnnl_backward(h->plan, target_layer, h->input_delta, err))
+		if (sul_dnnl_backward(h->plan, target_layer, h->input_delta, guided, err))
 			return -1;
 	} else {
-		for (i = last; i > target_layer; i--)
+		for (i = last; i > target_layer; i--) {
+			if (guided)
+				sul_dn_guide(net, &net->layers[i]);
 			sul_dn_backward_layer(net, i, h->input_delta, &h->input_delta_dev);
+		}
 	}
 	if (target_layer == -1) {
 		count = (size_t)n * net->inputs;
@@ -682,18 +687,20 @@ static int dn_cam_weights(const struct sul_dn_net *h, float *w, struct sul_err *
 	return 0;
 }
 
-static void dn_randomize(struct sul_dn_net *h, unsigned long seed)
+static void dn_randomize(struct sul_dn_net *h, unsigned long seed, int from)
 {
 	int i;
 	long j;
 
-	srand((unsigned)seed);
-	for (i = 0; i < h->net->n; i++) {
+	for (i = from > 0 ? from : 0; i < h->net->n; i++) {
 		layer *l = &h->net->layers[i];
 		long nw = layer_nweights(l);
 		float scale;
 		if (l->type != CONVOLUTIONAL && l->type != CONNECTED)
 			continue;
+		/* Each layer its own stream: a layer draws the same weights
+		 * whichever layers are randomized with it. */
+		srand((unsigned)(seed * 1000003ul + (unsigned long)i));
 		sul_dn_params_pull(h->net, l);  /* the batchnorm statistics stay */
 		/* Darknet's own initializations: conv sqrt(2 / (size^2 c)) normal,
 		 * connected sqrt(2 / inputs) uniform. */

@@ -32,6 +32,7 @@
 #include "../../engine/err.h"
 #include "blocked.h"
 #include "darknet_internal.h"
+#include "shim.h"
 
 #include <dnnl.h>
 #include <dnnl_debug.h>
@@ -84,6 +85,12 @@ struct pnode {
 	int pending_plain;             /* l->delta holds gradient not yet in dout */
 	struct reorder to_plain, delta_to_plain, delta_from_plain, delta_add_plain;
 	struct reorder from_plain;     /* l->output -> out, for sul_dnnl_forward_from() */
+	/* The first layer's input gradient: oneDNN has only its reference
+	 * kernel for a planar 3-channel diff_src (100x slower), so it goes to
+	 * the layout oneDNN picks and is reordered to planar after. */
+	dnnl_memory_t dsrc_mem;
+	float *dsrc, *dsrc_plain;
+	struct reorder dsrc_to_plain;
 
 	/* conv, fc */
 	dnnl_primitive_desc_t fwd_train_pd, fwd_infer_pd, bwd_data_pd, bwd_weights_pd;
@@ -484,6 +491,21 @@ static int train_prims_create(struct pnode *nd, struct sul_err *err)
 		       : 0;
 }
 
+/* The first layer's diff_src in the layout its backward data chose, and
+ * the reorder from it to planar (see struct pnode). */
+static int input_grad_layout(struct sul_dnnl *p, struct pnode *nd, const struct tensor *src, struct sul_err *err)
+{
+	const dnnl_memory_desc_t *md = md_of(nd->bwd_data_pd, dnnl_query_diff_src_md);
+	const size_t bytes = dnnl_memory_desc_get_size(md);
+
+	nd->dsrc = alloc_floats(bytes / sizeof(float));
+	nd->dsrc_plain = alloc_floats(sul_blk_floats(&src->shape));
+	if (!nd->dsrc || !nd->dsrc_plain)
+		return sul_err_set(err, SUL_ERR_FAIL, "out of memory");
+	CHECK(dnnl_memory_create(&nd->dsrc_mem, md, p->engine, nd->dsrc), "memory");
+	return reorder_make(p, &nd->dsrc_to_plain, md, nd->dsrc, &src->md, nd->dsrc_plain, 0, err);
+}
+
 static int conv_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
 {
 	layer *l = nd->l;
@@ -532,10 +554,21 @@ static int conv_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
 	    || weights_for(p, &nd->w_infer, md_of(nd->fwd_infer_pd, dnnl_query_weights_md), NULL, err))
 		return -1;
 
-	CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src->md, &wmd, dst,
-						       strides, pl, pr),
-	      "layer %d [convolutional]: backward data", nd->index);
+	if (!nd->in) {
+		dnnl_memory_desc_t any;
+		dnnl_dims_t sdims = { src->shape.n, src->shape.c, src->shape.h, src->shape.w };
+		dnnl_memory_desc_init_by_tag(&any, 4, sdims, dnnl_f32, dnnl_format_tag_any);
+		CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &any, &wmd, dst, strides,
+							       pl, pr),
+		      "layer %d [convolutional]: backward data", nd->index);
+	} else {
+		CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src->md, &wmd, dst,
+							       strides, pl, pr),
+		      "layer %d [convolutional]: backward data", nd->index);
+	}
 	if (pd_create(&nd->bwd_data_pd, &cd, NULL, p, nd->fwd_train_pd, "backward data", l, nd->index, err))
+		return -1;
+	if (!nd->in && input_grad_layout(p, nd, src, err))
 		return -1;
 	if (weights_for(p, &nd->w_bwd_train, md_of(nd->bwd_data_pd, dnnl_query_weights_md), &nd->w_train, err)
 	    || weights_for(p, &nd->w_bwd_infer, md_of(nd->bwd_data_pd, dnnl_query_weights_md), &nd->w_infer, err))
@@ -889,6 +922,11 @@ void sul_dnnl_free(struct sul_dnnl *p)
 		weights_release(&nd->w_bwd_infer);
 		reorder_release(&nd->to_plain);
 		reorder_release(&nd->from_plain);
+		reorder_release(&nd->dsrc_to_plain);
+		if (nd->dsrc_mem)
+			dnnl_memory_destroy(nd->dsrc_mem);
+		free(nd->dsrc);
+		free(nd->dsrc_plain);
 		reorder_release(&nd->delta_to_plain);
 		reorder_release(&nd->delta_from_plain);
 		reorder_release(&nd->delta_add_plain);
@@ -1155,6 +1193,19 @@ static int conv_backward(struct sul_dnnl *p, struct pnode *nd, int train, struct
 	}
 	args[0] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_DST, nd->raw.mem ? nd->raw.mem : nd->dout.mem };
 	args[1] = (dnnl_exec_arg_t){ DNNL_ARG_WEIGHTS, w->mem };
+	if (nd->dsrc_mem) {
+		struct tensor *t = grad_target(p, nd, &written);
+		const size_t n = sul_blk_floats(&t->shape);
+		args[2] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_SRC, nd->dsrc_mem };
+		if (exec(p, nd->bwd_data, 3, args, nd, "backward data", err) || reorder_run(p, &nd->dsrc_to_plain, err))
+			return -1;
+		if (*written)
+			sul_blk_add(t->data, nd->dsrc_plain, n);
+		else
+			memcpy(t->data, nd->dsrc_plain, n * sizeof(float));
+		*written = 1;
+		return 0;
+	}
 	return exec_into_grad(p, nd, nd->bwd_data, args, 3, 2, "backward data", err);
 }
 
@@ -1245,7 +1296,22 @@ static void darknet_backward(struct sul_dnnl *p, struct pnode *nd)
 		mark_plain_write(nd->in);
 }
 
-int sul_dnnl_backward(struct sul_dnnl *p, int stop, float *input_delta, struct sul_err *err)
+/* Guided backpropagation's rule at a rectifier: only positive gradients
+ * pass back through it (on top of the activation's own derivative). */
+static void guide(struct pnode *nd)
+{
+	layer *l = nd->l;
+	float *d = nd->kind == N_DARKNET ? l->delta : nd->dout.data;
+	const size_t n = nd->kind == N_DARKNET ? (size_t)l->outputs * l->batch : sul_blk_floats(&nd->dout.shape);
+	size_t i;
+
+	if (!sul_dn_rectified(l))
+		return;
+	for (i = 0; i < n; i++)
+		d[i] = d[i] > 0 ? d[i] : 0;
+}
+
+int sul_dnnl_backward(struct sul_dnnl *p, int stop, float *input_delta, int guided, struct sul_err *err)
 {
 	const int train = p->net->train;
 	int i, r = 0;
@@ -1273,6 +1339,8 @@ int sul_dnnl_backward(struct sul_dnnl *p, int stop, float *input_delta, struct s
 			memset(nd->dout.data, 0, sizeof(float) * sul_blk_floats(&nd->dout.shape));
 			nd->written = 1;
 		}
+		if (guided)
+			guide(nd);
 		switch (nd->kind) {
 		case N_CONV: r = conv_backward(p, nd, train, err); break;
 		case N_FC: r = fc_backward(p, nd, train, err); break;

@@ -56,9 +56,10 @@ int sul_dnnl_forward_from(struct sul_dnnl *p, int start, struct sul_err *err);
  * Darknet's backward_network would run.  stop = -1 runs every layer; then
  * input_delta, if not NULL, receives d(loss)/d(input) (batch x inputs,
  * planar).  In training the weight gradients are added to the layers'
- * *_updates.
+ * *_updates.  guided (inference only): guided backpropagation, only
+ * positive gradients passing back through each rectifier (sul_dn_rectified).
  */
-int sul_dnnl_backward(struct sul_dnnl *p, int stop, float *input_delta, struct sul_err *err);
+int sul_dnnl_backward(struct sul_dnnl *p, int stop, float *input_delta, int guided, struct sul_err *err);
 
 /* Makes layer i's output and/or delta valid in Darknet's planar arrays
  * (l->output, l->delta) after a forward / backward. */

@@ -36,6 +36,12 @@ void sul_dn_params_push(const network *net, layer *l);
 /* The first n floats of l's output and/or delta to the host. */
 void sul_dn_io_pull(const network *net, layer *l, int output, int delta, size_t n);
 void sul_dn_delta_push(const network *net, layer *l, size_t n);
+/* Whether l ends in a rectifier (a convolutional, connected or shortcut
+ * layer with relu or leaky activation): where guided backpropagation
+ * drops negative gradients. */
+int sul_dn_rectified(const layer *l);
+/* That rule on l's delta (host or device), before l's backward. */
+void sul_dn_guide(const network *net, layer *l);
 /* Runs layers start..last forward in inference mode from layer start - 1's
  * host output (pushed to the device first), after a forward of the same
  * inputs; the last layer's output is left where Darknet leaves it
