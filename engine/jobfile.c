@@ -64,7 +64,7 @@ int sul_jobfile_write(const char *path, const struct sul_jobfile *d, struct sul_
 	size_t i;
 	int ret;
 
-	sul_buf_adds(&b, "sulcus-stage 1\n");
+	sul_buf_adds(&b, "sulcus-stage 2\n");
 	add_field(&b, "id", d->id);
 	add_field(&b, "kind", d->kind);
 	sul_buf_addf(&b, "version\t%d\n", d->version);
@@ -80,6 +80,8 @@ int sul_jobfile_write(const char *path, const struct sul_jobfile *d, struct sul_
 		add_escaped(&b, d->inputs[i].id);
 		sul_buf_addc(&b, '\t');
 		add_escaped(&b, d->inputs[i].dir);
+		sul_buf_addc(&b, '\t');
+		add_escaped(&b, d->inputs[i].kind ? d->inputs[i].kind : "");
 		sul_buf_addc(&b, '\n');
 	}
 	/* No fsync: the child reads it after we wrote it, and a crash of the
@@ -144,8 +146,9 @@ int sul_jobfile_read(const char *path, struct sul_jobfile *d, struct sul_err *er
 	memset(d, 0, sizeof(*d));
 	if (sul_read_file(path, &b, err))
 		goto out;
-	if (strncmp(b.buf, "sulcus-stage 1\n", 15)) {
-		sul_err_set(err, SUL_ERR_FAIL, "%s: not a sulcus job file", path);
+	if (strncmp(b.buf, "sulcus-stage 2\n", 15)) {
+		sul_err_set(err, SUL_ERR_FAIL, "%s: not a job file of this sulcus (expected 'sulcus-stage 2' first)",
+			    path);
 		goto out;
 	}
 	for (line = b.buf; *line; line = next) {
@@ -182,10 +185,11 @@ int sul_jobfile_read(const char *path, struct sul_jobfile *d, struct sul_err *er
 			bad = read_param(&d->params, &d->nparams, f, nf, err);
 		} else if (!strcmp(f[0], "setting")) {
 			bad = read_param(&d->keys, &d->nkeys, f, nf, err);
-		} else if (!strcmp(f[0], "input") && nf == 3) {
+		} else if (!strcmp(f[0], "input") && nf == 4) {
 			d->inputs = sul_xrealloc(d->inputs, (d->ninputs + 1) * sizeof(*d->inputs));
 			d->inputs[d->ninputs].id = sul_xstrdup(f[1]);
 			d->inputs[d->ninputs].dir = sul_xstrdup(f[2]);
+			d->inputs[d->ninputs].kind = sul_xstrdup(f[3]);
 			d->ninputs++;
 		} else {
 			bad = 1;
@@ -228,6 +232,7 @@ void sul_jobfile_release(struct sul_jobfile *d)
 	for (i = 0; i < d->ninputs; i++) {
 		free((char *)d->inputs[i].id);
 		free((char *)d->inputs[i].dir);
+		free((char *)d->inputs[i].kind);
 	}
 	free(d->inputs);
 	memset(d, 0, sizeof(*d));

@@ -8,11 +8,11 @@
  * runs it in a child process; a cluster executor runs it on another host
  * that shares the workspace.
  *
- * Format: a line "sulcus-stage 1", then one record per line, fields
+ * Format: a line "sulcus-stage 2", then one record per line, fields
  * separated by tabs, with \\, \t, \n and \r escaped in values:
  *   id ID | kind NAME | version N | key HEX | workdir DIR | staging DIR
  *   cache DIR | result FILE | param NAME TYPE TEXT | setting NAME TYPE TEXT
- *   input ID DIR
+ *   input ID DIR KIND
  */
 #ifndef SUL_JOBFILE_H
 #define SUL_JOBFILE_H
@@ -28,7 +28,7 @@ struct sul_jobfile {
 	size_t nparams;
 	struct sul_param *keys;
 	size_t nkeys;
-	struct sul_input *inputs;   /* id and dir owned */
+	struct sul_input *inputs;   /* id, dir and kind owned */
 	size_t ninputs;
 };
 

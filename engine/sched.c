@@ -537,6 +537,7 @@ static int start(struct sched *s, size_t i, struct sul_err *err)
 	for (j = 0; j < st->ninputs; j++) {
 		ins[j].id = st->inputs[j];
 		ins[j].dir = sul_xasprintf("%s/%s/out", s->ws->cache_dir, s->nodes[st->input_idx[j]].key.key);
+		ins[j].kind = s->wf->stages[st->input_idx[j]].kind->name;
 	}
 	memset(&d, 0, sizeof(d));
 	d.id = st->id;

@@ -12,7 +12,7 @@ START_TEST(round_trip)
 	char *path = sul_xasprintf("%s/x.desc", dir);
 	struct sul_err err = SUL_ERR_INIT;
 	struct sul_param params[3];
-	struct sul_input inputs[1] = { { "split", "/c/k/out", NULL } };
+	struct sul_input inputs[1] = { { "split", "/c/k/out", "split" } };
 	struct sul_jobfile d, r;
 
 	memset(params, 0, sizeof(params));
@@ -49,6 +49,7 @@ START_TEST(round_trip)
 	ck_assert_str_eq(r.params[2].v.s, "tab\there\nnewline \\ backslash");
 	ck_assert_str_eq(r.keys[0].v.s, params[2].v.s);
 	ck_assert_str_eq(r.inputs[0].dir, "/c/k/out");
+	ck_assert_str_eq(r.inputs[0].kind, "split");
 	sul_jobfile_release(&r);
 	free(path);
 	tu_cleanup();
