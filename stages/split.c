@@ -8,9 +8,18 @@
  * row of a subject lands in the same split: no subject leaks between
  * training and testing.  Where the table has a `participant` column (ingest
  * keeping several sessions of a participant as rows), participants are
- * what is dealt out, so no participant's sessions are in two splits.  A slice-level split, which does leak, needs
+ * what is dealt out, so no participant's sessions are in two splits.
+ *
+ * Cross-validation (folds = k > 0): within each group the shuffled
+ * subjects are dealt round-robin into k folds (continuing from group to
+ * group, so that fold sizes differ by at most one); fold `fold` is the
+ * test set, and of the other subjects of each group a share val / (train +
+ * val) goes to validation.  The shuffle depends on the seed only, so the k
+ * stages of one seed (foreach over fold) test every subject exactly once:
+ * one round of k-fold cross-validation; another seed is another round.  A slice-level split, which does leak, needs
  * level = "row" and says so in the log and the metrics.  The output is the
- * input table with a `split` column added (split.tsv).
+ * input table with a `split` column added, or replaced where the table
+ * had one (split.tsv).
  */
 #include "../engine/fsutil.h"
 #include "../engine/kind.h"
@@ -31,6 +40,10 @@ static const struct sul_param_spec split_params[] = {
 	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "random seed" },
 	{ "level", SUL_T_STRING, "subject", 0, 0, "subject|row",
 	  "subject: no subject in two splits; row: rows split independently (leaks subjects)" },
+	{ "folds", SUL_T_INT, "0", 0, 1000, NULL,
+	  "k-fold cross-validation: k folds stratified by group, fold `fold` the test set (test is then ignored); "
+	  "0: the fractions above" },
+	{ "fold", SUL_T_INT, "0", 0, 1000, NULL, "with folds = k: the test fold, 1 to k" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
 
@@ -41,7 +54,30 @@ static int split_check(const struct sul_stage_ctx *ctx, const char **about, stru
 {
 	double sum = sul_ctx_float(ctx, "train") + sul_ctx_float(ctx, "val") + sul_ctx_float(ctx, "test");
 
-	(void)about;
+	const long folds = sul_ctx_int(ctx, "folds"), fold = sul_ctx_int(ctx, "fold");
+
+	if (folds) {
+		*about = "folds";
+		if (folds < 2)
+			return sul_err_set(err, SUL_ERR_INPUT, "parameter 'folds': expected 0 (no cross-validation) or "
+					   "at least 2 folds, got %ld", folds);
+		if (!strcmp(sul_ctx_str(ctx, "level"), "row"))
+			return sul_err_set(err, SUL_ERR_INPUT, "parameter 'folds': cross-validation deals out subjects; "
+					   "level = \"row\" would put one subject in several folds");
+		*about = "fold";
+		if (fold < 1 || fold > folds)
+			return sul_err_set(err, SUL_ERR_INPUT, "parameter 'fold': expected 1 to %ld (folds), got %ld",
+					   folds, fold);
+		*about = NULL;
+		if (sul_ctx_float(ctx, "train") + sul_ctx_float(ctx, "val") <= 0)
+			return sul_err_set(err, SUL_ERR_INPUT, "parameters 'train', 'val': expected a positive sum");
+		return 0;
+	}
+	if (fold) {
+		*about = "fold";
+		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'fold': %ld without folds (0: no cross-validation)",
+				   fold);
+	}
 	if (fabs(sum - 1.0) > 1e-6)
 		return sul_err_set(err, SUL_ERR_INPUT,
 				   "parameters 'train', 'val', 'test': expected fractions that sum to 1, got %g", sum);
@@ -88,18 +124,33 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Every row of subject `subject` (column scol) into split s. */
+static void set_split(const struct sul_tsv *t, long scol, const char *subject, unsigned char s,
+		      unsigned char *row_split, size_t subj_counts[3])
+{
+	size_t row;
+
+	subj_counts[s]++;
+	for (row = 1; row < t->nrows; row++)
+		if (!strcmp(sul_tsv_at(t, row, (size_t)scol), subject))
+			row_split[row] = s;
+}
+
 static int split_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 {
 	const double frac[3] = { sul_ctx_float(ctx, "train"), sul_ctx_float(ctx, "val"), sul_ctx_float(ctx, "test") };
+	const int folds = (int)sul_ctx_int(ctx, "folds"), fold = (int)sul_ctx_int(ctx, "fold");
+	/* Cross-validation: the non-test subjects between train and val. */
+	const double rest[3] = { frac[0] / (frac[0] + frac[1]), frac[1] / (frac[0] + frac[1]), 0 };
 	int by_row = !strcmp(sul_ctx_str(ctx, "level"), "row");
 	char *in = sul_xasprintf("%s/%s", ctx->inputs[0].dir, sul_ctx_str(ctx, "table"));
 	char **subjects = NULL, **groups = NULL, *path = NULL;
-	size_t nsub = 0, row, i, g, counts[3] = { 0 }, subj_counts[3] = { 0 };
+	size_t nsub = 0, row, i, g, counts[3] = { 0 }, subj_counts[3] = { 0 }, dealt = 0;
 	unsigned char *row_split = NULL;
 	struct sul_buf out = SUL_BUF_INIT;
 	struct sul_rng rng;
 	struct sul_tsv t;
-	long scol, gcol;
+	long scol, gcol, old_split;
 	const char *unit;
 	int ret = -1;
 
@@ -174,23 +225,35 @@ static int split_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 				if (!strcmp(groups[i], groups[g]))
 					members[nm++] = subjects[i];
 			shuffle(members, nm, &rng);
-			allocate(nm, frac, alloc_n);
-			for (s = 0; s < 3; s++)
-				for (i = 0; i < alloc_n[s]; i++, k++) {
-					subj_counts[s]++;
-					for (row = 1; row < t.nrows; row++)
-						if (!strcmp(sul_tsv_at(&t, row, (size_t)scol), members[k]))
-							row_split[row] = (unsigned char)s;
-				}
+			if (folds) {
+				/* The test fold out of the deal; the rest keeps its order. */
+				size_t nrest = 0;
+				for (i = 0; i < nm; i++, dealt++)
+					if ((int)(dealt % (size_t)folds) == fold - 1)
+						set_split(&t, scol, members[i], 2, row_split, subj_counts);
+					else
+						members[nrest++] = members[i];
+				allocate(nrest, rest, alloc_n);
+				nm = nrest;
+			} else {
+				allocate(nm, frac, alloc_n);
+			}
+			for (s = 0; s < 2 + !folds; s++)
+				for (i = 0; i < alloc_n[s]; i++, k++)
+					set_split(&t, scol, members[k], (unsigned char)s, row_split, subj_counts);
 			free(members);
 		}
 	}
+	/* A split column the table already has (a split of a split) is replaced. */
+	old_split = sul_tsv_col(&t, "split");
 	for (i = 0; i < t.ncols; i++)
-		sul_buf_addf(&out, "%s\t", sul_tsv_at(&t, 0, i));
+		if ((long)i != old_split)
+			sul_buf_addf(&out, "%s\t", sul_tsv_at(&t, 0, i));
 	sul_buf_adds(&out, "split\n");
 	for (row = 1; row < t.nrows; row++) {
 		for (i = 0; i < t.ncols; i++)
-			sul_buf_addf(&out, "%s\t", sul_tsv_at(&t, row, i));
+			if ((long)i != old_split)
+				sul_buf_addf(&out, "%s\t", sul_tsv_at(&t, row, i));
 		sul_buf_addf(&out, "%s\n", split_names[row_split[row]]);
 		counts[row_split[row]]++;
 	}
@@ -223,7 +286,8 @@ out:
 const struct sul_kind sul_kind_split = {
 	.name = "split",
 	.version = 2,
-	.doc = "seeded, group-stratified train/val/test split by subject (split.tsv)",
+	.doc = "seeded, group-stratified train/val/test split by subject (split.tsv), or one fold of a k-fold "
+	       "cross-validation",
 	.params = split_params,
 	.inputs = { 1, 1, "exactly one input (the table's stage)" },
 	.check = split_check,
