@@ -16,10 +16,13 @@
 # method needs, as if it ran alone, plus its arithmetic).  Forward passes
 # per heatmap = forward images/s / heatmaps/s.  Score-CAM and Ablation-CAM
 # run a forward pass per channel of the target layer (512 on ResNet18 and
-# VGG16), so they run in a second `cam` stage on 3 slices (one per test
-# subject), and only for the nets in PERCHANNEL (VGG16's 512 masked passes
-# at 2 images/s would take 13 minutes; its ratio is ResNet18's channel
-# count again).  Outputs under bench/out/cam/.
+# VGG16), occlusion one per window (15 x 15 at the default window), and
+# SmoothGrad and Integrated Gradients a full backward pass per noisy copy
+# (16) or step (32), so these run in a second `cam` stage on 3 slices (one
+# per test subject), and only for the nets in PERCHANNEL (VGG16's 512
+# masked passes at 2 images/s would take 13 minutes; its ratio is
+# ResNet18's channel count again).  Stages run one at a time (-j 1): two
+# timed stages must not share the cores.  Outputs under bench/out/cam/.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,25 +63,26 @@ stages = (
   { id = "evaluate"; kind = "evaluate"; inputs = ["train", "data"]; params = { batch = 8; threads = $THREADS; }; },
   { id = "cam"; kind = "cam"; inputs = ["train", "data"];
     params = { batch = 8; curve_steps = 0; sanity = false; threads = $THREADS;
-               methods = "cam, gradcam, gradcampp, hirescam, xgradcam, layercam, eigencam"; }; }
+               methods = "cam, gradcam, gradcampp, hirescam, xgradcam, layercam, eigencam, random, guidedbp, guidedgradcam"; }; }
 CFG
 	case " $PERCHANNEL " in
 	*" $net "*) cat >>"$work/wf.cfg" <<CFG
   , { id = "data1"; kind = "command"; command = "$MKSLICES {out} 5 1 $size 1"; },
   { id = "cam_perchannel"; kind = "cam"; inputs = ["train", "data1"];
     params = { batch = 8; curve_steps = 0; sanity = false; threads = $THREADS;
-               methods = "scorecam, ablationcam"; }; }
+               methods = "scorecam, ablationcam, smoothgrad, intgrad, occlusion"; }; }
 CFG
 		;;
 	esac
 	echo ");" >>"$work/wf.cfg"
 
 	echo "bench/cam.sh: $net at ${size}x$size" >&2
-	(cd "$work" && "$SULCUS" run -q wf.cfg >/dev/null)
+	(cd "$work" && "$SULCUS" run -q -j 1 wf.cfg >/dev/null)
 	fwd=$(cd "$work" && metric evaluate images_per_s)
-	for m in cam gradcam gradcampp hirescam xgradcam layercam eigencam scorecam ablationcam; do
+	for m in cam gradcam gradcampp hirescam xgradcam layercam eigencam guidedbp guidedgradcam random \
+		scorecam ablationcam smoothgrad intgrad occlusion; do
 		stage=cam
-		case $m in scorecam | ablationcam) stage=cam_perchannel ;; esac
+		case $m in scorecam | ablationcam | smoothgrad | intgrad | occlusion) stage=cam_perchannel ;; esac
 		hps=$(cd "$work" && metric "$stage" "heatmaps_per_s_$m")
 		[ -n "$hps" ] || continue
 		rows="$rows$(printf '%-10s %5s  %-11s %10.2f %10.2f %8s' "$net" "$size" "$m" "$fwd" "$hps" "$(ratio "$fwd" "$hps")")

@@ -582,10 +582,10 @@ static void assert_renders_empty(const char *text, const char *name, const char 
  * repository's root). */
 START_TEST(study_spec_renders_on_empty_database)
 {
-	static const char *const ids[] = { "about", "run", "graph", "stages", "models", "curves", "compare-models",
-					   "compare-curves", "confusion",
-					   "heatmaps", "lobes", "heatmap-tests", "cascade", "atlas", "group_tests", "consistency",
-					   "regions", "group_volumes", "volumes" };
+	static const char *const ids[] = { "about", "run", "graph", "stages", "models", "crossval", "crossval-tests",
+					   "curves", "compare-models", "compare-curves", "confusion", "heatmaps", "lobes",
+					   "heatmap-tests", "cascade", "atlas", "group_tests", "consistency", "regions",
+					   "group_volumes", "volumes" };
 	struct sul_buf text = SUL_BUF_INIT;
 	struct sul_err err = SUL_ERR_INIT;
 

@@ -44,3 +44,16 @@ run_fail_msg 2 "paths.cfg:5: stage 'in': parameter 'bids': no file or folder 'no
 mkdir no_bids
 run_ok "$SULCUS" check paths.cfg
 assert_no_workspace
+
+# The workflows that ship (the files with a stage list; the others are
+# parameters and stage lists they include) are valid as they are.
+REPO=$(cd "$TESTS_DIR/.." && pwd)
+n=0
+for f in "$REPO"/workflows/*.cfg; do
+	grep -q '^stages = (' "$f" || continue
+	run_ok "$SULCUS" check "$f"
+	n=$((n + 1))
+done
+[ "$n" -ge 4 ] || fail "only $n workflows found in $REPO/workflows"
+run_ok "$SULCUS" check "$REPO/workflows/ms_study_cv.cfg"
+assert_contains "$(cat "$OUT")" "workflow 'ms_study_cv' is valid: 198 stages"

@@ -106,7 +106,7 @@ run_fail_msg 2 "report: no workflow file 'nope.cfg'" "$SULCUS" report nope.cfg -
 # The study's spec beside the workflow.
 cp "$REPO/workflows/report.cfg" report.cfg
 run_ok "$SULCUS" report --out rep
-assert_contains "$(cat "$OUT")" "report: rep/index.html: 19 sections, 84 images, 42 linked files, run 1 (spec report.cfg)"
+assert_contains "$(cat "$OUT")" "report: rep/index.html: 21 sections, 84 images, 42 linked files, run 1 (spec report.cfg)"
 check_report rep
 # Montages: per model and method (CAM is not applicable to the FC head:
 # 4 + 3 panels with the random baseline), 4 images for each of the 3 groups.
