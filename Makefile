@@ -37,7 +37,7 @@ FUZZ_DEB_PACKAGES := clang
 # starve each other).
 DARKNET_DIR := /usr/lib/darknet
 OPENBLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp
-DN_SRC     := $(wildcard stages/dn/*.c) engine/err.c engine/strbuf.c
+DN_SRC     := $(wildcard stages/dn/*.c) engine/err.c engine/strbuf.c stages/rng.c
 DN_OBJ     := $(patsubst %.c,$(BUILD)/pic/%.o,$(DN_SRC))
 DN_CFLAGS  := -O3 -fno-trapping-math -fPIC -fvisibility=hidden -fopenmp -isystem $(DARKNET_DIR)/include -I/usr/include/x86_64-linux-gnu/openblas-openmp
 DN_LDLIBS  := -fopenmp -L$(DARKNET_DIR) -Wl,-rpath,$(DARKNET_DIR) -ldarknet -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) \

@@ -374,30 +374,40 @@ static void noisy_copy(const struct cam_run *run, const struct cam_work *w, int 
  * Input gradients averaged over `steps` altered copies of the images into
  * w->acc: SmoothGrad's noisy copies, or Integrated Gradients' points
  * alpha x on the path from the black baseline (alpha = (s + 0.5) / steps).
+ * The copies of all images go through the network run->batch at a time,
+ * so that a subject's last, partial batch of slices does not pay for a
+ * full batch at every step.
  */
 static int mean_input_gradients(const struct cam_run *run, struct cam_work *w, int integrated, int steps,
 				struct sul_err *err)
 {
-	const size_t one = (size_t)run->size * run->size * 3, all = one * w->n;
+	const size_t one = (size_t)run->size * run->size * 3;
+	int slot_img[CAM_MAX_BATCH], tg[CAM_MAX_BATCH], n = 0, s, i, j;
 	size_t q;
-	int s, i;
 
-	memset(w->acc, 0, sizeof(float) * all);
-	for (s = 0; s < steps; s++) {
-		const float alpha = (float)((s + 0.5) / steps);
-		for (i = 0; i < w->n; i++)
+	memset(w->acc, 0, sizeof(float) * one * w->n);
+	for (i = 0; i < w->n; i++)
+		for (s = 0; s < steps; s++) {
+			float *xi = w->xb + one * n;
+			const float alpha = (float)((s + 0.5) / steps);
 			if (integrated)
 				for (q = 0; q < one; q++)
-					w->xb[one * i + q] = alpha * w->x[one * i + q];
+					xi[q] = alpha * w->x[one * i + q];
 			else
-				noisy_copy(run, w, i, s, w->xb + one * i);
-		if (run->model.api->gradients(run->model.net, w->xb, w->n, -1, w->target, run->score_mode, w->xa, w->gs,
-					      NULL, err))
-			return -1;
-		for (q = 0; q < all; q++)
-			w->acc[q] += w->gs[q];
-	}
-	for (q = 0; q < all; q++)
+				noisy_copy(run, w, i, s, xi);
+			slot_img[n] = i;
+			tg[n++] = w->target[i];
+			if (n < run->batch && !(i == w->n - 1 && s == steps - 1))
+				continue;
+			if (run->model.api->gradients(run->model.net, w->xb, n, -1, tg, run->score_mode, w->xa, w->gs,
+						      NULL, err))
+				return -1;
+			for (j = 0; j < n; j++)
+				for (q = 0; q < one; q++)
+					w->acc[one * slot_img[j] + q] += w->gs[one * j + q];
+			n = 0;
+		}
+	for (q = 0; q < one * w->n; q++)
 		w->acc[q] /= (float)steps;
 	return 0;
 }
@@ -493,7 +503,9 @@ int sul_cam_maps(const struct cam_run *run, struct cam_work *w, int m, float *ma
 	}
 	if (m == M_SCORECAM || m == M_ABLATIONCAM || m == M_OCCLUSION) {
 		const int t = m == M_SCORECAM ? T_SCORE : m == M_ABLATIONCAM ? T_ABLATE : T_OCCLUDE;
-		if (need_table(run, w, t, err))
+		/* The maps weigh A at the target layer, which CAM's pass at its
+		 * own layer may have replaced since the table was made. */
+		if (need_table(run, w, t, err) || (t != T_OCCLUDE && need_gradients(run, w, run->layer, err)))
 			return -1;
 		shared = w->table_secs[t] + (t != T_OCCLUDE ? w->grad_secs : 0);
 	} else if (m == M_GUIDEDBP || m == M_GUIDEDGRADCAM) {

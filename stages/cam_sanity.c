@@ -105,9 +105,11 @@ static size_t pick_heatmaps(const struct cam_run *run, int m, size_t per, size_t
 	for (i = 0; i < run->nheatmaps && n < per; i++) {
 		if (run->heatmaps[i].method != m || !run->heatmaps[i].applicable)
 			continue;
-		/* The k-th of `per` takes the heatmap at floor(k count / per). */
-		if (seen++ == n * count / per)
+		/* All of them when there are no more than per; else the k-th of
+		 * `per` takes the heatmap at floor(k count / per). */
+		if (count <= per || seen == n * count / per)
 			idx[n++] = i;
+		seen++;
 	}
 	return n;
 }
@@ -132,7 +134,7 @@ int sul_cam_cascade(struct cam_run *run, size_t per, struct sul_err *err)
 		struct sul_dn_layer li = { 0 };
 		if (layer < nlayers) {
 			run->model.api->layer(run->model.net, layer, &li);
-			if (li.params <= 0)
+			if (li.weights <= 0)  /* what randomize() draws: convolutions, connected layers */
 				continue;
 			if (randomize_from(run, layer, err))
 				goto out;

@@ -292,9 +292,21 @@ static int read_predictions(struct cv *cv, struct sul_err *err)
 			pr->label[at] = cl;
 			pr->subject[at] = sub;
 			cv->strata[sub] = cl;
-			for (col = 0, cl = 0; col < t->ncols; col++)
-				if (!strncmp(sul_tsv_at(t, 0, col), "p_", 2))
-					pr->probs[at * k + cl++] = strtof(sul_tsv_at(t, r, col), NULL);
+			for (col = 0, cl = 0; col < t->ncols; col++) {
+				const char *cell = sul_tsv_at(t, r, col);
+				char *end;
+				float v;
+				if (strncmp(sul_tsv_at(t, 0, col), "p_", 2))
+					continue;
+				v = strtof(cell, &end);
+				if (!*cell || *end || !(v >= 0 && v <= 1)) {
+					sul_err_set(err, SUL_ERR_INPUT, "%s/predictions.tsv:%zu: column '%s': expected a "
+						    "probability, got '%s'", ctx->inputs[i].dir, r + 1,
+						    sul_tsv_at(t, 0, col), cell);
+					goto out;
+				}
+				pr->probs[at * k + cl++] = v;
+			}
 		}
 	}
 	for (p = 0; p < np; p++)
@@ -431,7 +443,10 @@ static int write_tables(const struct cv *cv, const struct figures *f, struct sul
 			sul_tsv_num(&models, lo);
 			sul_tsv_num(&models, hi);
 			snprintf(name, sizeof(name), "%s_%s", metric_names[k], cv->models.v[m]);
-			if (sul_ctx_metric(ctx, name, -1, f->point[m * NMETRICS + k], err))
+			/* An undefined figure (an AUC of one class) stays out of the
+			 * metrics; the table has it as NULL. */
+			if (isfinite(f->point[m * NMETRICS + k])
+			    && sul_ctx_metric(ctx, name, -1, f->point[m * NMETRICS + k], err))
 				goto out;
 		}
 		sul_tsv_num(&models, f->p_best[m]);
@@ -475,7 +490,9 @@ static int write_tables(const struct cv *cv, const struct figures *f, struct sul
 				le += x[b] <= 0;
 				ge += x[b] >= 0;
 			}
-			p = 2 * (le < ge ? le : ge) / (double)f->B;
+			/* Counting the observed data as one resample: never p = 0
+			 * from a finite number of resamples. */
+			p = 2 * ((le < ge ? le : ge) + 1) / ((double)f->B + 1);
 			interval(x, f->B, conf, &lo, &hi);
 			if (j >= top && !(lo > 0))
 				distinct = 0;
@@ -486,9 +503,13 @@ static int write_tables(const struct cv *cv, const struct figures *f, struct sul
 			sul_tsv_num(&cmp, p < 1 ? p : 1);
 			sul_buf_addc(&cmp, '\n');
 		}
-	fprintf(stderr, "crossval: the top %zu %s the rest at %.0f%% (paired bootstrap over %zu subjects)\n", top,
-		distinct ? "are distinguishable from" : "cannot be told apart from", 100 * conf, cv->subjects.n);
-	if (sul_ctx_metric(ctx, "top_distinguishable", -1, distinct, err) || sul_ctx_table(ctx, "cv_models", &models, err)
+	if (nm > top)
+		fprintf(stderr, "crossval: the top %zu %s the rest at %.0f%% (paired bootstrap over %zu subjects)\n",
+			top, distinct ? "are distinguishable from" : "cannot be told apart from", 100 * conf,
+			cv->subjects.n);
+	/* No rest to tell the leaders from: not measured. */
+	if ((nm > top && sul_ctx_metric(ctx, "top_distinguishable", -1, distinct, err))
+	    || sul_ctx_table(ctx, "cv_models", &models, err)
 	    || sul_ctx_table(ctx, "cv_rounds", &rounds, err) || sul_ctx_table(ctx, "cv_comparisons", &cmp, err))
 		goto out;
 	{

@@ -182,20 +182,24 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double sul_quantile(double *x, size_t n, double q)
+double sul_quantile(const double *x, size_t n, double q)
 {
+	double *y = sul_xmalloc(sizeof(double) * (n ? n : 1)), h, v;
 	size_t i, m = 0;
-	double h;
 
 	for (i = 0; i < n; i++)
 		if (!isnan(x[i]))
-			x[m++] = x[i];
-	if (!m)
+			y[m++] = x[i];
+	if (!m) {
+		free(y);
 		return NAN;
-	qsort(x, m, sizeof(*x), cmp_double);
+	}
+	qsort(y, m, sizeof(*y), cmp_double);
 	h = q * (double)(m - 1);
 	i = (size_t)floor(h);
-	return i + 1 < m ? x[i] + (h - (double)i) * (x[i + 1] - x[i]) : x[m - 1];
+	v = i + 1 < m ? y[i] + (h - (double)i) * (y[i + 1] - y[i]) : y[m - 1];
+	free(y);
+	return v;
 }
 
 int sul_cv_match(const char *pat, const char *s, char **model, long *fold, long *seed)

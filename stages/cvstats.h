@@ -63,8 +63,8 @@ double sul_cv_metric(const struct sul_cv_metrics *m, const char *name, int *high
 void sul_cv_resample(const int *strata, size_t n, int nstrata, struct sul_rng *rng, double *w);
 
 /* The q-quantile (0..1) of x[0..n) by linear interpolation between order
- * statistics (R's type 7); sorts x; NaN values are dropped first. */
-double sul_quantile(double *x, size_t n, double q);
+ * statistics (R's type 7), NaN values left out; x is not changed. */
+double sul_quantile(const double *x, size_t n, double q);
 
 /*
  * The model, fold and round a stage's id names by a pattern such as

@@ -140,7 +140,7 @@ static int cv_metric(const struct sul_stage_ctx *ctx, const struct cv_table *cv,
 	long mcol = sul_tsv_col(&cv->t, "model"), col = sul_tsv_col(&cv->t, name);
 	size_t r;
 
-	if (!sul_cv_match(sul_ctx_str(ctx, "cv_model"), id, &model, &fold, &seed))
+	if (!sul_cv_match(sul_ctx_str(ctx, "cv_model"), id, &model, &fold, &seed) || !model)
 		return sul_err_set(err, SUL_ERR_INPUT, "input '%s' does not match parameter 'cv_model' ('%s')", id,
 				   sul_ctx_str(ctx, "cv_model"));
 	if (col < 0 || mcol < 0) {
@@ -163,6 +163,13 @@ static int cv_metric(const struct sul_stage_ctx *ctx, const struct cv_table *cv,
 
 static int rank_check(const struct sul_stage_ctx *ctx, const char **about, struct sul_err *err)
 {
+	const char *pat = sul_ctx_str(ctx, "cv_model"), *at = strstr(pat, "{model}");
+
+	if (!at || strstr(at + 1, "{model}") || strchr(pat, '{') != at || strchr(at + 1, '{')) {
+		*about = "cv_model";
+		return sul_err_set(err, SUL_ERR_INPUT, "parameter 'cv_model': expected one {model} field and no other, "
+				   "got '%s'", pat);
+	}
 	return sul_check_list(ctx, "by", MAX_KEYS, about, err);
 }
 

@@ -125,6 +125,9 @@ START_TEST(quantiles_type7)
 	double x[5] = { 4, NAN, 1, 3, 2 }, y[4];
 
 	ck_assert(fabs(sul_quantile(x, 5, 0.5) - 2.5) < 1e-12);
+	/* x is left as it was: a second quantile of the same data agrees. */
+	ck_assert(x[0] == 4 && isnan(x[1]) && x[4] == 2);
+	ck_assert(fabs(sul_quantile(x, 5, 0.25) - 1.75) < 1e-12);
 	memcpy(y, (double[]){ 4, 1, 3, 2 }, sizeof(y));
 	ck_assert(fabs(sul_quantile(y, 4, 0.025) - 1.075) < 1e-12);
 	memcpy(y, (double[]){ 4, 1, 3, 2 }, sizeof(y));

@@ -155,6 +155,9 @@ assert_eq "$(cq 'min(rho)' "step = 0")" 1.0
 assert_eq "$(cq 'min(rho)' "method = 'random'")" 1.0
 assert_eq "$(cq 'max(n)' "1")" 8
 above 0.9 "$(cq 'rho' "method = 'gradcam' AND step = 5")" || fail "Grad-CAM survives the randomization of every layer"
+# Asked for more heatmaps than a method has: all of them.
+run_ok "$SULCUS" run --set 'cam_gap.methods=gradcam, random' --set cam_gap.sanity_cascade=100 --only cam_gap wf.cfg
+assert_eq "$(cq 'min(n)' "1")" 30
 
 # The pixel-space attributions: a heatmap per slice and method, Integrated
 # Gradients complete to a few percent at its default 32 steps, and every

@@ -15,6 +15,7 @@
 #include "../../engine/err.h"
 #include "../../engine/strbuf.h"
 #include "../dn.h"
+#include "../rng.h"
 #include "darknet_internal.h"
 #include "onednn.h"
 #include "shim.h"
@@ -583,13 +584,15 @@ static int dn_forward_from(struct sul_dn_net *h, int n, int at, const float *act
 				   "images before it", at, n);
 	l = &net->layers[at];
 	memcpy(l->output, acts, sizeof(float) * (size_t)n * l->outputs);
+	/* From here the layers from `at` up hold other outputs, even if the
+	 * pass fails halfway. */
+	h->fwd_valid = at;
 	if (h->plan) {
 		if (sul_dnnl_forward_from(h->plan, at + 1, err))
 			return -1;
 	} else {
 		sul_dn_forward_layers(net, at + 1);
 	}
-	h->fwd_valid = at;
 	pre = &net->layers[net->n - 2];
 	if (io_pull(h, pre, 1, 0, (size_t)n * h->classes, err))
 		return -1;
@@ -689,6 +692,7 @@ static int dn_cam_weights(const struct sul_dn_net *h, float *w, struct sul_err *
 
 static void dn_randomize(struct sul_dn_net *h, unsigned long seed, int from)
 {
+	struct sul_rng rng;
 	int i;
 	long j;
 
@@ -699,19 +703,20 @@ static void dn_randomize(struct sul_dn_net *h, unsigned long seed, int from)
 		if (l->type != CONVOLUTIONAL && l->type != CONNECTED)
 			continue;
 		/* Each layer its own stream: a layer draws the same weights
-		 * whichever layers are randomized with it. */
-		srand((unsigned)(seed * 1000003ul + (unsigned long)i));
+		 * whichever layers are randomized with it (not Darknet's
+		 * rand_normal, whose Box-Muller keeps a spare across calls). */
+		sul_rng_seed(&rng, (uint64_t)seed * 0x9e3779b97f4a7c15ull + (uint64_t)i);
 		sul_dn_params_pull(h->net, l);  /* the batchnorm statistics stay */
 		/* Darknet's own initializations: conv sqrt(2 / (size^2 c)) normal,
 		 * connected sqrt(2 / inputs) uniform. */
 		if (l->type == CONVOLUTIONAL) {
 			scale = sqrtf(2.f / (l->size * l->size * l->c / l->groups));
 			for (j = 0; j < nw; j++)
-				l->weights[j] = scale * rand_normal();
+				l->weights[j] = scale * (float)sul_rng_normal(&rng);
 		} else {
 			scale = sqrtf(2.f / l->inputs);
 			for (j = 0; j < nw; j++)
-				l->weights[j] = scale * rand_uniform(-1, 1);
+				l->weights[j] = scale * (float)(2 * sul_rng_uniform(&rng) - 1);
 		}
 		for (j = 0; j < (l->type == CONNECTED ? l->outputs : l->n); j++)
 			l->biases[j] = 0;
