@@ -75,7 +75,9 @@ static const struct sul_param_spec cam_params[] = {
 	{ "split", SUL_T_STRING, "test", 0, 0, "train|val|test|all", "which slices" },
 	{ "subjects", SUL_T_STRING, "", 0, 0, NULL, "only these subjects (comma-separated); empty: all" },
 	{ "pick", SUL_T_INT, "0", 0, 1000, NULL, "with a rank input: its model ranked N (1 = best)" },
-	{ "weights", SUL_T_STRING, "best", 0, 0, "best|last", "which weights of the model" },
+	{ "weights", SUL_T_STRING, "best", 0, 0, "best|last|random",
+	  "which weights of the model; random: the best weights replaced by a seeded initialization (`seed`), so "
+	  "that every figure of the stage is measured again on a model that learnt nothing" },
 	{ "overlay", SUL_T_STRING, "t1", 0, 0, "t1|t2|flair", "the channel under the color map of the PNG overlays" },
 	{ "alpha", SUL_T_FLOAT, "0.4", 0, 1, NULL, "opacity of the color map in the overlays" },
 	{ "pointing_tolerance", SUL_T_FLOAT, "0.03", 0, 1, NULL,
@@ -131,14 +133,22 @@ static int open_model(struct cam_run *run, struct sul_dn_layer *li, struct sul_e
 	const struct sul_stage_ctx *ctx = run->ctx;
 	struct sul_model_device dev;
 	char *dir = sul_model_find(ctx, (int)sul_ctx_int(ctx, "pick"), err);
+	const int randomized = !strcmp(sul_ctx_str(ctx, "weights"), "random");
 	int ret = -1;
 
 	if (!dir || sul_slicedata_read(ctx, sul_ctx_str(ctx, "table"), &run->slices, err))
 		goto out;
 	if (sul_model_device(ctx, &dev, err)
-	    || sul_model_open(dir, sul_ctx_str(ctx, "weights"), run->batch, &dev, ctx->out, &run->model, err)
+	    || sul_model_open(dir, randomized ? "best" : sul_ctx_str(ctx, "weights"), run->batch, &dev, ctx->out,
+			      &run->model, err)
 	    || sul_model_note_backend(ctx, &run->model.info, err))
 		goto out;
+	if (randomized) {
+		/* The same draw as the sanity check's randomized model. */
+		fprintf(stderr, "cam: weights = random: explaining the model with its weights randomized (seed %lu)\n",
+			(unsigned long)run->seed);
+		run->model.api->randomize(run->model.net, (unsigned long)run->seed, 0);
+	}
 	run->layer = (int)sul_ctx_int(ctx, "layer");
 	if (run->layer < 0)
 		run->layer = run->model.info.last_spatial;
@@ -283,7 +293,10 @@ static int cam_run(const struct sul_stage_ctx *ctx, struct sul_err *err)
 	 * model is (each layer's draw depends only on the seed). */
 	if (sul_ctx_int(ctx, "sanity_cascade") && sul_cam_cascade(&run, (size_t)sul_ctx_int(ctx, "sanity_cascade"), err))
 		goto out;
-	if (sul_ctx_int(ctx, "sanity") && sul_cam_sanity(&run, err))
+	if (sul_ctx_int(ctx, "sanity") && !strcmp(sul_ctx_str(ctx, "weights"), "random"))
+		fprintf(stderr, "cam: weights = random: no sanity check (it would compare the random model with "
+				"itself)\n");
+	else if (sul_ctx_int(ctx, "sanity") && sul_cam_sanity(&run, err))
 		goto out;
 	if (sul_cam_heatmaps_table(&run, err) || sul_cam_summaries(&run, err))
 		goto out;

@@ -20,8 +20,13 @@
  * misalignment of T2 and FLAIR against T1.
  *
  * It is not patient data, and does not pretend to be: it is a test bed where
- * the evidence (lesions) and its location (lobes) are known.  Deterministic
- * for a seed.
+ * the evidence (lesions) and its location (lobes) are known.  `evidence`
+ * narrows what tells the groups apart, down to a known answer: with
+ * "focal", a cluster of lesions in the occipital white matter of every
+ * RRMS subject and in the frontal of every SPMS subject, and nothing else
+ * (no other lesion, no atrophy, no ventricle change), so a model that
+ * tells the groups apart can only be looking there.  Deterministic for a
+ * seed.
  *
  * This file holds the kind and the subjects; the anatomy is built in
  * synth_anatomy.c (synth_int.h is what the two share).
@@ -63,9 +68,17 @@ static const struct sul_param_spec synth_params[] = {
 	  "0: one smooth warp of the whole head (wavelengths over 120 mm); else local deformations at 1-2 times "
 	  "this wavelength moving points by deform_mm on average (less where folding would threaten), composed so "
 	  "that they never fold" },
+	{ "evidence", SUL_T_STRING, "all", 0, 0, "all|lesions|focal",
+	  "what tells the groups apart: all (lesion load and place, SPMS atrophy and ventricles: the study's cohort); "
+	  "lesions (lesions alone: every group the same size and ventricles, no lesion in HC); focal (a known "
+	  "answer: nothing but a cluster of lesions in the occipital white matter of every RRMS subject and in the "
+	  "frontal of every SPMS subject; the lesion masks mark it)" },
 	{ "seed", SUL_T_INT, "1", 0, 4294967295.0, NULL, "random seed" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL },
 };
+
+/* The `evidence` parameter. */
+enum evidence { EV_ALL, EV_LESIONS, EV_FOCAL };
 
 static const char *const group_names[3] = { "RRMS", "SPMS", "HC" };
 
@@ -131,15 +144,60 @@ static void add_lesions(struct subject *s, const struct anatomy *a, struct sul_r
 	}
 }
 
+/*
+ * The known answer (evidence = focal): three lesions of 4-5.5 voxels'
+ * radius centred on white-matter voxels of `lobe`, the second and third
+ * within 8 voxels of the first, so that the cluster stays in its lobe.
+ */
+static void add_focal(struct subject *s, const struct anatomy *a, struct sul_rng *r, int lobe)
+{
+	int64_t *pool = sul_xmalloc(sizeof(int64_t) * (a->nwm ? a->nwm : 1)), v;
+	size_t n = 0, k, tries;
+	double c0[3];
+	int d;
+
+	for (k = 0; k < a->nwm; k++)
+		if (a->lobe[a->wm[k]] == lobe)
+			pool[n++] = a->wm[k];
+	if (!n) {  /* a template without that lobe's white matter: nothing to plant */
+		free(pool);
+		return;
+	}
+	s->les = sul_xrealloc(s->les, (s->nles + 3) * sizeof(*s->les));
+	for (k = 0; k < 3; k++) {
+		struct lesion *l = &s->les[s->nles++];
+		const double rad = uniform(r, 4, 5.5);
+		double c[3], dist2;
+		for (tries = 0;; tries++) {
+			v = pool[sul_rng_below(r, n)];
+			c[0] = (double)(v % a->nx);
+			c[1] = (double)((v / a->nx) % a->ny);
+			c[2] = (double)(v / (a->nx * a->ny));
+			dist2 = k ? (c[0] - c0[0]) * (c[0] - c0[0]) + (c[1] - c0[1]) * (c[1] - c0[1])
+					    + (c[2] - c0[2]) * (c[2] - c0[2])
+				  : 0;
+			if (dist2 <= 64 || tries == 10000)
+				break;
+		}
+		if (!k)
+			memcpy(c0, c, sizeof(c0));
+		for (d = 0; d < 3; d++) {
+			l->c[d] = dist2 <= 64 ? c[d] : c0[d];
+			l->r[d] = rad * uniform(r, 0.8, 1.2);
+		}
+	}
+	free(pool);
+}
+
 static void make_subject(struct subject *s, const struct anatomy *a, int group, int index, double load,
-			 double deform, double wavelength, double deg, double mm, struct sul_rng *r)
+			 double deform, double wavelength, double deg, double mm, enum evidence ev, struct sul_rng *r)
 {
 	int i, t, d;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->id, sizeof(s->id), "sub-%02d", index);
 	s->group = group;
-	s->scale = uniform(r, 0.94, 1.06) * (group == 1 ? 0.97 : 1.0);
+	s->scale = uniform(r, 0.94, 1.06) * (group == 1 && ev == EV_ALL ? 0.97 : 1.0);
 	for (i = 0; i < 3; i++)
 		for (t = 0; t < 3; t++) {
 			s->amp[i][t] = deform / sqrt(3.0) * uniform(r, -1, 1);
@@ -147,13 +205,18 @@ static void make_subject(struct subject *s, const struct anatomy *a, int group, 
 			for (d = 0; d < 3; d++)
 				s->freq[i][t][d] = uniform(r, -1.5, 1.5);
 		}
-	if (group == 0)
+	/* The draws of evidence = all as they always were: earlier cohorts stay. */
+	if (ev == EV_FOCAL) {
+		if (group < 2)
+			add_focal(s, a, r, group == 0 ? LOBE_OCCIPITAL : LOBE_FRONTAL);
+	} else if (group == 0) {
 		add_lesions(s, a, r, (size_t)lrint(load * uniform(r, 6, 10)), 2.0, 4.5, 0.6);
-	else if (group == 1) {
+	} else if (group == 1) {
 		add_lesions(s, a, r, (size_t)lrint(load * uniform(r, 12, 18)), 2.5, 5.5, 0.7);
-		s->vent_enlarge = uniform(r, 2, 4);
-	} else if (sul_rng_uniform(r) < 0.5)
+		s->vent_enlarge = ev == EV_ALL ? uniform(r, 2, 4) : 0;
+	} else if (ev == EV_ALL && sul_rng_uniform(r) < 0.5) {
 		add_lesions(s, a, r, (size_t)lrint(load * uniform(r, 1, 2.5)), 1.2, 2.0, 0);
+	}
 	for (i = 0; i < 2; i++)
 		for (d = 0; d < 3; d++) {
 			s->rot[i][d] = uniform(r, -deg, deg);
@@ -431,6 +494,13 @@ struct subject_images {
 	struct sul_volume lesions, lobes, brain, wm; /* ground truth, from the T1 pass */
 };
 
+static enum evidence evidence_of(const struct sul_stage_ctx *ctx)
+{
+	const char *e = sul_ctx_str(ctx, "evidence");
+
+	return !strcmp(e, "lesions") ? EV_LESIONS : !strcmp(e, "focal") ? EV_FOCAL : EV_ALL;
+}
+
 /*
  * Simulates subject `index` of `group` (drawing from rng), writes its
  * images and ground truth, and appends its lines to participants.tsv and
@@ -451,7 +521,7 @@ static int write_subject(const struct sul_stage_ctx *ctx, const struct anatomy *
 
 	make_subject(&sub, a, group, index, sul_ctx_float(ctx, "lesion_load"), sul_ctx_float(ctx, "deform_mm"),
 		     sul_ctx_float(ctx, "deform_wavelength_mm"), sul_ctx_float(ctx, "misalign_deg"),
-		     sul_ctx_float(ctx, "misalign_mm"), rng);
+		     sul_ctx_float(ctx, "misalign_mm"), evidence_of(ctx), rng);
 	anat = sul_xasprintf("%s/%s/anat", ctx->out, sub.id);
 	deriv = sul_xasprintf("%s/derivatives/synth/%s", ctx->out, sub.id);
 	sul_volume_like(&im.img, &g->geo);

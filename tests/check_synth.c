@@ -175,6 +175,71 @@ START_TEST(local_deformation_moves_the_anatomy)
 }
 END_TEST
 
+/* Share of subject SUB's lesion voxels in each lobe (1..5) of its true
+ * lobes, and how many lesion voxels it has. */
+static long lesion_lobes(const char *out, const char *sub, double share[6])
+{
+	char *lp = sul_xasprintf("derivatives/synth/%s/%s_lesions.nii.gz", sub, sub);
+	char *bp = sul_xasprintf("derivatives/synth/%s/%s_lobes.nii.gz", sub, sub);
+	struct sul_volume les = load(out, lp), lob = load(out, bp);
+	long i, n = 0, nv = (long)(les.nx * les.ny * les.nz);
+	int l;
+
+	memset(share, 0, sizeof(double) * 6);
+	for (i = 0; i < nv; i++)
+		if (les.data[i] > 0.5f) {
+			l = (int)lrintf(lob.data[i]);
+			share[l >= 0 && l <= 5 ? l : 0]++;
+			n++;
+		}
+	for (l = 0; l < 6 && n; l++)
+		share[l] /= (double)n;
+	sul_volume_release(&les);
+	sul_volume_release(&lob);
+	free(lp);
+	free(bp);
+	return n;
+}
+
+/* evidence = "focal": the RRMS subject's only lesions are in its occipital
+ * lobe, the SPMS subject's in its frontal lobe, the control has none;
+ * evidence = "lesions": no lesion in the control either. */
+START_TEST(focal_evidence_lies_where_it_is_planted)
+{
+	char *dir = tu_tmpdir(), *out = sul_xasprintf("%s/focal", dir), *out2 = sul_xasprintf("%s/les", dir);
+	struct sul_err err = SUL_ERR_INIT;
+	struct sul_stage_ctx ctx;
+	double share[6];
+	long n;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.id = "synth";
+	ctx.out = out;
+	ctx.workdir = "/";
+	ctx.params = tu_params(&sul_kind_synth, &ctx.nparams, "evidence=focal", "hc=1", "matrix=60x72x52", "rrms=1",
+			       "seed=4", "spms=1", "templates=" TEMPLATES, NULL);
+	ck_assert(sul_mkdirs(out, &err) == 0);
+	ck_assert_msg(sul_kind_synth.run(&ctx, &err) == 0, "%s", err.msg);
+	n = lesion_lobes(out, "sub-01", share);
+	ck_assert_msg(n > 4 && share[4] > 0.9, "RRMS: %ld lesion voxels, %.2f occipital", n, share[4]);
+	n = lesion_lobes(out, "sub-02", share);
+	ck_assert_msg(n > 4 && share[1] > 0.9, "SPMS: %ld lesion voxels, %.2f frontal", n, share[1]);
+	ck_assert_int_eq(lesion_lobes(out, "sub-03", share), 0);
+	/* With only lesions telling the groups apart, controls have none. */
+	ctx.out = out2;
+	ctx.params = tu_params(&sul_kind_synth, &ctx.nparams, "evidence=lesions", "hc=3", "matrix=60x72x52", "rrms=1",
+			       "seed=4", "spms=1", "templates=" TEMPLATES, NULL);
+	ck_assert(sul_mkdirs(out2, &err) == 0);
+	ck_assert_msg(sul_kind_synth.run(&ctx, &err) == 0, "%s", err.msg);
+	ck_assert(lesion_lobes(out2, "sub-01", share) > 0 && lesion_lobes(out2, "sub-02", share) > 0);
+	ck_assert_int_eq(lesion_lobes(out2, "sub-03", share) + lesion_lobes(out2, "sub-04", share)
+				 + lesion_lobes(out2, "sub-05", share), 0);
+	free(out);
+	free(out2);
+	tu_cleanup();
+}
+END_TEST
+
 SUL_SUITE(synth)
 {
 	Suite *s = suite_create("synth");
@@ -183,6 +248,7 @@ SUL_SUITE(synth)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, cohort_has_the_contrasts_and_differences_it_promises);
 	tcase_add_test(tc, local_deformation_moves_the_anatomy);
+	tcase_add_test(tc, focal_evidence_lies_where_it_is_planted);
 	suite_add_tcase(s, tc);
 	return s;
 }

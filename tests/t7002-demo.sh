@@ -2,9 +2,10 @@
 # t7002-demo: workflows/demo.cfg itself, shrunk with --set to its smallest
 # size (12 subjects at 4 mm, 12 slices each, 2 epochs): every stage runs,
 # and the database holds the run, every model's metrics and predictions,
-# and heatmap statistics for both ranked models and all three methods, and
-# the atlas registration's Dice against the true lobes for every subject,
-# and group maps in template space with their test and consistency;
+# heatmap statistics for both ranked models, all three methods and the
+# random baseline, the atlas registration's Dice against the true lobes
+# for every subject, and group maps in template space with their test and
+# consistency;
 # `sulcus report` renders it with the study's spec beside the workflow
 # (workflows/report.cfg); a second run is all cached.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -34,7 +35,7 @@ for m in tiny_gap tiny_fc; do
 done
 assert_eq "$(sql_value "SELECT count(*) FROM rankings r JOIN latest_executions e USING (cache_key) WHERE selected = 1")" 2
 for c in cam_top1 cam_top2; do
-	for method in cam gradcam gradcampp; do
+	for method in cam gradcam gradcampp random; do
 		n=$(sql_value "SELECT count(*) FROM heatmaps h JOIN latest_executions e USING (cache_key)
 		               WHERE e.stage = '$c' AND method = '$method'")
 		assert_eq "$n" 36 "heatmap rows of $c / $method"
