@@ -86,11 +86,10 @@ struct pnode {
 	struct reorder to_plain, delta_to_plain, delta_from_plain, delta_add_plain;
 	struct reorder from_plain;     /* l->output -> out, for sul_dnnl_forward_from() */
 	/* The first layer's input gradient: oneDNN has only its reference
-	 * kernel for a planar 3-channel diff_src (100x slower), so it goes to
-	 * the layout oneDNN picks and is reordered to planar after. */
-	dnnl_memory_t dsrc_mem;
-	float *dsrc, *dsrc_plain;
-	struct reorder dsrc_to_plain;
+	 * kernel for a 3-channel diff_src of most kernels (7x7 stride 2: 27 s
+	 * a batch), so it is computed here, Darknet's way: W^T dY by GEMM, then
+	 * col2im (first_layer_input_grad). */
+	float *col;                    /* ksize^2 c x out_h out_w */
 
 	/* conv, fc */
 	dnnl_primitive_desc_t fwd_train_pd, fwd_infer_pd, bwd_data_pd, bwd_weights_pd;
@@ -491,21 +490,6 @@ static int train_prims_create(struct pnode *nd, struct sul_err *err)
 		       : 0;
 }
 
-/* The first layer's diff_src in the layout its backward data chose, and
- * the reorder from it to planar (see struct pnode). */
-static int input_grad_layout(struct sul_dnnl *p, struct pnode *nd, const struct tensor *src, struct sul_err *err)
-{
-	const dnnl_memory_desc_t *md = md_of(nd->bwd_data_pd, dnnl_query_diff_src_md);
-	const size_t bytes = dnnl_memory_desc_get_size(md);
-
-	nd->dsrc = alloc_floats(bytes / sizeof(float));
-	nd->dsrc_plain = alloc_floats(sul_blk_floats(&src->shape));
-	if (!nd->dsrc || !nd->dsrc_plain)
-		return sul_err_set(err, SUL_ERR_FAIL, "out of memory");
-	CHECK(dnnl_memory_create(&nd->dsrc_mem, md, p->engine, nd->dsrc), "memory");
-	return reorder_make(p, &nd->dsrc_to_plain, md, nd->dsrc, &src->md, nd->dsrc_plain, 0, err);
-}
-
 static int conv_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
 {
 	layer *l = nd->l;
@@ -554,21 +538,10 @@ static int conv_build(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
 	    || weights_for(p, &nd->w_infer, md_of(nd->fwd_infer_pd, dnnl_query_weights_md), NULL, err))
 		return -1;
 
-	if (!nd->in) {
-		dnnl_memory_desc_t any;
-		dnnl_dims_t sdims = { src->shape.n, src->shape.c, src->shape.h, src->shape.w };
-		dnnl_memory_desc_init_by_tag(&any, 4, sdims, dnnl_f32, dnnl_format_tag_any);
-		CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &any, &wmd, dst, strides,
-							       pl, pr),
-		      "layer %d [convolutional]: backward data", nd->index);
-	} else {
-		CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src->md, &wmd, dst,
-							       strides, pl, pr),
-		      "layer %d [convolutional]: backward data", nd->index);
-	}
+	CHECK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src->md, &wmd, dst, strides, pl,
+						       pr),
+	      "layer %d [convolutional]: backward data", nd->index);
 	if (pd_create(&nd->bwd_data_pd, &cd, NULL, p, nd->fwd_train_pd, "backward data", l, nd->index, err))
-		return -1;
-	if (!nd->in && input_grad_layout(p, nd, src, err))
 		return -1;
 	if (weights_for(p, &nd->w_bwd_train, md_of(nd->bwd_data_pd, dnnl_query_weights_md), &nd->w_train, err)
 	    || weights_for(p, &nd->w_bwd_infer, md_of(nd->bwd_data_pd, dnnl_query_weights_md), &nd->w_infer, err))
@@ -922,11 +895,7 @@ void sul_dnnl_free(struct sul_dnnl *p)
 		weights_release(&nd->w_bwd_infer);
 		reorder_release(&nd->to_plain);
 		reorder_release(&nd->from_plain);
-		reorder_release(&nd->dsrc_to_plain);
-		if (nd->dsrc_mem)
-			dnnl_memory_destroy(nd->dsrc_mem);
-		free(nd->dsrc);
-		free(nd->dsrc_plain);
+		free(nd->col);
 		reorder_release(&nd->delta_to_plain);
 		reorder_release(&nd->delta_from_plain);
 		reorder_release(&nd->delta_add_plain);
@@ -1147,6 +1116,41 @@ static int exec_into_grad(struct sul_dnnl *p, struct pnode *nd, dnnl_primitive_t
 	return 0;
 }
 
+/* The network input's gradient from the first layer's dout (its
+ * activation's derivative already applied) and its planar weights w, as
+ * Darknet's backward_convolutional_layer computes it: per image, col =
+ * W^T dY (GEMM), then col2im adds col into dX. */
+static int first_layer_input_grad(struct sul_dnnl *p, struct pnode *nd, float *w, struct sul_err *err)
+{
+	layer *l = nd->l;
+	const int kk = l->size * l->size * l->c, nout = l->out_h * l->out_w;
+	const size_t in_one = (size_t)l->c * l->h * l->w, out_one = (size_t)l->n * nout;
+	int *written, b;
+	struct tensor *t = grad_target(p, nd, &written);
+
+	if (!t)
+		return 0;
+	if (!nd->delta_to_plain.p) {
+		dnnl_memory_desc_t md;
+		dnnl_dims_t dims = { nd->out.shape.n, nd->out.shape.c, nd->out.shape.h, nd->out.shape.w };
+		CHECK(dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_nchw), "memory descriptor");
+		if (reorder_make(p, &nd->delta_to_plain, &nd->dout.md, nd->dout.data, &md, l->delta, 0, err))
+			return -1;
+	}
+	if (!nd->col && !(nd->col = alloc_floats((size_t)kk * nout)))
+		return sul_err_set(err, SUL_ERR_FAIL, "out of memory");
+	if (reorder_run(p, &nd->delta_to_plain, err))
+		return -1;
+	if (!*written)
+		memset(t->data, 0, sizeof(float) * in_one * l->batch);
+	for (b = 0; b < l->batch; b++) {
+		gemm(1, 0, kk, nout, l->n, 1, w, kk, l->delta + out_one * b, nout, 0, nd->col, nout);
+		col2im_cpu(nd->col, l->c, l->h, l->w, l->size, l->stride, l->pad, t->data + in_one * b);
+	}
+	*written = 1;
+	return 0;
+}
+
 static int conv_backward(struct sul_dnnl *p, struct pnode *nd, int train, struct sul_err *err)
 {
 	layer *l = nd->l;
@@ -1193,19 +1197,8 @@ static int conv_backward(struct sul_dnnl *p, struct pnode *nd, int train, struct
 	}
 	args[0] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_DST, nd->raw.mem ? nd->raw.mem : nd->dout.mem };
 	args[1] = (dnnl_exec_arg_t){ DNNL_ARG_WEIGHTS, w->mem };
-	if (nd->dsrc_mem) {
-		struct tensor *t = grad_target(p, nd, &written);
-		const size_t n = sul_blk_floats(&t->shape);
-		args[2] = (dnnl_exec_arg_t){ DNNL_ARG_DIFF_SRC, nd->dsrc_mem };
-		if (exec(p, nd->bwd_data, 3, args, nd, "backward data", err) || reorder_run(p, &nd->dsrc_to_plain, err))
-			return -1;
-		if (*written)
-			sul_blk_add(t->data, nd->dsrc_plain, n);
-		else
-			memcpy(t->data, nd->dsrc_plain, n * sizeof(float));
-		*written = 1;
-		return 0;
-	}
+	if (!nd->in && l->groups == 1)
+		return first_layer_input_grad(p, nd, train ? l->weights : fold_weights(nd, p->fold), err);
 	return exec_into_grad(p, nd, nd->bwd_data, args, 3, 2, "backward data", err);
 }
 
