@@ -95,5 +95,5 @@ stages = (
   { id = "rank"; kind = "rank"; inputs = ["metrics"]; }
 );
 EOF2
-run_fail_msg 2 "wf.cfg:4: stage 'rank': input 'metrics' is a command stage: expected one or more inputs (evaluate stages)" \
+run_fail_msg 2 "wf.cfg:4: stage 'rank': input 'metrics' is a command stage: expected one or more inputs (evaluate stages, and optionally one crossval stage)" \
 	"$SULCUS" check wf.cfg
