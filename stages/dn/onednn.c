@@ -1116,6 +1116,19 @@ static int exec_into_grad(struct sul_dnnl *p, struct pnode *nd, dnnl_primitive_t
 	return 0;
 }
 
+/* l->delta := dout (planar), the reorder made on first use. */
+static int dout_to_plain(struct sul_dnnl *p, struct pnode *nd, struct sul_err *err)
+{
+	if (!nd->delta_to_plain.p) {
+		dnnl_memory_desc_t md;
+		dnnl_dims_t dims = { nd->out.shape.n, nd->out.shape.c, nd->out.shape.h, nd->out.shape.w };
+		CHECK(dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_nchw), "memory descriptor");
+		if (reorder_make(p, &nd->delta_to_plain, &nd->dout.md, nd->dout.data, &md, nd->l->delta, 0, err))
+			return -1;
+	}
+	return reorder_run(p, &nd->delta_to_plain, err);
+}
+
 /* The network input's gradient from the first layer's dout (its
  * activation's derivative already applied) and its planar weights w, as
  * Darknet's backward_convolutional_layer computes it: per image, col =
@@ -1130,16 +1143,9 @@ static int first_layer_input_grad(struct sul_dnnl *p, struct pnode *nd, float *w
 
 	if (!t)
 		return 0;
-	if (!nd->delta_to_plain.p) {
-		dnnl_memory_desc_t md;
-		dnnl_dims_t dims = { nd->out.shape.n, nd->out.shape.c, nd->out.shape.h, nd->out.shape.w };
-		CHECK(dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_nchw), "memory descriptor");
-		if (reorder_make(p, &nd->delta_to_plain, &nd->dout.md, nd->dout.data, &md, l->delta, 0, err))
-			return -1;
-	}
 	if (!nd->col && !(nd->col = alloc_floats((size_t)kk * nout)))
 		return sul_err_set(err, SUL_ERR_FAIL, "out of memory");
-	if (reorder_run(p, &nd->delta_to_plain, err))
+	if (dout_to_plain(p, nd, err))
 		return -1;
 	if (!*written)
 		memset(t->data, 0, sizeof(float) * in_one * l->batch);
@@ -1355,14 +1361,7 @@ int sul_dnnl_pull(struct sul_dnnl *p, int i, int output, int delta, struct sul_e
 		return 0;
 	if (take_plain_delta(p, nd, err))
 		return -1;
-	if (!nd->delta_to_plain.p) {
-		dnnl_memory_desc_t md;
-		dnnl_dims_t dims = { nd->out.shape.n, nd->out.shape.c, nd->out.shape.h, nd->out.shape.w };
-		CHECK(dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_nchw), "memory descriptor");
-		if (reorder_make(p, &nd->delta_to_plain, &nd->dout.md, nd->dout.data, &md, nd->l->delta, 0, err))
-			return -1;
-	}
-	return reorder_run(p, &nd->delta_to_plain, err);
+	return dout_to_plain(p, nd, err);
 }
 
 void sul_dnnl_params_changed(struct sul_dnnl *p)
